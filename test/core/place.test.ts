@@ -1,0 +1,155 @@
+import { describe, expect, it } from 'vitest';
+import {
+  compileTopology,
+  extenderScores,
+  fragmentationMilli,
+  placeOnNode,
+  profileFromShapes,
+  validateRequest,
+  type GpuRequest,
+  type NodeDecision,
+  type NodeState,
+} from '../../src/core/index.js';
+import { getPreset, pcieBox } from '../../src/topology/index.js';
+
+const dgx1 = compileTopology(getPreset('dgx1-v100')!);
+const pcie8 = compileTopology(getPreset('pcie-8x-2socket')!);
+
+function node(name: string, topology = dgx1, free: number[] = [0, 1, 2, 3, 4, 5, 6, 7], extra: Partial<NodeState> = {}): NodeState {
+  return { name, topology, freeMilli: Array.from({ length: topology.n }, (_, i) => (free.includes(i) ? 1000 : 0)), ...extra };
+}
+const req = (gpuCount: number, over: Partial<GpuRequest> = {}): GpuRequest => ({ gpuCount, milliPerGpu: 1000, topology: 'prefer-nvlink', policy: 'binpack', ...over });
+const gpusOf = (d: NodeDecision) => (d.fits ? d.gpus : d.reason);
+
+describe('go-gpuallocator DGX-1 V100 vectors (placement-papers.md §4.2)', () => {
+  it('agrees where the objective agrees: dual NVLink beats single, same or cross socket', () => {
+    expect(gpusOf(placeOnNode(node('a', dgx1, [0, 1, 3]), req(2)))).toEqual([0, 3]);
+    expect(gpusOf(placeOnNode(node('a', dgx1, [0, 1, 4]), req(2)))).toEqual([0, 4]);
+  });
+  it('differs on PCIe-switch tie-breaks that topo -m cannot see (docs/objective.md)', () => {
+    // {0,2} and {4,5} are both one NVLink and leave an equal pair behind; go-gpuallocator prefers
+    // {4,5} for sharing a PCIe switch, which nvidia-smi hides behind the NV1 cell. Lowest index wins.
+    expect(gpusOf(placeOnNode(node('a', dgx1, [0, 2, 4, 5]), req(2)))).toEqual([0, 2]);
+    // {0,4} and {5,6} are both NV2 and leave an NV2 pair: equal; lowest index wins.
+    expect(gpusOf(placeOnNode(node('a', dgx1, [0, 4, 5, 6]), req(2)))).toEqual([0, 4]);
+  });
+  it('4 of 8 free GPUs: a whole quad', () => {
+    expect(gpusOf(placeOnNode(node('a'), req(4)))).toEqual([0, 1, 2, 3]);
+  });
+});
+
+describe('leftover: do not break an NVLink quad when a pair elsewhere serves', () => {
+  it('takes the spare NV2 pair, not two GPUs of the free quad', () => {
+    expect(gpusOf(placeOnNode(node('a', dgx1, [0, 1, 2, 3, 5, 6]), req(2)))).toEqual([5, 6]);
+  });
+  it('takes a single-NVLink pair rather than split the quad, although a dual-NVLink pair exists in it', () => {
+    expect(gpusOf(placeOnNode(node('a', dgx1, [0, 1, 2, 3, 4, 5]), req(2)))).toEqual([4, 5]);
+  });
+  it('a single GPU comes from outside the quad', () => {
+    const d = placeOnNode(node('a', dgx1, [0, 1, 2, 3, 6]), req(1));
+    expect(gpusOf(d)).toEqual([6]);
+  });
+});
+
+describe('constraints and reasons', () => {
+  it('require-nvlink fails on a PCIe box with a reason naming the free GPUs', () => {
+    const d = placeOnNode(node('p', pcie8), req(2, { topology: 'require-nvlink' }));
+    expect(d.fits).toBe(false);
+    if (!d.fits) expect(d.reason).toMatch(/no NVLink-connected set of 2 among free GPUs 0,1,2,3,4,5,6,7/);
+  });
+  it('prefer-nvlink on a PCIe box still places, on one PCIe switch', () => {
+    const d = placeOnNode(node('p', pcie8), req(2));
+    expect(gpusOf(d)).toEqual([0, 1]);
+    if (d.fits) expect(d.breakdown.nvlinkConnected).toBe(false);
+  });
+  it('never gives out unhealthy or excluded GPUs, and says why when too few remain', () => {
+    const d = placeOnNode(node('a', dgx1, [0, 1, 2, 3], { unhealthyMask: 0b0001 }), req(2, { excludeGpus: [3] }));
+    expect(gpusOf(d)).toEqual([1, 2]);
+    const no = placeOnNode(node('a', dgx1, [0, 1, 2, 3], { unhealthyMask: 0b0001 }), req(3, { excludeGpus: [3] }));
+    expect(no.fits).toBe(false);
+    if (!no.fits) expect(no.reason).toBe('needs 3 whole GPUs; 2 of 8 GPUs qualify (1 unhealthy, 4 in use, 1 excluded by model/memory/include/exclude)');
+  });
+  it('include restricts the choice; model and memory filter GPUs', () => {
+    expect(gpusOf(placeOnNode(node('a'), req(2, { includeGpus: [5, 6, 7] })))).toEqual([5, 6]);
+    expect(placeOnNode(node('a'), req(1, { models: ['A100'] })).fits).toBe(false);
+    expect(placeOnNode(node('a'), req(1, { models: ['v100'] })).fits).toBe(true);
+    expect(placeOnNode(node('a'), req(1, { minMemoryMiB: 32768 })).fits).toBe(false);
+    const unknownMem = compileTopology(pcieBox(2));
+    expect(placeOnNode(node('u', unknownMem, [0, 1]), req(1, { minMemoryMiB: 1 })).fits).toBe(false);
+  });
+  it('checks CPU and memory when the node tracks them', () => {
+    const d = placeOnNode(node('a', dgx1, [0], { cpuFreeMilli: 4000, memoryFreeMiB: 1024 }), req(1, { cpuMilli: 8000 }));
+    expect(d.fits ? 'fit' : d.reason).toBe('not enough CPU: needs 8000m, 4000m free');
+  });
+  it('rejects malformed requests with a message', () => {
+    expect(validateRequest(req(0))).toMatch(/≥ 1/);
+    expect(validateRequest(req(2, { milliPerGpu: 500 }))).toMatch(/only allowed with 1 GPU/);
+    expect(validateRequest(req(1, { milliPerGpu: 1001 }))).toMatch(/1\.\.1000/);
+    expect(validateRequest(req(1, { topology: 'nvlink' as never }))).toMatch(/require-nvlink \| prefer-nvlink \| any/);
+    expect(validateRequest(req(1))).toBeNull();
+  });
+});
+
+describe('GPU shares', () => {
+  const shared = (free: number[]): NodeState => ({ name: 's', topology: dgx1, freeMilli: free });
+  it('packs a share onto an already shared GPU with the tightest fit', () => {
+    const d = placeOnNode(shared([1000, 600, 300, 1000, 1000, 1000, 1000, 1000]), req(1, { milliPerGpu: 250 }));
+    expect(gpusOf(d)).toEqual([2]);
+  });
+  it('breaks a whole GPU only when no shared one fits, choosing one outside intact groups', () => {
+    const d = placeOnNode(shared([0, 0, 0, 0, 1000, 1000, 1000, 100]), req(1, { milliPerGpu: 500 }));
+    // GPU 7 has only 100 left; among 4,5,6 taking 4 leaves 5-6 (NV2).
+    expect(gpusOf(d)).toEqual([4]);
+  });
+});
+
+describe('node score', () => {
+  it('a node that gives an NVLink-connected set beats one that cannot, whatever the packing', () => {
+    const nv = placeOnNode(node('nv', dgx1), req(2)); // empty node
+    const busyPcie = placeOnNode(node('pc', pcie8, [0, 1]), req(2)); // would be fully packed
+    const s = extenderScores([nv, busyPcie]);
+    expect(s[0]).toBeGreaterThan(s[1]);
+    expect(s[0]).toBeGreaterThanOrEqual(6);
+    expect(s[1]).toBeLessThanOrEqual(5);
+  });
+  it('a single GPU goes where it costs no NVLink (PCIe box before a DGX-1)', () => {
+    const [onDgx, onPcie] = [placeOnNode(node('d'), req(1)), placeOnNode(node('p', pcie8), req(1))];
+    const s = extenderScores([onDgx, onPcie]);
+    expect(s[1]).toBeGreaterThan(s[0]);
+  });
+  it('binpack prefers the fuller node, spread the emptier', () => {
+    const a = node('full', pcie8, [0, 1, 2]);
+    const b = node('empty', pcie8);
+    const bin = extenderScores([placeOnNode(a, req(1)), placeOnNode(b, req(1))]);
+    const spr = extenderScores([placeOnNode(a, req(1, { policy: 'spread' })), placeOnNode(b, req(1, { policy: 'spread' }))]);
+    expect(bin[0]).toBeGreaterThan(bin[1]);
+    expect(spr[1]).toBeGreaterThan(spr[0]);
+  });
+  it('uses the whole 0..10 range: 0 for no fit, distinct levels by rank', () => {
+    const ds = [0, 1, 2, 3, 4, 5, 6, 7, 8].map((used) => placeOnNode(node(`n${used}`, pcie8, [0, 1, 2, 3, 4, 5, 6, 7].slice(used)), req(1)));
+    const s = extenderScores(ds);
+    expect(s[8]).toBe(0); // a full node
+    expect(Math.max(...s)).toBe(10);
+    expect(Math.min(...s.slice(0, 8))).toBe(1);
+    for (let i = 1; i < 8; i++) expect(s[i]).toBeGreaterThanOrEqual(s[i - 1]);
+  });
+});
+
+describe('fragmentation (FGD)', () => {
+  it('counts idle GPU a typical shape cannot use', () => {
+    const profile = profileFromShapes([
+      { shape: { cpuMilli: 0, gpuCount: 1, milliPerGpu: 500 }, count: 1 },
+      { shape: { cpuMilli: 0, gpuCount: 2, milliPerGpu: 1000 }, count: 1 },
+    ]);
+    const n = { name: 'x', topology: compileTopology(pcieBox(2)), freeMilli: [1000, 300] };
+    // shape A (0.5 GPU): fits on GPU0; GPU1's 300 is stranded → 300. Shape B (2 GPUs) cannot fit → all 1300 idle.
+    expect(fragmentationMilli(n, profile)).toBeCloseTo(0.5 * 300 + 0.5 * 1300);
+  });
+  it('with a profile, a share goes where fragmentation grows least', () => {
+    const profile = profileFromShapes([{ shape: { cpuMilli: 0, gpuCount: 1, milliPerGpu: 500 }, count: 1 }]);
+    const d = placeOnNode({ name: 's', topology: compileTopology(pcieBox(2)), freeMilli: [1000, 700] }, req(1, { milliPerGpu: 200 }), profile);
+    // Taking 200 of GPU1 leaves 500, still usable by the 0.5 shape: growth 0.
+    expect(gpusOf(d)).toEqual([1]);
+    if (d.fits) expect(d.breakdown.fragDeltaMilli).toBe(0);
+  });
+});
