@@ -1,0 +1,235 @@
+/**
+ * The scheduler extender HTTP service: kube-scheduler's filter / prioritize / bind / preempt verbs,
+ * plus health, readiness, Prometheus metrics and an explain endpoint. Parsing and answering only;
+ * the decisions live in decide.ts (and through it in the one core).
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { Value } from '@sinclair/typebox/value';
+import type { ClusterView, PodBinder } from '../cluster/types.js';
+import type { WorkloadProfile } from '../core/types.js';
+import { bindPod, filterNodes, preemptVictims, prioritizeNodes, type CandidateVictims, type DecideContext } from './decide.js';
+import { explainPod, type LastBind } from './explain.js';
+import { ExtenderMetrics, type Verb } from './metrics.js';
+import { podGpuAsk, podKey, type PodLike } from './preferences.js';
+import {
+  BindingArgsSchema,
+  ExplainQuerySchema,
+  ExtenderArgsSchema,
+  PodSchema,
+  PreemptionArgsSchema,
+  type ExtenderArgs,
+  type ExtenderBindingArgs,
+  type ExtenderBindingResult,
+  type ExtenderFilterResult,
+  type ExtenderPreemptionArgs,
+  type ExtenderPreemptionResult,
+  type HostPriority,
+  type MetaVictimsOut,
+} from './wire-schemas.js';
+
+/** Full Node objects (nodeCacheCapable: false) make bodies large: 5,000 nodes × ~10 KiB. */
+export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024 * 1024;
+const RECENT_PODS = 1024;
+
+export interface ExtenderServerOptions {
+  cluster: ClusterView;
+  binder: PodBinder;
+  /** A pino logger, fastify logger options, or true/false (default: off). */
+  logger?: FastifyBaseLogger | FastifyServerOptions['logger'];
+  bodyLimitBytes?: number;
+  now?: () => number;
+  profile?: WorkloadProfile;
+  https?: { cert: string | Buffer; key: string | Buffer };
+  /** Also export process metrics (CPU, heap, event loop) on /metrics. */
+  processMetrics?: boolean;
+}
+
+/** A small insertion-ordered LRU (Map keeps insertion order). */
+class Recent<V> {
+  private readonly map = new Map<string, V>();
+  constructor(private readonly max: number) {}
+  set(k: string, v: V): void {
+    this.map.delete(k);
+    this.map.set(k, v);
+    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
+  }
+  get(k: string): V | undefined {
+    return this.map.get(k);
+  }
+}
+
+function isLogger(x: unknown): x is FastifyBaseLogger {
+  return typeof x === 'object' && x !== null && typeof (x as FastifyBaseLogger).child === 'function' && typeof (x as FastifyBaseLogger).info === 'function';
+}
+
+export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstance {
+  const { cluster, binder, profile } = opts;
+  const now = opts.now ?? Date.now;
+  const metrics = new ExtenderMetrics({ processMetrics: opts.processMetrics });
+  const seen = new Recent<{ pod: PodLike; names: readonly string[] }>(RECENT_PODS);
+  const bound = new Recent<LastBind>(RECENT_PODS);
+
+  const serverOpts: FastifyServerOptions & { https?: unknown } = {
+    bodyLimit: opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
+    // Types are checked, never coerced: a number where a string belongs is a 400, not a guess.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    ...(isLogger(opts.logger) ? { loggerInstance: opts.logger } : { logger: opts.logger ?? false }),
+    ...(opts.https ? { https: opts.https } : {}),
+  };
+  const app = Fastify(serverOpts as FastifyServerOptions) as unknown as FastifyInstance;
+  app.decorate('extenderMetrics', metrics);
+
+  const ctx = (): DecideContext => ({ cluster, nowMs: now(), profile });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, req, reply) => {
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) req.log.error({ err }, 'extender handler failed');
+    const verb = verbOf(req.routeOptions.url);
+    if (verb) metrics.failures.inc({ verb, reason: status === 500 ? 'internal' : 'bad-request' });
+    void reply.status(status).send({ statusCode: status, error: status === 500 ? 'Internal Server Error' : 'Bad Request', message: err.message, Error: err.message });
+  });
+
+  app.addHook('onResponse', (req, reply, done) => {
+    const verb = verbOf(req.routeOptions.url);
+    if (verb) metrics.duration.observe({ verb, code: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    done();
+  });
+
+  const badRequest = (message: string) => Object.assign(new Error(message), { statusCode: 400 });
+  const candidateNames = (body: ExtenderArgs): readonly string[] => {
+    if (body.NodeNames) return body.NodeNames;
+    if (body.Nodes?.items) return body.Nodes.items.map((n) => n.metadata.name);
+    throw badRequest('body must carry NodeNames (nodeCacheCapable: true) or Nodes.items (nodeCacheCapable: false); both are null');
+  };
+
+  app.post<{ Body: ExtenderArgs }>('/filter', { schema: { body: ExtenderArgsSchema } }, async (req) => {
+    const body = req.body;
+    const names = candidateNames(body);
+    const pod = body.Pod as PodLike;
+    seen.set(podKey(pod), { pod, names });
+    const ask = podGpuAsk(pod);
+    const r = filterNodes(ctx(), ask, names);
+    metrics.recordFilter(r.passed.length, r.rejects);
+    const result: ExtenderFilterResult = {
+      Nodes: null,
+      NodeNames: null,
+      FailedNodes: r.failed,
+      FailedAndUnresolvableNodes: r.unresolvable,
+      Error: '',
+    };
+    if (body.NodeNames) {
+      result.NodeNames = r.passed.length === names.length ? (names as string[]) : r.passed.map((i) => names[i]!);
+    } else {
+      // nodeCacheCapable: false — kube-scheduler reads Nodes.items and ignores NodeNames.
+      const items = body.Nodes!.items!;
+      result.Nodes = { metadata: {}, items: r.passed.length === items.length ? items : r.passed.map((i) => items[i]) };
+    }
+    return result;
+  });
+
+  app.post<{ Body: ExtenderArgs }>('/prioritize', { schema: { body: ExtenderArgsSchema } }, async (req) => {
+    const body = req.body;
+    const names = candidateNames(body);
+    const pod = body.Pod as PodLike;
+    seen.set(podKey(pod), { pod, names });
+    const scores = prioritizeNodes(ctx(), podGpuAsk(pod), names);
+    // A pod without GPUs: an empty list, i.e. no opinion (equal scores would change nothing).
+    if (scores === null) return [];
+    const out: HostPriority[] = new Array(names.length);
+    for (let i = 0; i < names.length; i++) out[i] = { Host: names[i]!, Score: scores[i]! };
+    return out;
+  });
+
+  app.post<{ Body: ExtenderBindingArgs }>('/bind', { schema: { body: BindingArgsSchema } }, async (req): Promise<ExtenderBindingResult> => {
+    const args = req.body;
+    const key = `${args.PodNamespace}/${args.PodName}`;
+    const fail = (reason: string, error: string): ExtenderBindingResult => {
+      metrics.binds.inc({ result: 'failed', nvlink: 'n/a' });
+      metrics.failures.inc({ verb: 'bind', reason });
+      req.log.warn({ pod: key, node: args.Node, reason }, error);
+      return { Error: error };
+    };
+    const raw = cluster.getPod(args.PodNamespace, args.PodName);
+    if (raw === undefined) return fail('pod-not-found', `pod ${key} is not in the extender's cache yet; kube-scheduler will retry`);
+    const problem = firstSchemaError(raw);
+    if (problem) return fail('invalid-pod', `pod ${key} in the cache is malformed: ${problem}`);
+    const pod = raw as PodLike;
+    const outcome = await bindPod(
+      { ...ctx(), binder },
+      { namespace: args.PodNamespace, name: args.PodName, uid: args.PodUID, node: args.Node },
+      podGpuAsk(pod),
+      pod,
+    );
+    if (!outcome.ok) return fail(outcome.failure, outcome.error);
+    const nvlink = outcome.decision === null ? 'n/a' : outcome.gpus.length < 2 ? 'single' : String(outcome.decision.breakdown.nvlinkConnected);
+    metrics.binds.inc({ result: 'bound', nvlink });
+    bound.set(key, { node: outcome.node, gpus: outcome.gpus, atIso: new Date(now()).toISOString(), message: outcome.message });
+    req.log.info({ pod: key, node: outcome.node, gpus: outcome.gpus.map((g) => g.index) }, outcome.message);
+    return { Error: '' };
+  });
+
+  app.post<{ Body: ExtenderPreemptionArgs }>('/preempt', { schema: { body: PreemptionArgsSchema } }, async (req): Promise<ExtenderPreemptionResult> => {
+    const body = req.body;
+    const candidates = new Map<string, CandidateVictims>();
+    if (body.NodeNameToMetaVictims) {
+      for (const [node, v] of Object.entries(body.NodeNameToMetaVictims)) {
+        candidates.set(node, { pods: (v.Pods ?? []).map((p) => ({ uid: p.UID })), numPdbViolations: v.NumPDBViolations ?? 0 });
+      }
+    } else if (body.NodeNameToVictims) {
+      for (const [node, v] of Object.entries(body.NodeNameToVictims)) {
+        const pods = (v.Pods ?? []).map((p) => (typeof p.spec?.priority === 'number' ? { uid: p.metadata.uid, priority: p.spec.priority } : { uid: p.metadata.uid }));
+        candidates.set(node, { pods, numPdbViolations: v.NumPDBViolations ?? 0 });
+      }
+    }
+    const kept = preemptVictims(ctx(), podGpuAsk(body.Pod as PodLike), candidates);
+    metrics.preemptNodes.inc({ result: 'kept' }, kept.size);
+    metrics.preemptNodes.inc({ result: 'dropped' }, candidates.size - kept.size);
+    const out: Record<string, MetaVictimsOut> = Object.create(null);
+    for (const [node, v] of kept) out[node] = { Pods: v.pods.map((p) => ({ UID: p.uid })), NumPDBViolations: v.numPdbViolations };
+    return { NodeNameToMetaVictims: out };
+  });
+
+  app.get('/healthz', async () => 'ok');
+  app.get('/readyz', async (_req, reply) => {
+    if (cluster.synced()) return 'ok';
+    return reply.status(503).send('caches not synced yet');
+  });
+  app.get('/metrics', async (_req, reply) => {
+    void reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  app.get<{ Querystring: { pod: string } }>('/explain', { schema: { querystring: ExplainQuerySchema } }, async (req, reply) => {
+    const [namespace, name] = req.query.pod.split('/') as [string, string];
+    const key = `${namespace}/${name}`;
+    const last = seen.get(key);
+    const cached = cluster.getPod(namespace, name);
+    const pod = cached !== undefined && !firstSchemaError(cached) ? (cached as PodLike) : last?.pod;
+    if (!pod) return reply.status(404).send({ statusCode: 404, error: 'Not Found', message: `pod ${key} is neither in the cache nor in a recent scheduler call` });
+    const names = last?.names ?? cluster.nodeNames();
+    const explanation = explainPod(ctx(), key, podGpuAsk(pod), names, last ? 'last-scheduler-call' : 'all-cached-nodes');
+    const lastBind = bound.get(key);
+    return lastBind ? { ...explanation, lastBind } : explanation;
+  });
+
+  return app;
+}
+
+function verbOf(url: string | undefined): Verb | undefined {
+  switch (url) {
+    case '/filter':
+    case '/prioritize':
+    case '/bind':
+    case '/preempt':
+      return url.slice(1) as Verb;
+    default:
+      return undefined;
+  }
+}
+
+/** The first schema problem of a pod from the cache, as `path: message`, or undefined. */
+function firstSchemaError(pod: unknown): string | undefined {
+  if (Value.Check(PodSchema, pod)) return undefined;
+  const e = Value.Errors(PodSchema, pod).First();
+  return e ? `${e.path || '/'}: ${e.message}` : 'not a Pod';
+}
