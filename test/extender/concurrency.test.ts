@@ -1,0 +1,67 @@
+/**
+ * Many binds racing for one node's GPUs over real HTTP: every GPU is given at most once, the
+ * losers get a clear error, and the winners' annotations agree with the cache.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { getPreset } from '../../src/topology/index.js';
+import { buildExtenderServer } from '../../src/extender/server.js';
+import { ANN_ASSIGNED_GPUS, parseAssignedGpus } from '../../src/api/annotations.js';
+import { MemoryCluster, RecordingBinder, withUuids } from './memory-cluster.js';
+import { schedulerPod } from './fixtures.js';
+
+let app: FastifyInstance;
+let url: string;
+const cluster = new MemoryCluster();
+const binder = new RecordingBinder();
+
+beforeAll(async () => {
+  cluster.addNode('dgx', withUuids(getPreset('dgx1-v100')!, 'd'));
+  binder.delayMs = 5; // the API write takes time: without the node lock, binds would interleave
+  app = buildExtenderServer({ cluster, binder });
+  url = await app.listen({ port: 0, host: '127.0.0.1' });
+});
+afterAll(async () => {
+  await app.close();
+});
+
+describe('concurrent binds on one node', () => {
+  it('30 pods × 1–3 GPUs race for 8 GPUs: zero double allocations', async () => {
+    const pods = Array.from({ length: 30 }, (_, i) => schedulerPod(`race-${i}`, 1 + (i % 3)));
+    for (const p of pods) cluster.addPod(p);
+    const results = await Promise.all(
+      pods.map(async (p) => {
+        const res = await fetch(`${url}/bind`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ PodName: p.metadata.name, PodNamespace: 'ml', PodUID: p.metadata.uid, Node: 'dgx' }),
+        });
+        expect(res.status).toBe(200);
+        return { pod: p.metadata.name, want: Number(p.spec.containers[0]!.resources.requests!['nvidia.com/gpu']), error: ((await res.json()) as { Error: string }).Error };
+      }),
+    );
+    const won = results.filter((r) => r.error === '');
+    const lost = results.filter((r) => r.error !== '');
+    expect(won.length).toBeGreaterThan(0);
+    expect(lost.length).toBeGreaterThan(0);
+    for (const l of lost) expect(l.error).toMatch(/no longer fits on dgx/);
+
+    const given = new Map<number, string>();
+    for (const call of binder.calls) {
+      const parsed = parseAssignedGpus(call.annotations[ANN_ASSIGNED_GPUS]!);
+      if (!parsed.ok) throw new Error(parsed.error);
+      const want = won.find((w) => w.pod === call.name)!.want;
+      expect(parsed.value).toHaveLength(want);
+      for (const g of parsed.value) {
+        expect(given.get(g.index), `GPU ${g.index} given to ${given.get(g.index)} and ${call.name}`).toBeUndefined();
+        given.set(g.index, call.name);
+      }
+    }
+    expect(binder.calls).toHaveLength(won.length);
+    // The cache agrees with what was written, and the node is full enough that no loser could fit.
+    const held = cluster.assignmentsOn('dgx').flatMap((a) => a.gpus.map((g) => g.index)).sort();
+    expect(held).toEqual([...given.keys()].sort());
+    const freeLeft = 8 - given.size;
+    for (const l of lost) expect(l.want).toBeGreaterThan(freeLeft);
+  });
+});
