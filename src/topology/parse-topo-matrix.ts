@@ -89,7 +89,8 @@ interface Header {
 
 function parseHeader(line: string, lineNo: number, source?: string): Header {
   const cells = mergeHeaderWords(splitLine(line).cells.filter((c) => c.text !== ''));
-  if (cells[0]?.text !== 'GPU0') {
+  // A row (`GPU0  X  NV1 ...`) also starts with GPU0; legend values in it give it away.
+  if (cells[0]?.text !== 'GPU0' || cells.some((c) => c.text === 'X' || parseLinkLegend(c.text) !== null)) {
     throw new ParseError(
       `expected the header row of \`nvidia-smi topo -m\` (GPU0, GPU1, ... columns), got '${line.trim().slice(0, 60)}'`,
       lineNo,
