@@ -1,10 +1,12 @@
 /**
  * Filter + Score for one node: does the request fit, which GPUs, and how good is this node.
- * Pure: plain data in, a decision with its reasons out.
+ * Pure: plain data in, a decision with its reasons out. `placeOnNode` gives the full decision;
+ * `scoreNodes` gives only the raw scores of many nodes (the prioritize hot path) from the same
+ * evaluation, without building decision objects.
  */
-import { type CompiledTopology, isConnectedQuality, popcount, unpackQuality } from './compile.js';
+import { type CompiledTopology, popcount } from './compile.js';
 import { fragmentationOf, healthyMask } from './fragmentation.js';
-import { bestWholeSet, type ConnectivityRule } from './search.js';
+import { bestWholeSet, bestWholeSetUncached, describeChoice, type ConnectivityRule, type WholeSetChoice } from './search.js';
 import type { GpuRequest, NodeDecision, NodeState, ScoreBreakdown, WorkloadProfile } from './types.js';
 import { GPU_MILLI, PACKING_POLICIES, TOPOLOGY_MODES } from './types.js';
 
@@ -19,12 +21,6 @@ export function validateRequest(req: GpuRequest): string | null {
   if (!PACKING_POLICIES.includes(req.policy)) return `policy must be one of ${PACKING_POLICIES.join(' | ')}, got "${req.policy}"`;
   if (req.minMemoryMiB !== undefined && !(req.minMemoryMiB >= 0)) return `minimum GPU memory must be ≥ 0 MiB, got ${req.minMemoryMiB}`;
   return null;
-}
-
-function listGpus(mask: number): number[] {
-  const out: number[] = [];
-  for (let r = mask; r; r &= r - 1) out.push(31 - Math.clz32(r & -r));
-  return out;
 }
 
 /** GPUs allowed by model, memory, include and exclude (health and capacity apart). */
@@ -62,10 +58,19 @@ function ruleFor(req: GpuRequest): ConnectivityRule {
 }
 
 // Weights of the node score: lexicographic in effect (each term's range is below the next weight).
-const W_TIER = 1e12; // NVLink tier of the chosen set: all pairs > connected > not (multi-GPU, NVLink modes)
-const W_FRAG = 1e7; // per milli-GPU of fragmentation growth (with a workload profile)
+export const W_TIER = 1e12; // NVLink tier of the chosen set: all pairs > connected > not (multi-GPU, NVLink modes)
+const W_FRAG = 1e7; // per milli-GPU of fragmentation growth (with a workload profile, binpack)
 const W_PRESERVE = 1e2; // per GB/s of NVLink bandwidth taken out of the free pool
 // packing: 0..100, weight 1
+
+/** The outcome of one evaluation; reused between nodes on the hot path. */
+interface Evaluation {
+  reason: string | null;
+  choice: WholeSetChoice | null;
+  usedAfter: number;
+  fragDeltaMilli: number | undefined;
+  raw: number;
+}
 
 function whyNot(node: NodeState, req: GpuRequest, healthy: number, cons: number, capacity: number): string {
   const n = node.topology.n;
@@ -81,93 +86,113 @@ function whyNot(node: NodeState, req: GpuRequest, healthy: number, cons: number,
   return `needs ${want}; ${ok} of ${n} GPUs qualify${parts.length ? ` (${parts.join(', ')})` : ''}`;
 }
 
-export function placeOnNode(node: NodeState, req: GpuRequest, profile?: WorkloadProfile): NodeDecision {
+function evaluate(node: NodeState, req: GpuRequest, profile: WorkloadProfile | undefined, exhaustive: boolean, out: Evaluation): Evaluation {
+  out.reason = null;
+  out.choice = null;
+  out.fragDeltaMilli = undefined;
   const ct = node.topology;
   const n = ct.n;
   if (node.freeMilli.length !== n) {
-    return { node: node.name, fits: false, reason: `node state lists ${node.freeMilli.length} GPUs but its topology has ${n}` };
+    out.reason = `node state lists ${node.freeMilli.length} GPUs but its topology has ${n}`;
+    return out;
   }
   if (req.cpuMilli !== undefined && node.cpuFreeMilli !== undefined && node.cpuFreeMilli < req.cpuMilli) {
-    return { node: node.name, fits: false, reason: `not enough CPU: needs ${req.cpuMilli}m, ${node.cpuFreeMilli}m free` };
+    out.reason = `not enough CPU: needs ${req.cpuMilli}m, ${node.cpuFreeMilli}m free`;
+    return out;
   }
   if (req.memoryMiB !== undefined && node.memoryFreeMiB !== undefined && node.memoryFreeMiB < req.memoryMiB) {
-    return { node: node.name, fits: false, reason: `not enough memory: needs ${req.memoryMiB}Mi, ${node.memoryFreeMiB}Mi free` };
+    out.reason = `not enough memory: needs ${req.memoryMiB}Mi, ${node.memoryFreeMiB}Mi free`;
+    return out;
   }
   const healthy = healthyMask(node);
   const cons = constraintMask(ct, req);
+  const milli = req.milliPerGpu;
   let fullFree = 0;
-  let canShare = 0;
+  let canTake = 0;
   let usedMilli = 0;
   for (let i = 0; i < n; i++) {
     if (!(healthy & (1 << i))) continue;
     const f = node.freeMilli[i];
     usedMilli += GPU_MILLI - f;
     if (f >= GPU_MILLI) fullFree |= 1 << i;
-    if (f >= req.milliPerGpu) canShare |= 1 << i;
+    if (f >= milli) canTake |= 1 << i;
   }
   const rule = ruleFor(req);
-  let chosen: number;
-  if (req.milliPerGpu >= GPU_MILLI) {
-    const eligible = cons & fullFree;
-    if (popcount(eligible) < req.gpuCount) return { node: node.name, fits: false, reason: whyNot(node, req, healthy, cons, fullFree) };
-    chosen = bestWholeSet(ct, cons & healthy, fullFree, req.gpuCount, rule);
-    if (chosen === -1) {
-      return {
-        node: node.name,
-        fits: false,
-        reason: `no NVLink-connected set of ${req.gpuCount} among free GPUs ${listGpus(eligible).join(',')}`,
-      };
+  if (milli >= GPU_MILLI) {
+    if (popcount(cons & fullFree) < req.gpuCount) {
+      out.reason = whyNot(node, req, healthy, cons, fullFree);
+      return out;
+    }
+    out.choice = (exhaustive ? bestWholeSetUncached : bestWholeSet)(ct, cons & healthy, fullFree, req.gpuCount, rule);
+    if (!out.choice) {
+      const free: number[] = [];
+      for (let r = cons & fullFree; r; r &= r - 1) free.push(31 - Math.clz32(r & -r));
+      out.reason = `no NVLink-connected set of ${req.gpuCount} among free GPUs ${free.join(',')}`;
+      return out;
     }
   } else {
-    chosen = bestShareGpu(node, req, cons & canShare, fullFree, healthy, profile);
-    if (chosen === -1) return { node: node.name, fits: false, reason: whyNot(node, req, healthy, cons, canShare) };
-  }
-
-  const q = unpackQuality(ct.quality[chosen]);
-  const multi = req.gpuCount >= 2;
-  const freeAfter = fullFree & ~chosen;
-  const size = 1 << n;
-  let largest = popcount(freeAfter) > 0 ? 1 : 0;
-  for (let s = popcount(freeAfter); s >= 2; s--) {
-    if (isConnectedQuality(ct.bestQuality[s * size + freeAfter])) {
-      largest = s;
-      break;
+    const bit = bestShareGpu(node, req, cons & canTake, fullFree, healthy, profile);
+    if (bit === -1) {
+      out.reason = whyNot(node, req, healthy, cons, canTake);
+      return out;
     }
+    out.choice = describeChoice(ct, bit, fullFree);
   }
-  const nvBefore = ct.nvAggGBps[fullFree];
-  const nvAfter = ct.nvAggGBps[freeAfter];
+  const c = out.choice!;
   const healthyCount = popcount(healthy);
-  const usedAfter = healthyCount === 0 ? 1 : (usedMilli + req.gpuCount * req.milliPerGpu) / (healthyCount * GPU_MILLI);
-  const allPairs = multi && q.minPairGBps > 0 && allPairsNvlink(ct, chosen);
-  const breakdown: ScoreBreakdown = {
-    nvlinkConnected: q.nvlinkConnected,
-    nvlinkAllPairs: !multi || allPairs,
-    bottleneckGBps: multi ? q.bottleneckGBps : 0,
-    minPairGBps: multi ? q.minPairGBps : 0,
-    aggregateGBps: multi ? q.aggregateGBps : 0,
-    freeGpusAfter: popcount(freeAfter),
-    largestNvlinkSetAfter: largest,
-    leftoverQuality: nvBefore === 0 ? 1 : nvAfter / nvBefore,
-    gpuUsedAfter: usedAfter,
-  };
+  out.usedAfter = healthyCount === 0 ? 1 : (usedMilli + req.gpuCount * milli) / (healthyCount * GPU_MILLI);
   let raw = 0;
-  if (rule !== 'ignore') raw += W_TIER * (allPairs ? 2 : q.nvlinkConnected ? 1 : 0);
+  if (rule !== 'ignore') raw += W_TIER * (c.allPairsNvlink ? 2 : c.quality.nvlinkConnected ? 1 : 0);
   if (profile && profile.shapes.length > 0) {
-    const delta = fragDelta(node, req, chosen, healthy, profile);
-    breakdown.fragDeltaMilli = delta;
-    if (req.policy === 'binpack') raw -= W_FRAG * delta;
+    out.fragDeltaMilli = fragDelta(node, req, c.mask, healthy, profile);
+    if (req.policy === 'binpack') raw -= W_FRAG * out.fragDeltaMilli;
   }
-  raw -= W_PRESERVE * (nvBefore - nvAfter);
-  raw += req.policy === 'binpack' ? usedAfter * 100 : (1 - usedAfter) * 100;
-  return { node: node.name, fits: true, gpus: listGpus(chosen), breakdown, rawScore: raw };
+  raw -= W_PRESERVE * (c.nvFreeBeforeGBps - c.nvFreeAfterGBps);
+  raw += req.policy === 'binpack' ? out.usedAfter * 100 : (1 - out.usedAfter) * 100;
+  out.raw = raw;
+  return out;
 }
 
-function allPairsNvlink(ct: CompiledTopology, set: number): boolean {
-  for (let r = set; r; r &= r - 1) {
-    const i = 31 - Math.clz32(r & -r);
-    if ((ct.nvAdj[i] & set) !== (set & ~(1 << i))) return false;
+const newEvaluation = (): Evaluation => ({ reason: null, choice: null, usedAfter: 0, fragDeltaMilli: undefined, raw: 0 });
+
+export function placeOnNode(node: NodeState, req: GpuRequest, profile?: WorkloadProfile, opts: { exhaustive?: boolean } = {}): NodeDecision {
+  const e = evaluate(node, req, profile, opts.exhaustive ?? false, newEvaluation());
+  if (e.reason !== null || !e.choice) return { node: node.name, fits: false, reason: e.reason ?? 'no choice' };
+  const c = e.choice;
+  const multi = req.gpuCount >= 2;
+  const breakdown: ScoreBreakdown = {
+    nvlinkConnected: c.quality.nvlinkConnected,
+    nvlinkAllPairs: !multi || c.allPairsNvlink,
+    bottleneckGBps: multi ? c.quality.bottleneckGBps : 0,
+    minPairGBps: multi ? c.quality.minPairGBps : 0,
+    aggregateGBps: multi ? c.quality.aggregateGBps : 0,
+    freeGpusAfter: popcount(c.freeAfter),
+    largestNvlinkSetAfter: c.largestNvlinkSetAfter,
+    leftoverQuality: c.nvFreeBeforeGBps === 0 ? 1 : c.nvFreeAfterGBps / c.nvFreeBeforeGBps,
+    gpuUsedAfter: e.usedAfter,
+  };
+  if (e.fragDeltaMilli !== undefined) breakdown.fragDeltaMilli = e.fragDeltaMilli;
+  return { node: node.name, fits: true, gpus: [...c.gpus], breakdown, rawScore: e.raw };
+}
+
+/**
+ * Raw scores of many nodes for one request (NaN = does not fit), without decision objects: the
+ * prioritize hot path. Same evaluation as placeOnNode.
+ */
+export function scoreNodes(
+  nodes: ArrayLike<NodeState | undefined>,
+  req: GpuRequest,
+  profile?: WorkloadProfile,
+  opts: { exhaustive?: boolean } = {},
+): Float64Array {
+  const out = new Float64Array(nodes.length);
+  const e = newEvaluation();
+  const exhaustive = opts.exhaustive ?? false;
+  for (let i = 0; i < nodes.length; i++) {
+    const node = nodes[i];
+    out[i] = node && evaluate(node, req, profile, exhaustive, e).reason === null ? e.raw : NaN;
   }
-  return true;
+  return out;
 }
 
 function freeAfterPlacing(node: NodeState, set: number, milli: number): number[] {

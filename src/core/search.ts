@@ -5,27 +5,76 @@
  *   2. the leftover: for s = |free after| down to 2, the best quality of an s-subset still free,
  *   3. the set's own link quality (bottleneck, slowest pair, aggregate),
  *   4. lowest GPU indices.
- * Results are cached per (eligible mask, free mask, k, mode) in the compiled topology, so a
- * repeated query is one Map lookup.
+ * Results, with everything the score needs about them, are cached per (eligible mask, k, mode) in
+ * a table indexed by the free mask, shared by every node with the same link matrix: a repeated
+ * query is two array reads.
  */
-import { type CompiledTopology, isConnectedQuality, popcount } from './compile.js';
+import { type CompiledTopology, isConnectedQuality, popcount, unpackQuality, type SetQuality } from './compile.js';
 
 export type ConnectivityRule = 'require' | 'prefer' | 'ignore';
 const RULE_INDEX: Record<ConnectivityRule, number> = { require: 0, prefer: 1, ignore: 2 };
 
-/** Bound on cached decisions per link matrix; cleared wholesale when reached (entries are cheap to redo). */
-const MAX_CACHED = 1 << 18;
+/** A chosen whole-GPU set and the facts about it that do not depend on anything but the masks. */
+export interface WholeSetChoice {
+  mask: number;
+  gpus: readonly number[];
+  quality: SetQuality;
+  allPairsNvlink: boolean;
+  freeAfter: number;
+  largestNvlinkSetAfter: number;
+  /** NVLink bandwidth among free GPUs before and after (MAPA's preservation score). */
+  nvFreeBeforeGBps: number;
+  nvFreeAfterGBps: number;
+}
 
-/** -1 when no subset qualifies. */
-export function bestWholeSet(ct: CompiledTopology, eligible: number, free: number, k: number, rule: ConnectivityRule): number {
-  const key = eligible + free * 65536 + k * 4294967296 + RULE_INDEX[rule] * 137438953472;
-  const cache = ct.decisions as Map<number, number>;
-  const hit = cache.get(key);
-  if (hit !== undefined) return hit;
-  const result = searchWholeSet(ct, eligible & free, free, k, rule);
-  if (cache.size >= MAX_CACHED) cache.clear();
-  cache.set(key, result);
-  return result;
+/** null = no subset qualifies. */
+export function bestWholeSet(ct: CompiledTopology, eligible: number, free: number, k: number, rule: ConnectivityRule): WholeSetChoice | null {
+  const tables = ct.decisions as Map<number, Array<WholeSetChoice | null | undefined>>;
+  const key = eligible | (k << 16) | (RULE_INDEX[rule] << 21);
+  let table = tables.get(key);
+  if (!table) {
+    table = new Array(1 << ct.n);
+    tables.set(key, table);
+  }
+  let hit = table[free];
+  if (hit === undefined) {
+    hit = describeChoice(ct, searchWholeSet(ct, eligible & free, free, k, rule), free);
+    table[free] = hit;
+  }
+  return hit;
+}
+
+/** The same search without the cache: a full C(m,k) enumeration every time (benchmark baseline). */
+export function bestWholeSetUncached(ct: CompiledTopology, eligible: number, free: number, k: number, rule: ConnectivityRule): WholeSetChoice | null {
+  return describeChoice(ct, searchWholeSet(ct, eligible & free, free, k, rule), free);
+}
+
+/** Facts about a chosen set (mask = -1: none). */
+export function describeChoice(ct: CompiledTopology, mask: number, free: number): WholeSetChoice | null {
+  if (mask === -1) return null;
+  const gpus: number[] = [];
+  for (let r = mask; r; r &= r - 1) gpus.push(31 - Math.clz32(r & -r));
+  const freeAfter = free & ~mask;
+  const size = 1 << ct.n;
+  let largest = freeAfter ? 1 : 0;
+  for (let s = popcount(freeAfter); s >= 2; s--) {
+    if (isConnectedQuality(ct.bestQuality[s * size + freeAfter])) {
+      largest = s;
+      break;
+    }
+  }
+  let allPairs = gpus.length >= 2;
+  for (const i of gpus) if ((ct.nvAdj[i] & mask) !== (mask & ~(1 << i))) allPairs = false;
+  return Object.freeze({
+    mask,
+    gpus: Object.freeze(gpus),
+    quality: Object.freeze(unpackQuality(ct.quality[mask])),
+    allPairsNvlink: allPairs,
+    freeAfter,
+    largestNvlinkSetAfter: largest,
+    nvFreeBeforeGBps: ct.nvAggGBps[free],
+    nvFreeAfterGBps: ct.nvAggGBps[freeAfter],
+  });
 }
 
 /** Does candidate a beat b (both k-subsets of free)? */
