@@ -74,7 +74,7 @@ describe('parseNvlinkStatus', () => {
     const gpuArb = fc.record({
       name: fc.constantFrom('NVIDIA H100 80GB HBM3', 'Tesla V100-SXM2-32GB', 'NVIDIA GeForce RTX 3090'),
       uuid: fc.uuid().map((u) => `GPU-${u}`),
-      speeds: fc.array(fc.option(fc.constantFrom(14.062, 25, 26.562, 50)), { maxLength: 18 }),
+      speeds: fc.array(fc.option(fc.constantFrom<number>(14.062, 25, 26.562, 50)), { maxLength: 18 }),
       indent: fc.constantFrom('\t ', '         ', '  '),
     });
     fc.assert(
