@@ -1,0 +1,344 @@
+/**
+ * The cluster cache: GPUNode inventory + the GPUs that pods hold, as informers (or a static file)
+ * feed it, plus the assume cache that covers the gap between our bind and the watch seeing it.
+ * Readers see it as a ClusterView. Counting rules are in docs/cluster-state.md.
+ */
+import type { AssignedGpuRef } from '../api/annotations.js';
+import { compileTopology, type CompiledTopology } from '../core/index.js';
+import { GPU_MILLI, type NodeState } from '../core/types.js';
+import type { ClusterView, GpuNodeRecord, NodeLookup, PodAssignment } from './types.js';
+import { parseGpuNode, type GpuNodeAssignment } from './gpunode.js';
+import { podFacts, podKey, type PodFacts } from './pod.js';
+
+export interface ClusterCacheOptions {
+  /** A GPUNode whose heartbeat is older than this is not used (default 120 s; Infinity = never stale). */
+  heartbeatTimeoutMs?: number;
+  /** An assumption the watch has not confirmed is dropped after this long (default 30 s). */
+  assumeTtlMs?: number;
+  /** Clock for assume expiry (default Date.now). */
+  now?: () => number;
+  /** Transient notices (an assumption contradicted by the API, an expired assumption). */
+  onNotice?: (message: string) => void;
+}
+
+interface GpuNodeEntry {
+  record?: GpuNodeRecord;
+  compiled?: CompiledTopology;
+  error?: string;
+  kubelet: GpuNodeAssignment[];
+}
+
+interface PodEntry {
+  obj: unknown;
+  facts: PodFacts;
+}
+
+interface Assumed {
+  a: PodAssignment;
+  expiresMs: number;
+}
+
+/** Per-GPU held milli and who holds it, for one node. */
+interface Usage {
+  heldMilli: number[];
+  holders: string[][];
+  assignments: PodAssignment[];
+  problems: string[];
+}
+
+const DEFAULT_HEARTBEAT_TIMEOUT_MS = 120_000;
+const DEFAULT_ASSUME_TTL_MS = 30_000;
+
+const podRef = (namespace: string, name: string) => `${namespace}/${name}`;
+const sameIndices = (a: readonly AssignedGpuRef[], b: readonly AssignedGpuRef[]) =>
+  a.length === b.length && a.every((g, i) => g.index === b[i]!.index);
+
+export class ClusterCache implements ClusterView {
+  private readonly heartbeatTimeoutMs: number;
+  private readonly assumeTtlMs: number;
+  private readonly now: () => number;
+  private readonly onNotice: (m: string) => void;
+
+  private readonly gpuNodes = new Map<string, GpuNodeEntry>();
+  private readonly pods = new Map<string, PodEntry>();
+  private readonly podsByNode = new Map<string, Set<string>>();
+  private readonly podByUid = new Map<string, string>();
+  private readonly assumed = new Map<string, Assumed>();
+  private readonly usageCache = new Map<string, Usage>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly syncSources = new Map<string, boolean>();
+
+  constructor(opts: ClusterCacheOptions = {}) {
+    this.heartbeatTimeoutMs = opts.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS;
+    this.assumeTtlMs = opts.assumeTtlMs ?? DEFAULT_ASSUME_TTL_MS;
+    this.now = opts.now ?? Date.now;
+    this.onNotice = opts.onNotice ?? (() => {});
+  }
+
+  // ------------------------------------------------------------------ sync state
+
+  /** Declare a feed (e.g. 'gpunodes', 'pods', 'static') in or out of sync; synced() needs all in. */
+  markSynced(source: string, synced: boolean): void {
+    this.syncSources.set(source, synced);
+  }
+
+  synced(): boolean {
+    return this.syncSources.size > 0 && [...this.syncSources.values()].every(Boolean);
+  }
+
+  // ------------------------------------------------------------------ feeds
+
+  /** Add or replace a GPUNode; returns the parse error (also kept for lookupNode) or null. */
+  upsertGpuNode(obj: unknown): string | null {
+    const parsed = parseGpuNode(obj);
+    const name = podKey(obj)?.name;
+    if (name === undefined) return parsed.ok ? null : parsed.error;
+    this.invalidate(name);
+    if (!parsed.ok) {
+      this.gpuNodes.set(name, { error: parsed.error, kubelet: [] });
+      return parsed.error;
+    }
+    const { record, kubeletAssignments } = parsed.value;
+    const prev = this.gpuNodes.get(name);
+    // Keep the previous Topology object when nothing changed, so the compiled tables are reused.
+    if (prev?.record && prev.compiled && JSON.stringify(prev.record.topology) === JSON.stringify(record.topology)) {
+      record.topology = prev.record.topology;
+    }
+    try {
+      const compiled = compileTopology(record.topology);
+      this.gpuNodes.set(name, { record, compiled, kubelet: kubeletAssignments });
+      return null;
+    } catch (e) {
+      const error = `GPUNode "${name}": ${e instanceof Error ? e.message : String(e)}`;
+      this.gpuNodes.set(name, { error, kubelet: [] });
+      return error;
+    }
+  }
+
+  deleteGpuNode(name: string): void {
+    this.gpuNodes.delete(name);
+    this.invalidate(name);
+  }
+
+  upsertPod(obj: unknown): void {
+    const facts = podFacts(obj);
+    if (!facts) return;
+    const key = podRef(facts.namespace, facts.name);
+    this.removePodIndex(key);
+    this.pods.set(key, { obj, facts });
+    if (facts.uid) this.podByUid.set(facts.uid, key);
+    if (facts.node !== undefined) {
+      let set = this.podsByNode.get(facts.node);
+      if (!set) this.podsByNode.set(facts.node, (set = new Set()));
+      set.add(key);
+      this.invalidate(facts.node);
+    }
+    this.confirmAssumption(facts);
+  }
+
+  deletePod(obj: unknown): void {
+    const key = podKey(obj);
+    if (!key) return;
+    const ref = podRef(key.namespace, key.name);
+    const uid = this.pods.get(ref)?.facts.uid || key.uid;
+    this.removePodIndex(ref);
+    this.pods.delete(ref);
+    if (uid) this.dropAssumption(uid);
+  }
+
+  replaceGpuNodes(objs: readonly unknown[]): void {
+    const keep = new Set<string>();
+    for (const o of objs) {
+      this.upsertGpuNode(o);
+      const name = podKey(o)?.name;
+      if (name !== undefined) keep.add(name);
+    }
+    for (const name of [...this.gpuNodes.keys()]) if (!keep.has(name)) this.deleteGpuNode(name);
+  }
+
+  replacePods(objs: readonly unknown[]): void {
+    const keep = new Set<string>();
+    for (const o of objs) {
+      this.upsertPod(o);
+      const k = podKey(o);
+      if (k) keep.add(podRef(k.namespace, k.name));
+    }
+    for (const [ref, e] of [...this.pods]) if (!keep.has(ref)) this.deletePod(e.obj);
+  }
+
+  /** Relist of everything: the cache becomes exactly these objects (assumptions kept unless confirmed). */
+  replaceAll(gpuNodes: readonly unknown[], pods: readonly unknown[]): void {
+    this.replaceGpuNodes(gpuNodes);
+    this.replacePods(pods);
+  }
+
+  // ------------------------------------------------------------------ assume cache
+
+  assume(a: PodAssignment): void {
+    this.dropAssumption(a.uid);
+    this.assumed.set(a.uid, { a: { ...a, gpus: a.gpus.map((g) => ({ ...g })), assumed: true }, expiresMs: this.now() + this.assumeTtlMs });
+    this.invalidate(a.node);
+  }
+
+  forget(uid: string): void {
+    this.dropAssumption(uid);
+  }
+
+  private dropAssumption(uid: string): void {
+    const x = this.assumed.get(uid);
+    if (!x) return;
+    this.assumed.delete(uid);
+    this.invalidate(x.a.node);
+  }
+
+  /** The watch shows the pod bound: the API now carries it, so the assumption goes. */
+  private confirmAssumption(f: PodFacts): void {
+    const x = this.assumed.get(f.uid);
+    if (!x || f.node === undefined) return;
+    if (f.node !== x.a.node || !f.gpus || !sameIndices(f.gpus, x.a.gpus)) {
+      this.onNotice(
+        `pod ${f.namespace}/${f.name}: assumed on ${x.a.node} GPUs [${x.a.gpus.map((g) => g.index)}], ` +
+          `but the API shows ${f.node} GPUs [${f.gpus?.map((g) => g.index) ?? 'none'}]; using the API's view`,
+      );
+    }
+    this.dropAssumption(f.uid);
+  }
+
+  private expireAssumptions(): void {
+    const now = this.now();
+    for (const [uid, x] of this.assumed) {
+      if (x.expiresMs > now) continue;
+      this.onNotice(`pod ${x.a.namespace}/${x.a.name}: assumption on ${x.a.node} expired after ${this.assumeTtlMs} ms without the watch confirming it`);
+      this.dropAssumption(uid);
+    }
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  nodeNames(): string[] {
+    return [...this.gpuNodes.keys()].sort();
+  }
+
+  gpuNode(name: string): GpuNodeRecord | undefined {
+    return this.gpuNodes.get(name)?.record;
+  }
+
+  getPod(namespace: string, name: string): unknown | undefined {
+    return this.pods.get(podRef(namespace, name))?.obj;
+  }
+
+  assignmentsOn(node: string): PodAssignment[] {
+    this.expireAssumptions();
+    return this.usage(node).assignments.map((a) => ({ ...a, gpus: a.gpus.map((g) => ({ ...g })) }));
+  }
+
+  lookupNode(name: string, nowMs: number): NodeLookup {
+    this.expireAssumptions();
+    const e = this.gpuNodes.get(name);
+    if (!e) return { ok: false, reason: `no GPUNode ${name}: the linkpack agent has not reported this node` };
+    if (!e.record || !e.compiled) return { ok: false, reason: `${e.error ?? `GPUNode ${name} is unusable`}` };
+    const rec = e.record;
+    if (Number.isFinite(this.heartbeatTimeoutMs)) {
+      const limitS = Math.round(this.heartbeatTimeoutMs / 1000);
+      if (rec.heartbeatMs === undefined) return { ok: false, reason: `GPUNode ${name} has no heartbeat (limit ${limitS}s); treating its GPUs as unknown` };
+      const ageMs = nowMs - rec.heartbeatMs;
+      if (ageMs > this.heartbeatTimeoutMs) {
+        return { ok: false, reason: `GPUNode ${name} heartbeat is ${Math.round(ageMs / 1000)}s old (limit ${limitS}s); treating its GPUs as unknown` };
+      }
+    }
+    const u = this.usage(name);
+    let unhealthyMask = 0;
+    for (const idx of Object.keys(rec.unhealthy)) unhealthyMask |= 1 << Number(idx);
+    const state: NodeState = { name, topology: e.compiled, freeMilli: u.heldMilli.map((h) => Math.max(0, GPU_MILLI - h)) };
+    if (unhealthyMask !== 0) state.unhealthyMask = unhealthyMask;
+    return { ok: true, state, gpuNode: rec };
+  }
+
+  /**
+   * Standing problems: GPUNodes that cannot be used, bad pod annotations, GPUs held by more than
+   * they have (two pods claiming one GPU), assignments outside a node's GPUs.
+   */
+  problems(): string[] {
+    const out: string[] = [];
+    for (const e of this.gpuNodes.values()) if (e.error) out.push(e.error);
+    for (const p of this.pods.values()) if (p.facts.active) out.push(...p.facts.problems);
+    const nodes = new Set([...this.gpuNodes.keys(), ...this.podsByNode.keys()]);
+    for (const n of [...nodes].sort()) out.push(...this.usage(n).problems);
+    return out;
+  }
+
+  withNodeLock<T>(node: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(node) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    // The chain continues whether fn succeeds or fails; the map forgets a node when it goes idle.
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.locks.set(node, tail);
+    void tail.then(() => {
+      if (this.locks.get(node) === tail) this.locks.delete(node);
+    });
+    return run;
+  }
+
+  // ------------------------------------------------------------------ counting
+
+  private invalidate(node: string): void {
+    this.usageCache.delete(node);
+  }
+
+  private removePodIndex(key: string): void {
+    const old = this.pods.get(key);
+    if (!old) return;
+    if (old.facts.uid && this.podByUid.get(old.facts.uid) === key) this.podByUid.delete(old.facts.uid);
+    if (old.facts.node !== undefined) {
+      const set = this.podsByNode.get(old.facts.node);
+      set?.delete(key);
+      if (set && set.size === 0) this.podsByNode.delete(old.facts.node);
+      this.invalidate(old.facts.node);
+    }
+  }
+
+  /** Who holds what on a node: annotated pods, kubelet-reported pods without annotations, assumptions. */
+  private usage(node: string): Usage {
+    const hit = this.usageCache.get(node);
+    if (hit) return hit;
+    const entry = this.gpuNodes.get(node);
+    const n = entry?.record?.topology.gpus.length ?? 0;
+    const u: Usage = { heldMilli: new Array<number>(n).fill(0), holders: Array.from({ length: n }, () => []), assignments: [], problems: [] };
+    const counted = new Set<string>();
+    const add = (a: PodAssignment) => {
+      u.assignments.push(a);
+      counted.add(a.uid || podRef(a.namespace, a.name));
+      for (const g of a.gpus) {
+        if (g.index >= n) {
+          if (entry?.record) u.problems.push(`pod ${a.namespace}/${a.name} holds GPU ${g.index} on ${node}, which has only ${n} GPUs`);
+          continue;
+        }
+        u.heldMilli[g.index]! += a.milliPerGpu;
+        u.holders[g.index]!.push(`${a.namespace}/${a.name}${a.assumed ? ' (assumed)' : ''} ${a.milliPerGpu}m`);
+      }
+    };
+    const activeHere = [...(this.podsByNode.get(node) ?? [])].map((k) => this.pods.get(k)!.facts).filter((f) => f.active);
+    for (const f of activeHere) {
+      if (f.gpus) add({ uid: f.uid, namespace: f.namespace, name: f.name, node, gpus: f.gpus, milliPerGpu: f.milliPerGpu, assumed: false });
+    }
+    // Pods placed without linkpack (no annotation) still hold the GPUs the kubelet gave them.
+    const byRef = new Map(activeHere.map((f) => [podRef(f.namespace, f.name), f]));
+    for (const k of entry?.kubelet ?? []) {
+      const f = (k.uid ? activeHere.find((p) => p.uid === k.uid) : undefined) ?? byRef.get(k.pod);
+      if (!f || f.gpus || counted.has(f.uid || podRef(f.namespace, f.name))) continue;
+      const uuids = entry?.record?.topology.gpus;
+      add({ uid: f.uid, namespace: f.namespace, name: f.name, node, gpus: k.gpus.map((i) => (uuids?.[i]?.uuid ? { index: i, uuid: uuids[i]!.uuid! } : { index: i })), milliPerGpu: GPU_MILLI, assumed: false });
+    }
+    for (const x of this.assumed.values()) {
+      if (x.a.node === node && !counted.has(x.a.uid)) add(x.a);
+    }
+    u.heldMilli.forEach((h, i) => {
+      if (h > GPU_MILLI) u.problems.push(`GPU ${i} on ${node} is over-allocated: ${h} milli held by ${u.holders[i]!.join(', ')}`);
+    });
+    this.usageCache.set(node, u);
+    return u;
+  }
+}
