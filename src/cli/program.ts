@@ -1,7 +1,6 @@
-#!/usr/bin/env node
 /** `linkpack <command>`: one binary for every component; each registers its own subcommand. */
 import { Command } from 'commander';
-import { registerInspectCommand } from './inspect/command.js';
+import { registerInspectCommand } from '../inspect/command.js';
 
 export function buildProgram(): Command {
   const program = new Command('linkpack')
@@ -9,11 +8,4 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerInspectCommand(program);
   return program;
-}
-
-try {
-  await buildProgram().parseAsync(process.argv);
-} catch (e) {
-  console.error(`linkpack: ${(e as Error).message}`);
-  process.exitCode = 1;
 }
