@@ -1,0 +1,361 @@
+/**
+ * Placement policies. The six FGD baselines are reimplemented from their definitions (README of
+ * the trace, FGD paper): each is the only node scorer, scores are kube-scheduler integers 0..100
+ * (the framework truncates); ties go to the first node in cluster order, as in the FGD artifact
+ * (or uniformly at random with the run's seeded RNG: TieBreak).
+ * Inside a node, whole-GPU pods take the lowest-index fully free GPUs, as in the FGD simulator.
+ * `linkpack` calls the shipped core (placeOnNode) for GPU pods.
+ */
+import { placeOnNode, type GpuRequest, type NodeDecision, type WorkloadProfile } from '../core/index.js';
+import { MILLI, type SimCluster, type SimPod } from './cluster.js';
+import type { Rng } from './rng.js';
+
+export const POLICY_NAMES = ['random', 'dotprod', 'gpuclustering', 'gpupacking', 'bestfit', 'fgd', 'linkpack'] as const;
+export type PolicyName = (typeof POLICY_NAMES)[number];
+
+/** Spelling of the FGD artifact's result files. */
+export const PUBLISHED_POLICY: Partial<Record<PolicyName, string>> = {
+  random: '01-Random',
+  dotprod: '02-DotProd',
+  gpuclustering: '03-GpuClustering',
+  gpupacking: '04-GpuPacking',
+  bestfit: '05-BestFit',
+  fgd: '06-FGD',
+};
+
+export interface Placement {
+  node: number;
+  gpus: number[];
+}
+
+/**
+ * Tie-breaking among equally scored nodes. `first`: the first node in cluster order (the trace's
+ * node names sort in that order), which is what the FGD artifact's vendored kube-scheduler does
+ * ("for reproducibility, choose the smallest lexicographical order"); `random`: uniform, as stock
+ * kube-scheduler and the trace README describe.
+ */
+export type TieBreak = 'first' | 'random';
+export const TIE_BREAKS: readonly TieBreak[] = ['first', 'random'];
+
+export interface PolicyContext {
+  cluster: SimCluster;
+  rng: Rng;
+  profile: WorkloadProfile;
+  ties?: TieBreak;
+}
+
+export interface Policy {
+  readonly name: string;
+  choose(pod: SimPod, ctx: PolicyContext): Placement | null;
+  /** Drop caches keyed by node-state signatures (called when the cluster is reset). */
+  reset?(): void;
+}
+
+// Normalisation constants of BestFit and DotProd (FGD simulator: 128 cores, 8 GPUs).
+const MAX_SPEC_CPU = 128_000;
+const MAX_SPEC_GPU = 8_000;
+const MAX_SCORE = 100;
+
+/** Lowest-index GPUs with at least `milli` free, `count` of them (whole GPUs: fully free ones). */
+export function lowestIndexGpus(cluster: SimCluster, node: number, count: number, milli: number): number[] {
+  const free = cluster.freeMilliOf(node);
+  const out: number[] = [];
+  for (let g = 0; g < free.length && out.length < count; g++) if (free[g] >= milli) out.push(g);
+  return out;
+}
+
+/** Share pods: the GPU with the smallest remainder that fits (lowest index on ties). */
+export function bestFitShareGpu(cluster: SimCluster, node: number, milli: number): number {
+  const free = cluster.freeMilliOf(node);
+  let best = -1;
+  for (let g = 0; g < free.length; g++) if (free[g] >= milli && (best === -1 || free[g] < free[best])) best = g;
+  return best;
+}
+
+function bestFitGpus(cluster: SimCluster, node: number, pod: SimPod): number[] {
+  if (pod.gpuCount === 0) return [];
+  if (pod.milliPerGpu < MILLI) return [bestFitShareGpu(cluster, node, pod.milliPerGpu)];
+  return lowestIndexGpus(cluster, node, pod.gpuCount, MILLI);
+}
+
+/** A policy that scores every feasible node with an integer and takes a random best one. */
+abstract class ScoringPolicy implements Policy {
+  abstract readonly name: string;
+  protected abstract score(node: number, pod: SimPod, ctx: PolicyContext): number;
+  protected gpus(node: number, pod: SimPod, _ctx: PolicyContext): number[] {
+    return bestFitGpus(_ctx.cluster, node, pod);
+  }
+
+  choose(pod: SimPod, ctx: PolicyContext): Placement | null {
+    const { cluster, rng } = ctx;
+    const random = ctx.ties === 'random';
+    let best = -Infinity;
+    let chosen = -1;
+    let ties = 0;
+    for (let node = 0; node < cluster.n; node++) {
+      if (!cluster.fits(node, pod)) continue;
+      const s = this.score(node, pod, ctx);
+      if (s > best) {
+        best = s;
+        chosen = node;
+        ties = 1;
+      } else if (random && s === best && rng.int(++ties) === 0) chosen = node;
+    }
+    if (chosen < 0) return null;
+    return { node: chosen, gpus: this.gpus(chosen, pod, ctx) };
+  }
+}
+
+/** A random feasible node; a random fitting GPU for a share. */
+class RandomPolicy implements Policy {
+  readonly name = 'random';
+  choose(pod: SimPod, { cluster, rng }: PolicyContext): Placement | null {
+    let chosen = -1;
+    let seen = 0;
+    for (let node = 0; node < cluster.n; node++) if (cluster.fits(node, pod) && rng.int(++seen) === 0) chosen = node;
+    if (chosen < 0) return null;
+    if (pod.gpuCount === 0) return { node: chosen, gpus: [] };
+    if (pod.milliPerGpu < MILLI) {
+      const free = cluster.freeMilliOf(chosen);
+      let gpu = -1;
+      let c = 0;
+      for (let g = 0; g < free.length; g++) if (free[g] >= pod.milliPerGpu && rng.int(++c) === 0) gpu = g;
+      return { node: chosen, gpus: [gpu] };
+    }
+    return { node: chosen, gpus: lowestIndexGpus(cluster, chosen, pod.gpuCount, MILLI) };
+  }
+}
+
+/** Tetris: 1 − mean of the normalised (free · request) products; smaller alignment scores higher. */
+class DotProdPolicy extends ScoringPolicy {
+  readonly name = 'dotprod';
+  protected score(node: number, pod: SimPod, { cluster }: PolicyContext): number {
+    const dot = (cluster.cpuFree[node] / MAX_SPEC_CPU) * (pod.cpuMilli / MAX_SPEC_CPU) + (cluster.totalFreeMilli(node) / MAX_SPEC_GPU) * (pod.totalMilli / MAX_SPEC_GPU);
+    return Math.trunc(MAX_SCORE * (1 - dot / 2));
+  }
+}
+
+/** Prefer nodes that already host the pod's GPU class (share, 1, 2, 4, 8 GPUs), then fuller nodes. */
+class GpuClusteringPolicy extends ScoringPolicy {
+  readonly name = 'gpuclustering';
+  protected score(node: number, pod: SimPod, { cluster }: PolicyContext): number {
+    if (pod.gpuClass < 0) return 0;
+    const quarter = MAX_SCORE / 4;
+    const fullness = Math.trunc((quarter * (MAX_SPEC_GPU - cluster.totalFreeMilli(node))) / MAX_SPEC_GPU);
+    const distinct = cluster.classDistinct[node];
+    if (cluster.classCount[node * 17 + pod.gpuClass] > 0) return fullness + (distinct === 1 ? 3 * quarter : 2 * quarter);
+    return fullness + (distinct === 0 ? quarter : 0);
+  }
+}
+
+/** Prefer already-shared GPUs, then free GPUs on partly used nodes, then empty nodes. */
+class GpuPackingPolicy extends ScoringPolicy {
+  readonly name = 'gpupacking';
+  protected score(node: number, pod: SimPod, { cluster }: PolicyContext): number {
+    if (pod.totalMilli <= 0) return 0;
+    const free = cluster.freeMilliOf(node);
+    const fullyFree = cluster.fullyFreeCount(node);
+    if (fullyFree === free.length) return Math.max(Math.trunc(MAX_SCORE / 3) - fullyFree, fullyFree);
+    // The GPUs the pod would take, least free first.
+    let need = pod.gpuCount;
+    let fullyFreeUsed = 0;
+    let freePct = 0;
+    let last = -1;
+    while (need > 0) {
+      // next GPU in ascending (free, index) order after `last`
+      let pick = -1;
+      for (let g = 0; g < free.length; g++) {
+        if (free[g] < pod.milliPerGpu) continue;
+        const after = last < 0 || free[g] > free[last] || (free[g] === free[last] && g > last);
+        if (after && (pick < 0 || free[g] < free[pick] || (free[g] === free[pick] && g < pick))) pick = g;
+      }
+      if (pick < 0) return 0;
+      if (free[pick] === MILLI) fullyFreeUsed++;
+      freePct += Math.trunc((free[pick] * 100) / MILLI);
+      last = pick;
+      need--;
+    }
+    if (fullyFreeUsed > 0) return Math.max(Math.trunc(MAX_SCORE / 2) - fullyFreeUsed, Math.trunc(MAX_SCORE / 3));
+    return Math.max(MAX_SCORE - Math.trunc(freePct / 10), Math.trunc(MAX_SCORE / 2));
+  }
+}
+
+/** 100 · (1 − Σ_r w_r (free_r − req_r) / maxSpec_r), r ∈ {CPU, GPU}, w = ½. */
+class BestFitPolicy extends ScoringPolicy {
+  readonly name = 'bestfit';
+  protected score(node: number, pod: SimPod, { cluster }: PolicyContext): number {
+    let s = 0;
+    s += ((cluster.cpuFree[node] - pod.cpuMilli) / MAX_SPEC_CPU) * 0.5;
+    s += ((cluster.totalFreeMilli(node) - pod.totalMilli) / MAX_SPEC_GPU) * 0.5;
+    return Math.trunc((1 - s) * MAX_SCORE);
+  }
+}
+
+function sigmoid(x: number): number {
+  return 1 / (1 + Math.exp(-x));
+}
+
+/**
+ * FGD: 100 · sigmoid((F_n before − F_n after) / 1000); a share takes the GPU with the best such
+ * score (lowest index on ties). Results are cached per (node state, request): identical nodes in
+ * identical states give identical answers, and most nodes do not change between two pods.
+ */
+class FgdPolicy extends ScoringPolicy {
+  readonly name = 'fgd';
+  private readonly cache = new Map<number, number>();
+  private cacheProfile: WorkloadProfile | null = null;
+
+  reset(): void {
+    this.cache.clear();
+  }
+
+  private scoreAndGpu(node: number, pod: SimPod, { cluster, profile }: PolicyContext): number {
+    if (this.cacheProfile !== profile) {
+      this.cache.clear();
+      this.cacheProfile = profile;
+    }
+    const key = cluster.sig[node] * 1_048_576 + pod.reqId;
+    const hit = this.cache.get(key);
+    if (hit !== undefined) return hit;
+    const before = cluster.fragOf(node, profile);
+    let packed: number;
+    if (pod.gpuCount === 1 && pod.milliPerGpu < MILLI) {
+      const free = cluster.freeMilliOf(node);
+      let bestScore = -1;
+      let bestGpu = -1;
+      for (let g = 0; g < free.length; g++) {
+        if (free[g] < pod.milliPerGpu) continue;
+        const after = cluster.fragAfter(node, pod.cpuMilli, [g], pod.milliPerGpu, profile);
+        const s = Math.trunc(sigmoid((before - after) / 1000) * MAX_SCORE);
+        if (bestGpu < 0 || s > bestScore) {
+          bestScore = s;
+          bestGpu = g;
+        }
+      }
+      packed = bestScore * 64 + bestGpu;
+    } else {
+      const gpus = lowestIndexGpus(cluster, node, pod.gpuCount, MILLI);
+      const after = cluster.fragAfter(node, pod.cpuMilli, gpus, pod.milliPerGpu, profile);
+      packed = Math.trunc(sigmoid((before - after) / 1000) * MAX_SCORE) * 64;
+    }
+    this.cache.set(key, packed);
+    return packed;
+  }
+
+  protected score(node: number, pod: SimPod, ctx: PolicyContext): number {
+    return Math.floor(this.scoreAndGpu(node, pod, ctx) / 64);
+  }
+
+  protected override gpus(node: number, pod: SimPod, ctx: PolicyContext): number[] {
+    if (pod.gpuCount === 1 && pod.milliPerGpu < MILLI) return [this.scoreAndGpu(node, pod, ctx) % 64];
+    return lowestIndexGpus(ctx.cluster, node, pod.gpuCount, MILLI);
+  }
+}
+
+/** The request linkpack's core sees for a trace pod. */
+export function coreRequest(pod: SimPod): GpuRequest {
+  const req: GpuRequest = {
+    gpuCount: pod.gpuCount,
+    milliPerGpu: pod.milliPerGpu,
+    topology: 'prefer-nvlink',
+    policy: 'binpack',
+    cpuMilli: pod.cpuMilli,
+    memoryMiB: pod.memoryMiB,
+  };
+  if (pod.gpuSpec.length > 0) req.models = pod.gpuSpec;
+  return req;
+}
+
+/**
+ * linkpack: the shipped core decides every GPU pod (node = highest rawScore, lowest index on
+ * ties; GPUs = the core's set). The core takes no CPU-only request, so CPU-only pods go where
+ * they grow the core's fragmentation measure least (then the fuller node, then lowest index).
+ */
+class LinkpackPolicy implements Policy {
+  readonly name = 'linkpack';
+  private readonly cache = new Map<number, NodeDecision>();
+  private cacheProfile: WorkloadProfile | null = null;
+  private cacheCluster: SimCluster | null = null;
+  /** Calls into the core (for the speed report). */
+  coreCalls = 0;
+
+  reset(): void {
+    this.cache.clear();
+  }
+
+  choose(pod: SimPod, ctx: PolicyContext): Placement | null {
+    const { cluster, profile } = ctx;
+    if (this.cacheProfile !== profile || this.cacheCluster !== cluster) {
+      this.cache.clear();
+      this.cacheProfile = profile;
+      this.cacheCluster = cluster;
+    }
+    if (pod.gpuCount === 0) return this.chooseCpuOnly(pod, ctx);
+    const req = coreRequest(pod);
+    let best: NodeDecision | null = null;
+    let bestNode = -1;
+    for (let node = 0; node < cluster.n; node++) {
+      if (!cluster.fits(node, pod)) continue;
+      const key = cluster.sig[node] * 1_048_576 + pod.reqId;
+      let d = this.cache.get(key);
+      if (d === undefined) {
+        d = placeOnNode(cluster.nodeState(node), req, profile);
+        this.coreCalls++;
+        this.cache.set(key, d);
+      }
+      if (d.fits && (best === null || !best.fits || d.rawScore > best.rawScore)) {
+        best = d;
+        bestNode = node;
+      }
+    }
+    if (best === null || !best.fits) return null;
+    return { node: bestNode, gpus: [...best.gpus] };
+  }
+
+  private chooseCpuOnly(pod: SimPod, { cluster, profile }: PolicyContext): Placement | null {
+    let bestNode = -1;
+    let bestDelta = Infinity;
+    let bestCpuFree = Infinity;
+    for (let node = 0; node < cluster.n; node++) {
+      if (!cluster.fits(node, pod)) continue;
+      const delta = cluster.fragAfter(node, pod.cpuMilli, [], 0, profile) - cluster.fragOf(node, profile);
+      const cpuLeft = cluster.cpuFree[node] - pod.cpuMilli;
+      if (delta < bestDelta - 1e-9 || (Math.abs(delta - bestDelta) <= 1e-9 && cpuLeft < bestCpuFree)) {
+        bestDelta = delta;
+        bestCpuFree = cpuLeft;
+        bestNode = node;
+      }
+    }
+    return bestNode < 0 ? null : { node: bestNode, gpus: [] };
+  }
+}
+
+export function makePolicy(name: PolicyName): Policy {
+  switch (name) {
+    case 'random':
+      return new RandomPolicy();
+    case 'dotprod':
+      return new DotProdPolicy();
+    case 'gpuclustering':
+      return new GpuClusteringPolicy();
+    case 'gpupacking':
+      return new GpuPackingPolicy();
+    case 'bestfit':
+      return new BestFitPolicy();
+    case 'fgd':
+      return new FgdPolicy();
+    case 'linkpack':
+      return new LinkpackPolicy();
+  }
+}
+
+export function parsePolicies(text: string): PolicyName[] | string {
+  const names = text
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter((s) => s !== '');
+  if (names.length === 0) return 'no policy given';
+  if (names.length === 1 && names[0] === 'all') return [...POLICY_NAMES];
+  for (const n of names) if (!(POLICY_NAMES as readonly string[]).includes(n)) return `unknown policy "${n}" (known: ${POLICY_NAMES.join(', ')}, all)`;
+  return names as PolicyName[];
+}
