@@ -1,25 +1,12 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { activeLinkSpeedGBps, parseNvlinkStatus } from '../../src/topology/parse-nvlink-status.js';
-import { ParseError } from '../../src/topology/types.js';
+import { onlyParseErrors, ownFixture, parseErrorOf } from '../support/nvidia-smi-fixtures.js';
 
-const FIXTURES = fileURLToPath(new URL('../fixtures/nvidia-smi/', import.meta.url));
-
-function parseErrorOf(fn: () => unknown): ParseError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ParseError);
-    return e as ParseError;
-  }
-  throw new Error('expected a ParseError, but nothing was thrown');
-}
 
 describe('parseNvlinkStatus', () => {
   it('reads link lines indented with TAB + space, as the tool prints them', () => {
-    const status = parseNvlinkStatus(readFileSync(FIXTURES + 'nvlink-s-tab-space-indent.txt', 'utf8'));
+    const status = parseNvlinkStatus(ownFixture('nvlink-s-tab-space-indent.txt'));
     expect(status.map((g) => [g.index, g.name, g.uuid, g.allInactive])).toEqual([
       [0, 'NVIDIA A100-SXM4-80GB', 'GPU-11111111-2222-3333-4444-555555555555', false],
       [1, 'NVIDIA A100-SXM4-80GB', 'GPU-11111111-2222-3333-4444-555555555556', false],
@@ -102,13 +89,7 @@ describe('parseNvlinkStatus', () => {
       }),
     );
     fc.assert(
-      fc.property(fc.string(), (text) => {
-        try {
-          parseNvlinkStatus(text);
-        } catch (e) {
-          if (!(e instanceof ParseError)) throw e;
-        }
-      }),
+      fc.property(fc.string(), (text) => onlyParseErrors(() => parseNvlinkStatus(text))),
       { numRuns: 1000 },
     );
   });

@@ -1,26 +1,12 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalField, gpuInfoFromQueryRow, parseQueryGpuCsv, splitCsvLine } from '../../src/topology/parse-query-gpu.js';
-import { ParseError } from '../../src/topology/types.js';
+import { onlyParseErrors, ownFixture, parseErrorOf } from '../support/nvidia-smi-fixtures.js';
 
-const FIXTURES = fileURLToPath(new URL('../fixtures/nvidia-smi/', import.meta.url));
-const fixture = (name: string): string => readFileSync(FIXTURES + name, 'utf8');
-
-function parseErrorOf(fn: () => unknown): ParseError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ParseError);
-    return e as ParseError;
-  }
-  throw new Error('expected a ParseError, but nothing was thrown');
-}
 
 describe('parseQueryGpuCsv on hand-written samples', () => {
   it('keeps a quoted name with a comma whole, strips units, maps bracketed errors to null', () => {
-    const rows = parseQueryGpuCsv(fixture('query-gpu-quoted-name-with-comma.csv'));
+    const rows = parseQueryGpuCsv(ownFixture('query-gpu-quoted-name-with-comma.csv'));
     expect(rows).toEqual([
       {
         line: 2,
@@ -55,7 +41,7 @@ describe('parseQueryGpuCsv on hand-written samples', () => {
 
   it('takes field names from opts.fields for noheader output and resolves aliases', () => {
     const fields = 'index,gpu_name,gpu_uuid,memory.total,gpu_bus_id,driver_version,temperature.gpu';
-    const rows = parseQueryGpuCsv(fixture('query-gpu-noheader-nounits-aliases.csv'), { fields });
+    const rows = parseQueryGpuCsv(ownFixture('query-gpu-noheader-nounits-aliases.csv'), { fields });
     expect(rows.map((r) => r.fields)).toEqual([
       {
         index: 0,
@@ -77,8 +63,8 @@ describe('parseQueryGpuCsv on hand-written samples', () => {
       },
     ]);
     // The same list given as an array, or space-separated as on the HPE command line, is equivalent.
-    expect(parseQueryGpuCsv(fixture('query-gpu-noheader-nounits-aliases.csv'), { fields: fields.split(',') })).toEqual(rows);
-    expect(parseQueryGpuCsv(fixture('query-gpu-noheader-nounits-aliases.csv'), { fields: fields.replaceAll(',', ' ') })).toEqual(rows);
+    expect(parseQueryGpuCsv(ownFixture('query-gpu-noheader-nounits-aliases.csv'), { fields: fields.split(',') })).toEqual(rows);
+    expect(parseQueryGpuCsv(ownFixture('query-gpu-noheader-nounits-aliases.csv'), { fields: fields.replaceAll(',', ' ') })).toEqual(rows);
     expect(gpuInfoFromQueryRow(rows[1])).toEqual({
       index: 1,
       uuid: 'GPU-aaaaaaaa-1111-2222-3333-444444444445',
@@ -88,7 +74,7 @@ describe('parseQueryGpuCsv on hand-written samples', () => {
   });
 
   it('rejects a row with the wrong number of values, naming line and counts', () => {
-    const err = parseErrorOf(() => parseQueryGpuCsv(fixture('query-gpu-wrong-field-count.csv'), { source: 'q.csv' }));
+    const err = parseErrorOf(() => parseQueryGpuCsv(ownFixture('query-gpu-wrong-field-count.csv'), { source: 'q.csv' }));
     expect(err.line).toBe(3);
     expect(err.message).toBe('q.csv:3: 2 value(s) but 3 field(s) (index, name, memory.total)');
   });
@@ -184,13 +170,11 @@ describe('parseQueryGpuCsv details', () => {
       }),
     );
     fc.assert(
-      fc.property(fc.string(), fc.option(fc.array(fc.constantFrom('index', 'name', 'memory.total', 'fan.speed'), { maxLength: 5 })), (text, fields) => {
-        try {
-          parseQueryGpuCsv(text, fields === null ? {} : { fields });
-        } catch (e) {
-          if (!(e instanceof ParseError)) throw e;
-        }
-      }),
+      fc.property(
+        fc.string(),
+        fc.option(fc.array(fc.constantFrom('index', 'name', 'memory.total', 'fan.speed'), { maxLength: 5 })),
+        (text, fields) => onlyParseErrors(() => parseQueryGpuCsv(text, fields === null ? {} : { fields })),
+      ),
       { numRuns: 1000 },
     );
   });

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { activeLinkSpeedGBps, parseNvlinkStatus } from '../../src/topology/parse-nvlink-status.js';
 import { gpuInfoFromQueryRow, parseQueryGpuCsv } from '../../src/topology/parse-query-gpu.js';
 import { parseTopoMatrix, type TopoMatrix } from '../../src/topology/parse-topo-matrix.js';
-import { ParseError } from '../../src/topology/types.js';
+import { expandTabs, parseErrorOf } from '../support/nvidia-smi-fixtures.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const shared = process.env.LINKPACK_SHARED ?? path.resolve(repoRoot, '../shared');
@@ -275,22 +275,12 @@ describe.skipIf(!present)(`recorded nvidia-smi samples in ${dir}`, () => {
     if (typeof expectation === 'function') {
       expectation(parseTopoMatrix(read(file), file));
       // The same sample with TABs expanded (or, for space copies, unchanged) reads the same.
-      const spaced = read(file)
-        .split('\n')
-        .map((l) => [...l].reduce((out, ch) => (ch === '\t' ? out + ' '.repeat(8 - (out.length % 8)) : out + ch), '').trimEnd())
-        .join('\n');
-      expectation(parseTopoMatrix(spaced, file));
+      expectation(parseTopoMatrix(expandTabs(read(file)), file));
       return;
     }
-    let err: unknown;
-    try {
-      parseTopoMatrix(read(file), file);
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(ParseError);
-    expect((err as ParseError).message).toContain(expectation.missing);
-    expect((err as ParseError).source).toBe(file);
+    const err = parseErrorOf(() => parseTopoMatrix(read(file), file));
+    expect(err.message).toContain(expectation.missing);
+    expect(err.source).toBe(file);
   });
 
   it.each(Object.keys(QUERY))('--query-gpu: %s', (file) => QUERY[file]());

@@ -1,27 +1,12 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseTopoMatrix } from '../../src/topology/parse-topo-matrix.js';
-import { ParseError } from '../../src/topology/types.js';
+import { expandTabs, onlyParseErrors, ownFixture, parseErrorOf } from '../support/nvidia-smi-fixtures.js';
 
-const FIXTURES = fileURLToPath(new URL('../fixtures/nvidia-smi/', import.meta.url));
-const fixture = (name: string): string => readFileSync(FIXTURES + name, 'utf8');
-
-/** The ParseError a call throws (fails the test when it throws something else or nothing). */
-function parseErrorOf(fn: () => unknown): ParseError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ParseError);
-    return e as ParseError;
-  }
-  throw new Error('expected a ParseError, but nothing was thrown');
-}
 
 describe('parseTopoMatrix on hand-written samples (test/fixtures/nvidia-smi)', () => {
   it('reads the newer TAB layout: GPU NUMA ID with its extra empty cell, NIC rows, NIC Legend', () => {
-    const m = parseTopoMatrix(fixture('topo-tab-4gpu-2island-gpu-numa-id.txt'), 'sample');
+    const m = parseTopoMatrix(ownFixture('topo-tab-4gpu-2island-gpu-numa-id.txt'), 'sample');
     expect(m.topology.name).toBe('sample');
     expect(m.topology.links).toEqual([
       ['X', 'NV4', 'SYS', 'SYS'],
@@ -48,7 +33,7 @@ describe('parseTopoMatrix on hand-written samples (test/fixtures/nvidia-smi)', (
   });
 
   it('gives null affinity when the CPU and NUMA cells are empty', () => {
-    const m = parseTopoMatrix(fixture('topo-tab-empty-affinity.txt'));
+    const m = parseTopoMatrix(ownFixture('topo-tab-empty-affinity.txt'));
     expect(m.topology.gpus).toEqual([
       { index: 0, numaNode: null, cpuAffinity: null },
       { index: 1, numaNode: null, cpuAffinity: null },
@@ -61,7 +46,7 @@ describe('parseTopoMatrix on hand-written samples (test/fixtures/nvidia-smi)', (
   });
 
   it('keeps NUMA Affinity in its column when only CPU Affinity is empty', () => {
-    const m = parseTopoMatrix(fixture('topo-tab-empty-cpu-numa-present.txt'));
+    const m = parseTopoMatrix(ownFixture('topo-tab-empty-cpu-numa-present.txt'));
     expect(m.topology.gpus.map((g) => [g.cpuAffinity, g.numaNode])).toEqual([
       [null, 1],
       [null, 1],
@@ -69,7 +54,7 @@ describe('parseTopoMatrix on hand-written samples (test/fixtures/nvidia-smi)', (
   });
 
   it('reads the older layout that pads short values with extra TABs', () => {
-    const m = parseTopoMatrix(fixture('topo-tab-old-padded-layout.txt'));
+    const m = parseTopoMatrix(ownFixture('topo-tab-old-padded-layout.txt'));
     expect(m.topology.gpus).toEqual([
       { index: 0, numaNode: null, cpuAffinity: '0-11' },
       { index: 1, numaNode: null, cpuAffinity: '0-11' },
@@ -78,7 +63,7 @@ describe('parseTopoMatrix on hand-written samples (test/fixtures/nvidia-smi)', (
   });
 
   it('reads a space-aligned legacy copy and turns SOC into SYS', () => {
-    const m = parseTopoMatrix(fixture('topo-spaces-legacy-soc.txt'));
+    const m = parseTopoMatrix(ownFixture('topo-spaces-legacy-soc.txt'));
     expect(m.topology.links).toEqual([
       ['X', 'PIX', 'SYS', 'SYS'],
       ['PIX', 'X', 'SYS', 'SYS'],
@@ -92,7 +77,7 @@ describe('parseTopoMatrix on hand-written samples (test/fixtures/nvidia-smi)', (
   });
 
   it('rejects a partial copy, naming the missing GPU row', () => {
-    const err = parseErrorOf(() => parseTopoMatrix(fixture('topo-partial-missing-gpu3.txt'), 'partial.txt'));
+    const err = parseErrorOf(() => parseTopoMatrix(ownFixture('topo-partial-missing-gpu3.txt'), 'partial.txt'));
     expect(err.message).toContain('header lists GPU0..GPU3 but no row for GPU3');
     expect(err.line).toBe(5);
     expect(err.source).toBe('partial.txt');
@@ -100,7 +85,7 @@ describe('parseTopoMatrix on hand-written samples (test/fixtures/nvidia-smi)', (
   });
 
   it('rejects a glued cell, naming row and column', () => {
-    const err = parseErrorOf(() => parseTopoMatrix(fixture('topo-bad-cell.txt')));
+    const err = parseErrorOf(() => parseTopoMatrix(ownFixture('topo-bad-cell.txt')));
     expect(err.message).toContain("cell (row GPU0, column GPU2) is 'PH0-115'");
     expect(err.line).toBe(2);
   });
@@ -230,17 +215,6 @@ const specArb: fc.Arbitrary<MatrixSpec> = fc
 
 const displayWidth = (s: string): number => [...s].reduce((col, ch) => (ch === '\t' ? (Math.floor(col / 8) + 1) * 8 : col + 1), 0);
 
-/** What a terminal copy looks like: TABs expanded to 8-column stops, trailing blanks dropped. */
-const expandTabs = (text: string): string =>
-  text
-    .split('\n')
-    .map((line) => {
-      let out = '';
-      for (const ch of line) out += ch === '\t' ? ' '.repeat(8 - (out.length % 8)) : ch;
-      return out.trimEnd();
-    })
-    .join('\n');
-
 function renderTab(spec: MatrixSpec): string {
   const gpus = Array.from({ length: spec.gpuCount }, (_, i) => `GPU${i}`);
   const devices = [...gpus, ...spec.nicNames];
@@ -343,13 +317,7 @@ describe('parseTopoMatrix properties', () => {
         return text.slice(0, i) + insert + text.slice(i + cut);
       });
     fc.assert(
-      fc.property(fc.oneof(garbage, mangled), (text) => {
-        try {
-          parseTopoMatrix(text);
-        } catch (e) {
-          if (!(e instanceof ParseError)) throw e;
-        }
-      }),
+      fc.property(fc.oneof(garbage, mangled), (text) => onlyParseErrors(() => parseTopoMatrix(text))),
       { numRuns: 1000 },
     );
   });
