@@ -8,28 +8,44 @@
 import { W_TIER } from './place.js';
 import type { NodeDecision } from './types.js';
 
+/** Sorted distinct values of one band (typed arrays: numeric sort, no hashing). */
+function distinctSorted(raw: ArrayLike<number>, upper: boolean): Float64Array {
+  const vals = new Float64Array(raw.length);
+  let m = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const r = raw[i];
+    if (r === r && r >= W_TIER / 2 === upper) vals[m++] = r;
+  }
+  const sorted = vals.subarray(0, m).sort();
+  let d = 0;
+  for (let i = 0; i < m; i++) if (d === 0 || sorted[i] !== sorted[d - 1]) sorted[d++] = sorted[i];
+  return sorted.subarray(0, d);
+}
+
+function rankOf(sorted: Float64Array, v: number): number {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** Raw scores (NaN = no fit) → 0..10, same order. */
 export function extenderScoresFromRaw(raw: ArrayLike<number>): Uint8Array {
   const out = new Uint8Array(raw.length);
-  const distinct: [Set<number>, Set<number>] = [new Set(), new Set()];
-  for (let i = 0; i < raw.length; i++) {
-    const r = raw[i];
-    if (r === r) distinct[r >= W_TIER / 2 ? 1 : 0].add(r);
-  }
-  const tiered = distinct[1].size > 0;
-  const ranks = distinct.map((s) => {
-    const sorted = Float64Array.from(s).sort();
-    const m = new Map<number, number>();
-    for (let i = 0; i < sorted.length; i++) m.set(sorted[i], sorted.length === 1 ? 1 : i / (sorted.length - 1));
-    return m;
-  });
+  const bands = [distinctSorted(raw, false), distinctSorted(raw, true)];
+  const tiered = bands[1].length > 0;
   for (let i = 0; i < raw.length; i++) {
     const r = raw[i];
     if (r !== r) continue;
     const b = r >= W_TIER / 2 ? 1 : 0;
     const lo = tiered ? (b ? 6 : 1) : 1;
     const hi = tiered ? (b ? 10 : 5) : 10;
-    out[i] = lo + Math.round(ranks[b].get(r)! * (hi - lo));
+    const d = bands[b];
+    out[i] = lo + (d.length === 1 ? hi - lo : Math.round((rankOf(d, r) / (d.length - 1)) * (hi - lo)));
   }
   return out;
 }
