@@ -4,16 +4,14 @@
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { activeLinkSpeedGBps, parseNvlinkStatus } from '../../src/topology/parse-nvlink-status.js';
 import { gpuInfoFromQueryRow, parseQueryGpuCsv } from '../../src/topology/parse-query-gpu.js';
 import { parseTopoMatrix, type TopoMatrix } from '../../src/topology/parse-topo-matrix.js';
 import { expandTabs, parseErrorOf } from '../support/nvidia-smi-fixtures.js';
+import { sharedDir } from '../support/paths.js';
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
-const shared = process.env.LINKPACK_SHARED ?? path.resolve(repoRoot, '../shared');
-const dir = path.join(shared, 'fixtures/nvidia-smi');
+const dir = path.join(sharedDir, 'fixtures/nvidia-smi');
 const present = existsSync(dir);
 const read = (name: string): string => readFileSync(path.join(dir, name), 'utf8');
 
