@@ -144,6 +144,7 @@ class Feed {
     let expired = false;
     let events = 0;
     const started = Date.now();
+    let finished = false;
     const ended = new Promise<unknown>((resolve) => {
       const onEvent = (type: string, obj: unknown) => {
         if (this.stopped) return;
@@ -161,10 +162,20 @@ class Feed {
       };
       this.stats.watchesStarted += 1;
       this.watch
-        .watch(this.path, { resourceVersion: this.stats.resourceVersion, allowWatchBookmarks: true, timeoutSeconds: this.opts.watchTimeoutSeconds }, onEvent, resolve)
+        .watch(
+          this.path,
+          { resourceVersion: this.stats.resourceVersion, allowWatchBookmarks: true, timeoutSeconds: this.opts.watchTimeoutSeconds },
+          onEvent,
+          (err) => {
+            finished = true;
+            resolve(err);
+          },
+        )
         .then((c) => {
           this.controller = c;
           if (this.stopped) c.abort();
+          // Connected (the server answered 200): we stream from a consistent version again.
+          else if (!finished) this.cache.markSynced(this.name, true);
         }, resolve);
     });
     const err = await ended;

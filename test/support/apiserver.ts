@@ -64,6 +64,8 @@ export interface RequestLogEntry {
   /** HTTP status sent (200 for a watch that started). */
   status: number;
   watch: boolean;
+  /** Date.now() when the request arrived. */
+  at: number;
 }
 
 export interface Fault {
@@ -419,7 +421,7 @@ export class TestApiServer {
     const url = new URL(req.url ?? '/', 'http://x');
     const query = Object.fromEntries(url.searchParams.entries());
     const isWatch = query.watch === 'true' || query.watch === '1';
-    const entry: RequestLogEntry = { method: req.method ?? 'GET', path: url.pathname, query, status: 0, watch: isWatch };
+    const entry: RequestLogEntry = { method: req.method ?? 'GET', path: url.pathname, query, status: 0, watch: isWatch, at: Date.now() };
     const ct = req.headers['content-type'];
     if (ct) entry.contentType = ct;
     this.requests.push(entry);

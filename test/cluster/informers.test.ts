@@ -1,0 +1,169 @@
+/**
+ * Informers end to end: the real client-node against the test API server, feeding a ClusterCache.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { ClusterCache } from '../../src/cluster/cache.js';
+import { ClusterInformers } from '../../src/cluster/informers.js';
+import { TestApiServer, type TestApiServerOptions } from '../support/apiserver.js';
+import { gpuNodeJson, podJson } from '../support/cluster-fixtures.js';
+import { waitFor } from '../support/wait.js';
+
+const fastBackoff = { initialMs: 5, maxMs: 50, jitter: 0.5 };
+
+interface Rig {
+  api: TestApiServer;
+  cache: ClusterCache;
+  inf: ClusterInformers;
+  logs: string[];
+}
+let rigs: Rig[] = [];
+
+async function rig(opts: TestApiServerOptions = {}, setup?: (api: TestApiServer) => void): Promise<Rig> {
+  const api = await TestApiServer.start(opts);
+  setup?.(api);
+  const cache = new ClusterCache();
+  const logs: string[] = [];
+  const inf = new ClusterInformers({ kubeConfig: api.kubeConfig(), cache, backoff: fastBackoff, log: (l, m) => logs.push(`${l}: ${m}`) });
+  const r = { api, cache, inf, logs };
+  rigs.push(r);
+  return r;
+}
+
+afterEach(async () => {
+  for (const r of rigs) {
+    await r.inf.stop();
+    await r.api.close();
+  }
+  rigs = [];
+});
+
+function free(cache: ClusterCache, node: string): readonly number[] | string {
+  const l = cache.lookupNode(node, Date.now());
+  return l.ok ? l.state.freeMilli : l.reason;
+}
+
+const idle = [1000, 1000, 1000, 1000];
+
+describe('ClusterInformers', () => {
+  it('lists both kinds, becomes synced, then follows creates, updates and deletes', async () => {
+    const { api, cache, inf } = await rig({}, (api) => {
+      api.create('gpunodes', gpuNodeJson('n1', 'pcie-4x'));
+      api.create('pods', podJson('ml', 'a', { node: 'n1', gpus: [0] }));
+    });
+    expect(cache.synced()).toBe(false);
+    await inf.start();
+    expect(inf.synced()).toBe(true);
+    expect(free(cache, 'n1')).toEqual([0, 1000, 1000, 1000]);
+
+    api.create('gpunodes', gpuNodeJson('n2', 'pcie-4x'));
+    api.create('pods', podJson('ml', 'b', { node: 'n2', gpus: [1, 2] }));
+    api.modify('pods', 'ml', 'a', (p) => (p.status.phase = 'Succeeded'));
+    await waitFor(() => JSON.stringify(free(cache, 'n2')) === '[1000,0,0,1000]' && free(cache, 'n1')[0] === 1000, 'cache to follow the watch');
+    api.modify('gpunodes', undefined, 'n1', (g) => (g.status.gpus[3].health = 'Unhealthy'));
+    await waitFor(() => {
+      const l = cache.lookupNode('n1', Date.now());
+      return l.ok && l.state.unhealthyMask === 8;
+    }, 'health change');
+    api.remove('gpunodes', undefined, 'n2');
+    api.remove('pods', 'ml', 'b');
+    await waitFor(() => cache.nodeNames().join() === 'n1' && cache.getPod('ml', 'b') === undefined, 'deletes');
+    expect(inf.stats().pods.lists).toBe(1);
+  });
+
+  it('resumes a broken watch from the last resourceVersion without relisting, seeing what happened meanwhile', async () => {
+    const { api, cache, inf } = await rig({}, (api) => api.create('gpunodes', gpuNodeJson('n1', 'pcie-4x')));
+    await inf.start();
+    await waitFor(() => api.openWatchCount() === 2, 'both watches open');
+    api.create('pods', podJson('ml', 'a', { node: 'n1', gpus: [0] }));
+    await waitFor(() => free(cache, 'n1')[0] === 0, 'first pod');
+    const lastSeen = api.resourceVersion();
+    expect(api.closeWatches({ abrupt: true })).toBe(2);
+    api.create('pods', podJson('ml', 'b', { node: 'n1', gpus: [3] }));
+    await waitFor(() => free(cache, 'n1')[3] === 0, 'pod created while disconnected');
+    const podWatches = api.requests.filter((r) => r.watch && r.path === '/api/v1/pods');
+    expect(podWatches.at(-1)!.query.resourceVersion).toBe(lastSeen);
+    expect(api.requests.filter((r) => !r.watch && r.path === '/api/v1/pods')).toHaveLength(1);
+    expect(inf.stats().pods.watchFailures).toBeGreaterThanOrEqual(1);
+    expect(inf.synced()).toBe(true);
+  });
+
+  for (const mode of ['event', 'http'] as const) {
+    it(`relists after history compaction (410 as ${mode}) and ends up exactly right`, async () => {
+      const { api, cache, inf } = await rig({ expiredWatch: mode }, (api) => {
+        api.create('gpunodes', gpuNodeJson('n1', 'pcie-4x'));
+        api.create('gpunodes', gpuNodeJson('n2', 'pcie-4x'));
+        api.create('pods', podJson('ml', 'stays', { node: 'n1', gpus: [0] }));
+        api.create('pods', podJson('ml', 'goes', { node: 'n1', gpus: [1] }));
+      });
+      await inf.start();
+      await waitFor(() => api.openWatchCount() === 2, 'watches open');
+      // While disconnected: a delete, a create, a GPUNode gone — then history is compacted away.
+      api.closeWatches({ abrupt: false });
+      api.remove('pods', 'ml', 'goes');
+      api.create('pods', podJson('ml', 'new', { node: 'n2', gpus: [2, 3] }));
+      api.remove('gpunodes', undefined, 'n1');
+      api.create('gpunodes', gpuNodeJson('n1', 'pcie-4x'));
+      api.remove('gpunodes', undefined, 'n2');
+      api.create('gpunodes', gpuNodeJson('n3', 'pcie-4x'));
+      api.compact();
+      await waitFor(() => inf.stats().pods.relistsAfterExpired >= 1 && inf.stats().gpuNodes.relistsAfterExpired >= 1 && inf.synced(), 'relists');
+      await waitFor(() => cache.nodeNames().join() === 'n1,n3', 'GPUNodes relisted');
+      expect(free(cache, 'n1')).toEqual([0, 1000, 1000, 1000]);
+      expect(free(cache, 'n3')).toEqual(idle);
+      expect(cache.getPod('ml', 'goes')).toBeUndefined();
+      expect(cache.assignmentsOn('n2').map((a) => a.name)).toEqual(['new']);
+      expect(api.requests.filter((r) => !r.watch && r.path === '/api/v1/pods')).toHaveLength(2);
+    });
+  }
+
+  it('reports not synced while a relist is in progress', async () => {
+    const { api, cache, inf } = await rig({}, (api) => api.create('gpunodes', gpuNodeJson('n1', 'pcie-4x')));
+    await inf.start();
+    await waitFor(() => api.openWatchCount() === 2, 'watches open');
+    api.addFault({ method: 'GET', path: /^\/api\/v1\/pods$/, watch: false, delayMs: 300, times: 1 });
+    api.closeWatches();
+    api.create('pods', podJson('ml', 'x', { node: 'n1', gpus: [1] }));
+    api.compact();
+    await waitFor(() => !inf.synced(), 'readiness to drop');
+    expect(free(cache, 'n1')[1]).toBe(1000);
+    await waitFor(() => inf.synced(), 'readiness to come back', 3000);
+    expect(free(cache, 'n1')[1]).toBe(0);
+  });
+
+  it('reports not synced after repeated watch failures, and recovers when the server does', async () => {
+    const { api, inf, logs } = await rig({}, (api) => api.create('gpunodes', gpuNodeJson('n1', 'pcie-4x')));
+    await inf.start();
+    await waitFor(() => api.openWatchCount() === 2, 'watches open');
+    api.addFault({ path: /gpunodes$/, watch: true, status: 503, times: 4 });
+    api.closeWatches();
+    await waitFor(() => !inf.synced(), 'out of sync after failures');
+    await waitFor(() => inf.synced() && api.openWatchCount('gpunodes') === 1, 'back in sync');
+    expect(logs.some((l) => /^warn: watch gpunodes: Service Unavailable/.test(l))).toBe(true);
+    // Exponential backoff: the retries were spaced out, not hammered.
+    const failed = api.requests.filter((r) => r.watch && r.path.endsWith('gpunodes') && r.status === 503);
+    expect(failed).toHaveLength(4);
+    // Delays double per consecutive failure from 5 ms (jitter takes off at most half): by the
+    // fourth failure in a row the wait is ≥ 20 ms, so this gap cannot be a hot loop.
+    expect(failed[3]!.at - failed[2]!.at).toBeGreaterThanOrEqual(9);
+  });
+
+  it('keeps a bad GPUNode out of service with its reason, without stopping the feed', async () => {
+    const { api, cache, inf, logs } = await rig();
+    await inf.start();
+    const bad = gpuNodeJson('bad', 'pcie-4x');
+    bad.status.links = [['X']];
+    api.create('gpunodes', bad);
+    api.create('gpunodes', gpuNodeJson('good', 'pcie-4x'));
+    await waitFor(() => cache.nodeNames().length === 2, 'both GPUNodes seen');
+    expect(free(cache, 'bad')).toMatch(/^GPUNode "bad": status\.links: expected 4 rows/);
+    expect(free(cache, 'good')).toEqual(idle);
+    expect(logs.some((l) => l.startsWith('warn: GPUNode "bad"'))).toBe(true);
+  });
+
+  it('start() resolves only after the first list succeeds, retrying a failing list', async () => {
+    const { api, inf } = await rig({}, (api) => api.addFault({ path: /^\/api\/v1\/pods$/, watch: false, status: 500, times: 2 }));
+    await inf.start();
+    expect(inf.synced()).toBe(true);
+    expect(api.requests.filter((r) => !r.watch && r.path === '/api/v1/pods').map((r) => r.status)).toEqual([500, 500, 200]);
+  });
+});
