@@ -8,13 +8,23 @@
 import { W_TIER } from './place.js';
 import type { NodeDecision } from './types.js';
 
-/** Sorted distinct values of one band (typed arrays: numeric sort, no hashing). */
-function distinctSorted(raw: ArrayLike<number>, upper: boolean): Float64Array {
-  const vals = new Float64Array(raw.length);
+const UPPER_BAND = W_TIER / 2;
+/** Ranks are taken over at most this many evenly strided samples per band: exact below it. */
+const RANK_SAMPLES = 512;
+
+/**
+ * Sorted distinct values of one band. Above RANK_SAMPLES values a deterministic strided sample
+ * stands in for the whole band: levels stay monotone in the raw score and spread like its
+ * quantiles, without sorting every node (that sort would cost more than the scoring itself).
+ */
+function distinctSorted(raw: Float64Array, upper: boolean, count: number): Float64Array {
+  const stride = Math.max(1, Math.ceil(count / RANK_SAMPLES));
+  const vals = new Float64Array(Math.ceil(count / stride));
   let m = 0;
+  let seen = 0;
   for (let i = 0; i < raw.length; i++) {
     const r = raw[i];
-    if (r === r && r >= W_TIER / 2 === upper) vals[m++] = r;
+    if (r === r && r >= UPPER_BAND === upper && seen++ % stride === 0) vals[m++] = r;
   }
   const sorted = vals.subarray(0, m).sort();
   let d = 0;
@@ -22,6 +32,7 @@ function distinctSorted(raw: ArrayLike<number>, upper: boolean): Float64Array {
   return sorted.subarray(0, d);
 }
 
+/** Index of the first sample ≥ v (clamped to the last). */
 function rankOf(sorted: Float64Array, v: number): number {
   let lo = 0;
   let hi = sorted.length - 1;
@@ -34,22 +45,31 @@ function rankOf(sorted: Float64Array, v: number): number {
 }
 
 /** Raw scores (NaN = no fit) → 0..10, same order. */
-export function extenderScoresFromRaw(raw: ArrayLike<number>): Uint8Array {
+export function extenderScoresFromRaw(raw: Float64Array): Uint8Array {
   const out = new Uint8Array(raw.length);
-  const bands = [distinctSorted(raw, false), distinctSorted(raw, true)];
-  const tiered = bands[1].length > 0;
+  let upperCount = 0;
+  let lowerCount = 0;
   for (let i = 0; i < raw.length; i++) {
     const r = raw[i];
     if (r !== r) continue;
-    const b = r >= W_TIER / 2 ? 1 : 0;
-    const lo = tiered ? (b ? 6 : 1) : 1;
-    const hi = tiered ? (b ? 10 : 5) : 10;
-    const d = bands[b];
-    out[i] = lo + (d.length === 1 ? hi - lo : Math.round((rankOf(d, r) / (d.length - 1)) * (hi - lo)));
+    if (r >= UPPER_BAND) upperCount++;
+    else lowerCount++;
+  }
+  const lower = distinctSorted(raw, false, lowerCount);
+  const upper = distinctSorted(raw, true, upperCount);
+  const tiered = upperCount > 0;
+  for (let i = 0; i < raw.length; i++) {
+    const r = raw[i];
+    if (r !== r) continue;
+    const inUpper = r >= UPPER_BAND;
+    const lo = tiered ? (inUpper ? 6 : 1) : 1;
+    const hi = tiered ? (inUpper ? 10 : 5) : 10;
+    const d = inUpper ? upper : lower;
+    out[i] = d.length === 1 ? hi : lo + Math.round((rankOf(d, r) / (d.length - 1)) * (hi - lo));
   }
   return out;
 }
 
 export function extenderScores(decisions: readonly NodeDecision[]): number[] {
-  return Array.from(extenderScoresFromRaw(decisions.map((d) => (d.fits ? d.rawScore : NaN))));
+  return Array.from(extenderScoresFromRaw(Float64Array.from(decisions, (d) => (d.fits ? d.rawScore : NaN))));
 }

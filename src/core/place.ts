@@ -86,7 +86,17 @@ function whyNot(node: NodeState, req: GpuRequest, healthy: number, cons: number,
   return `needs ${want}; ${ok} of ${n} GPUs qualify${parts.length ? ` (${parts.join(', ')})` : ''}`;
 }
 
-function evaluate(node: NodeState, req: GpuRequest, profile: WorkloadProfile | undefined, exhaustive: boolean, out: Evaluation): Evaluation {
+/** Reason given when the caller did not ask for reasons (the scoring hot path builds no strings). */
+const NO_FIT = 'does not fit';
+
+function evaluate(
+  node: NodeState,
+  req: GpuRequest,
+  profile: WorkloadProfile | undefined,
+  exhaustive: boolean,
+  wantReason: boolean,
+  out: Evaluation,
+): Evaluation {
   out.reason = null;
   out.choice = null;
   out.fragDeltaMilli = undefined;
@@ -120,11 +130,15 @@ function evaluate(node: NodeState, req: GpuRequest, profile: WorkloadProfile | u
   const rule = ruleFor(req);
   if (milli >= GPU_MILLI) {
     if (popcount(cons & fullFree) < req.gpuCount) {
-      out.reason = whyNot(node, req, healthy, cons, fullFree);
+      out.reason = wantReason ? whyNot(node, req, healthy, cons, fullFree) : NO_FIT;
       return out;
     }
     out.choice = (exhaustive ? bestWholeSetUncached : bestWholeSet)(ct, cons & healthy, fullFree, req.gpuCount, rule);
     if (!out.choice) {
+      if (!wantReason) {
+        out.reason = NO_FIT;
+        return out;
+      }
       const free: number[] = [];
       for (let r = cons & fullFree; r; r &= r - 1) free.push(31 - Math.clz32(r & -r));
       out.reason = `no NVLink-connected set of ${req.gpuCount} among free GPUs ${free.join(',')}`;
@@ -133,7 +147,7 @@ function evaluate(node: NodeState, req: GpuRequest, profile: WorkloadProfile | u
   } else {
     const bit = bestShareGpu(node, req, cons & canTake, fullFree, healthy, profile);
     if (bit === -1) {
-      out.reason = whyNot(node, req, healthy, cons, canTake);
+      out.reason = wantReason ? whyNot(node, req, healthy, cons, canTake) : NO_FIT;
       return out;
     }
     out.choice = describeChoice(ct, bit, fullFree);
@@ -156,7 +170,7 @@ function evaluate(node: NodeState, req: GpuRequest, profile: WorkloadProfile | u
 const newEvaluation = (): Evaluation => ({ reason: null, choice: null, usedAfter: 0, fragDeltaMilli: undefined, raw: 0 });
 
 export function placeOnNode(node: NodeState, req: GpuRequest, profile?: WorkloadProfile, opts: { exhaustive?: boolean } = {}): NodeDecision {
-  const e = evaluate(node, req, profile, opts.exhaustive ?? false, newEvaluation());
+  const e = evaluate(node, req, profile, opts.exhaustive ?? false, true, newEvaluation());
   if (e.reason !== null || !e.choice) return { node: node.name, fits: false, reason: e.reason ?? 'no choice' };
   const c = e.choice;
   const multi = req.gpuCount >= 2;
@@ -190,7 +204,7 @@ export function scoreNodes(
   const exhaustive = opts.exhaustive ?? false;
   for (let i = 0; i < nodes.length; i++) {
     const node = nodes[i];
-    out[i] = node && evaluate(node, req, profile, exhaustive, e).reason === null ? e.raw : NaN;
+    out[i] = node && evaluate(node, req, profile, exhaustive, false, e).reason === null ? e.raw : NaN;
   }
   return out;
 }
