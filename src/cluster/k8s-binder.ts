@@ -70,8 +70,9 @@ export class KubePodBinder implements PodBinder {
   async bind(args: Parameters<PodBinder['bind']>[0]): Promise<void> {
     const { namespace, name, uid, node } = args;
     const pod = `${namespace}/${name}`;
-    // uid and resourceVersion inside a merge patch are preconditions: the server answers 409
-    // instead of annotating a pod that was recreated or changed after the decision.
+    // resourceVersion inside a merge patch is a precondition (409 if the pod changed after the
+    // decision); a uid that differs from the stored one is rejected (422: uid is immutable), so a
+    // pod recreated under the same name is never annotated with another pod's GPUs.
     const metadata: Record<string, unknown> = { annotations: args.annotations };
     if (uid) metadata.uid = uid;
     if (args.resourceVersion !== undefined) metadata.resourceVersion = args.resourceVersion;
@@ -82,6 +83,9 @@ export class KubePodBinder implements PodBinder {
       const why = apiErrorMessage(err);
       if (code === 409) {
         throw new BindError(`pod ${pod} changed since it was scheduled (precondition resourceVersion=${args.resourceVersion ?? 'none'}, uid=${uid}): ${why}; not binding`, 'annotate', 409);
+      }
+      if (code === 422 && why.includes('metadata.uid')) {
+        throw new BindError(`pod ${pod} was deleted and recreated since it was scheduled (uid ${uid} is gone): ${why}; not binding`, 'annotate', 422);
       }
       if (code === 404) throw new BindError(`pod ${pod} no longer exists: ${why}`, 'annotate', 404);
       throw new BindError(`annotating pod ${pod} failed: ${why}`, 'annotate', code);

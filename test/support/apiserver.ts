@@ -389,12 +389,14 @@ export class TestApiServer {
    * Apply an update body to cur with the API's rules: preconditions (resourceVersion, uid),
    * immutable identity, and the status subresource split.
    */
-  private update(rt: ResourceType, cur: KObject, body: KObject, subresource: 'status' | undefined): KObject {
+  private update(rt: ResourceType, cur: KObject, body: KObject, subresource: 'status' | undefined, viaPatch = false): KObject {
     const name = cur.metadata.name as string;
     const wantRv = body.metadata?.resourceVersion;
     if (wantRv !== undefined && wantRv !== '' && String(wantRv) !== cur.metadata.resourceVersion) throw this.conflict(rt, name);
     const wantUid = body.metadata?.uid;
     if (wantUid !== undefined && wantUid !== '' && wantUid !== cur.metadata.uid) {
+      // As kube-apiserver: a PUT's uid is a precondition (409); a patched uid fails validation (422).
+      if (viaPatch) throw new HttpError(422, 'Invalid', `${rt.kind} "${name}" is invalid: metadata.uid: Invalid value: "${wantUid}": field is immutable`);
       throw this.conflict(rt, name, `Precondition failed: UID in precondition: ${wantUid}, UID in object meta: ${cur.metadata.uid}`);
     }
     if (body.metadata?.name !== undefined && body.metadata.name !== name) {
@@ -523,7 +525,7 @@ export class TestApiServer {
       case 'PUT':
         return { code: 200, body: this.update(rt, cur, body, subresource) };
       case 'PATCH':
-        return { code: 200, body: this.update(rt, cur, this.patched(cur, entry), subresource) };
+        return { code: 200, body: this.update(rt, cur, this.patched(cur, entry), subresource, true) };
       case 'DELETE':
         if (subresource) throw new HttpError(405, 'MethodNotAllowed', 'DELETE is not supported on /status');
         return { code: 200, body: this.doDelete(rt, cur, body, url) };
