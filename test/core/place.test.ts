@@ -5,6 +5,7 @@ import {
   fragmentationMilli,
   placeOnNode,
   profileFromShapes,
+  scoreNodes,
   validateRequest,
   type GpuRequest,
   type NodeDecision,
@@ -151,5 +152,33 @@ describe('fragmentation (FGD)', () => {
     // Taking 200 of GPU1 leaves 500, still usable by the 0.5 shape: growth 0.
     expect(gpusOf(d)).toEqual([1]);
     if (d.fits) expect(d.breakdown.fragDeltaMilli).toBe(0);
+  });
+});
+
+describe('scoreNodes (the prioritize hot path) agrees with placeOnNode', () => {
+  it('same raw scores and the same fits, with and without the decision cache', async () => {
+    const fc = (await import('fast-check')).default;
+    const tops = ['dgx1-v100', 'dgx2', 'pcie-8x-nvlink-pairs', 'pcie-4x'].map((p) => compileTopology(getPreset(p)!));
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 3 }), fc.array(fc.constantFrom(0, 250, 500, 1000), { minLength: 16, maxLength: 16 })), { minLength: 1, maxLength: 20 }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.constantFrom<GpuRequest['topology']>('require-nvlink', 'prefer-nvlink', 'any'),
+        fc.constantFrom(250, 1000),
+        (specs, k, topology, milli) => {
+          const nodes = specs.map(([t, free], i): NodeState => ({ name: `n${i}`, topology: tops[t], freeMilli: free.slice(0, tops[t].n) }));
+          const r = req(milli < 1000 ? 1 : k, { topology, milliPerGpu: milli });
+          const raw = scoreNodes(nodes, r);
+          const rawExhaustive = scoreNodes(nodes, r, undefined, { exhaustive: true });
+          nodes.forEach((n, i) => {
+            const d = placeOnNode(n, r);
+            expect(Number.isNaN(raw[i])).toBe(!d.fits);
+            if (d.fits) expect(raw[i]).toBe(d.rawScore);
+            expect(Object.is(raw[i], rawExhaustive[i]) || raw[i] === rawExhaustive[i]).toBe(true);
+          });
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });
