@@ -1,6 +1,7 @@
 /**
  * Informers end to end: the real client-node against the test API server, feeding a ClusterCache.
  */
+import { CoreV1Api } from '@kubernetes/client-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClusterCache } from '../../src/cluster/cache.js';
 import { ClusterInformers } from '../../src/cluster/informers.js';
@@ -145,6 +146,33 @@ describe('ClusterInformers', () => {
     // Delays double per consecutive failure from 5 ms (jitter takes off at most half): by the
     // fourth failure in a row the wait is ≥ 20 ms, so this gap cannot be a hot loop.
     expect(failed[3]!.at - failed[2]!.at).toBeGreaterThanOrEqual(9);
+  });
+
+  it('resumes from a BOOKMARK version when nothing it watches has changed', async () => {
+    const { api, inf } = await rig({}, (api) => api.create('gpunodes', gpuNodeJson('n1', 'pcie-4x')));
+    await inf.start();
+    await waitFor(() => api.openWatchCount() === 2, 'watches open');
+    // GPUNode churn moves the global version; the pod watch only learns it from a bookmark.
+    for (let i = 0; i < 3; i++) api.modify('gpunodes', undefined, 'n1', (g) => (g.status.heartbeatTime = new Date(Date.now() + i * 1000).toISOString().replace(/\.\d+Z$/, 'Z')));
+    api.bookmark();
+    const bookmarked = api.resourceVersion();
+    await waitFor(() => inf.stats().pods.resourceVersion === bookmarked, 'bookmark seen');
+    api.closeWatches();
+    await waitFor(() => api.openWatchCount('pods') === 1, 'pod watch back');
+    expect(api.requests.filter((r) => r.watch && r.path === '/api/v1/pods').at(-1)!.query).toMatchObject({ resourceVersion: bookmarked, allowWatchBookmarks: 'true' });
+  });
+
+  it('keeps counting a terminating pod until it is gone (graceful delete through client-node)', async () => {
+    const { api, cache, inf } = await rig({ gracefulPodDelete: true }, (api) => {
+      api.create('gpunodes', gpuNodeJson('n1', 'pcie-4x'));
+      api.create('pods', podJson('ml', 'a', { node: 'n1', gpus: [2] }));
+    });
+    await inf.start();
+    await api.kubeConfig().makeApiClient(CoreV1Api).deleteNamespacedPod({ namespace: 'ml', name: 'a' });
+    await waitFor(() => Boolean((cache.getPod('ml', 'a') as { metadata: { deletionTimestamp?: string } } | undefined)?.metadata.deletionTimestamp), 'terminating pod seen');
+    expect(free(cache, 'n1')).toEqual([1000, 1000, 0, 1000]);
+    api.remove('pods', 'ml', 'a');
+    await waitFor(() => free(cache, 'n1')[2] === 1000, 'GPU freed once the pod is gone');
   });
 
   it('keeps a bad GPUNode out of service with its reason, without stopping the feed', async () => {
