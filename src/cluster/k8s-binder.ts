@@ -74,7 +74,9 @@ export class KubePodBinder implements PodBinder {
     // decision); a uid that differs from the stored one is rejected (422: uid is immutable), so a
     // pod recreated under the same name is never annotated with another pod's GPUs.
     const metadata: Record<string, unknown> = { annotations: args.annotations };
-    if (uid) metadata.uid = uid;
+    // Callers fall back to "ns/name" when they know no uid; real uids never contain '/'.
+    const realUid = uid && !uid.includes('/') ? uid : undefined;
+    if (realUid) metadata.uid = realUid;
     if (args.resourceVersion !== undefined) metadata.resourceVersion = args.resourceVersion;
     try {
       await this.core.patchNamespacedPod({ namespace, name, body: { metadata } }, this.mergePatch);
@@ -94,13 +96,13 @@ export class KubePodBinder implements PodBinder {
       await this.core.createNamespacedPodBinding({
         namespace,
         name,
-        body: { apiVersion: 'v1', kind: 'Binding', metadata: { name, namespace, ...(uid ? { uid } : {}) }, target: { apiVersion: 'v1', kind: 'Node', name: node } },
+        body: { apiVersion: 'v1', kind: 'Binding', metadata: { name, namespace, ...(realUid ? { uid: realUid } : {}) }, target: { apiVersion: 'v1', kind: 'Node', name: node } },
       });
     } catch (err) {
       const code = statusCode(err);
       throw new BindError(`binding pod ${pod} to ${node} failed${code ? ` (HTTP ${code})` : ''}: ${apiErrorMessage(err)}`, 'bind', code);
     }
-    await this.recordEvent(args);
+    await this.recordEvent({ ...args, uid: realUid ?? '' });
   }
 
   private async recordEvent(args: Parameters<PodBinder['bind']>[0]): Promise<void> {

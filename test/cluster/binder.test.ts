@@ -98,6 +98,14 @@ describe('KubePodBinder', () => {
     expect(err.message).toMatch(/^binding pod ml\/p to n1 failed \(HTTP 409\): .*already assigned to node "n9"/);
   });
 
+  it('binds without a uid precondition when the caller only knows "ns/name"', async () => {
+    const pod = api.create('pods', podJson('ml', 'p'));
+    await new KubePodBinder({ kubeConfig: api.kubeConfig() }).bind(args(pod, 'n1', '0', { uid: 'ml/p' }));
+    expect(api.get('pods', 'ml', 'p')!.spec.nodeName).toBe('n1');
+    expect(api.requests.find((r) => r.method === 'PATCH')!.body).toEqual({ metadata: { annotations: expect.any(Object), resourceVersion: pod.metadata.resourceVersion } });
+    expect(api.list('events', 'ml')[0]!.involvedObject.uid).toBeUndefined();
+  });
+
   it('does not fail the bind when the event cannot be created', async () => {
     const pod = api.create('pods', podJson('ml', 'p'));
     api.addFault({ method: 'POST', path: /\/events$/, status: 500, message: 'etcd is sad' });
