@@ -3,6 +3,7 @@
  * plus health, readiness, Prometheus metrics and an explain endpoint. Parsing and answering only;
  * the decisions live in decide.ts (and through it in the one core).
  */
+import { STATUS_CODES } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { Value } from '@sinclair/typebox/value';
 import type { ClusterView, PodBinder } from '../cluster/types.js';
@@ -42,7 +43,14 @@ export interface ExtenderServerOptions {
   https?: { cert: string | Buffer; key: string | Buffer };
   /** Also export process metrics (CPU, heap, event loop) on /metrics. */
   processMetrics?: boolean;
+  /**
+   * Answer filter/prioritize/bind/preempt only to loopback callers (the sidecar setup), so the
+   * Service that exposes /metrics and /explain cannot be used to bind pods. Default false.
+   */
+  verbsLoopbackOnly?: boolean;
 }
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
 /** A small insertion-ordered LRU (Map keeps insertion order). */
 class Recent<V> {
@@ -86,7 +94,7 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
     if (status === 500) req.log.error({ err }, 'extender handler failed');
     const verb = verbOf(req.routeOptions.url);
     if (verb) metrics.failures.inc({ verb, reason: status === 500 ? 'internal' : 'bad-request' });
-    void reply.status(status).send({ statusCode: status, error: status === 500 ? 'Internal Server Error' : 'Bad Request', message: err.message, Error: err.message });
+    void reply.status(status).send({ statusCode: status, error: STATUS_CODES[status] ?? 'Error', message: err.message, Error: err.message });
   });
 
   app.addHook('onResponse', (req, reply, done) => {
@@ -94,6 +102,17 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
     if (verb) metrics.duration.observe({ verb, code: String(reply.statusCode) }, reply.elapsedTime / 1000);
     done();
   });
+
+  if (opts.verbsLoopbackOnly) {
+    app.addHook('onRequest', (req, reply, done) => {
+      if (verbOf(req.routeOptions.url) && !LOOPBACK.has(req.socket.remoteAddress ?? '')) {
+        const message = `${req.url} is only served to kube-scheduler on localhost (start the extender with --remote-verbs to allow ${req.socket.remoteAddress})`;
+        void reply.status(403).send({ statusCode: 403, error: 'Forbidden', message, Error: message });
+        return;
+      }
+      done();
+    });
+  }
 
   const badRequest = (message: string) => Object.assign(new Error(message), { statusCode: 400 });
   const candidateNames = (body: ExtenderArgs): readonly string[] => {

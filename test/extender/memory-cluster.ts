@@ -22,7 +22,7 @@ export class MemoryCluster implements ClusterView {
   addNode(name: string, topology: Topology, opts: { unhealthy?: Record<number, string>; heartbeatMs?: number } = {}): void {
     this.nodes.set(name, { name, topology, unhealthy: opts.unhealthy ?? {}, heartbeatMs: opts.heartbeatMs });
   }
-  addPod(pod: { metadata: { namespace?: string; name: string } }): void {
+  addPod(pod: { metadata: { namespace?: string; name: string } } & Record<string, unknown>): void {
     this.pods.set(`${pod.metadata.namespace ?? 'default'}/${pod.metadata.name}`, pod);
   }
   /** A running pod holding GPUs (as the watch would report it). */

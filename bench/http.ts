@@ -1,0 +1,218 @@
+/**
+ * `npm run bench:http [-- --json] [--nodes 1000,5000,15000] [--seconds 3] [--connections 4]`
+ *
+ * filter and prioritize over real HTTP against the real extender server and the real ClusterCache
+ * (nodeCacheCapable: true bodies, i.e. NodeNames), side by side with a bare route on the same
+ * server that only parses the same body and answers it (the floor). The server runs in a child
+ * process so the load generator does not share its event loop.
+ *
+ * Latency (p50/p99) is measured by a serial keep-alive client, one request at a time as
+ * kube-scheduler sends them for one pod, with sub-millisecond timers; requests/s by autocannon
+ * with several connections.
+ */
+import { spawn } from 'node:child_process';
+import { Agent, request } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { ClusterCache } from '../src/cluster/cache.js';
+import { gpuNodeObject } from '../src/cluster/gpunode.js';
+import { buildExtenderServer } from '../src/extender/server.js';
+import { getPreset } from '../src/topology/index.js';
+import type { PodBinder } from '../src/cluster/types.js';
+
+const PRESETS = ['hgx-h100', 'hgx-h100', 'dgx1-v100', 'pcie-8x-2socket'];
+
+function nodeName(i: number): string {
+  return `gpu-node-${String(i).padStart(5, '0')}`;
+}
+
+/** Deterministic PRNG (mulberry32), so every run sees the same cluster. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A cluster of n 8-GPU nodes, about half the GPUs held by running pods. */
+export function benchCluster(n: number): ClusterCache {
+  const cache = new ClusterCache({ heartbeatTimeoutMs: Infinity });
+  const rand = rng(42);
+  const gpuNodes: unknown[] = [];
+  const pods: unknown[] = [];
+  for (let i = 0; i < n; i++) {
+    const name = nodeName(i);
+    const topo = getPreset(PRESETS[i % PRESETS.length]!)!;
+    const withUuids = { ...topo, gpus: topo.gpus.map((g) => ({ ...g, uuid: `GPU-${i}-${g.index}` })) };
+    gpuNodes.push(gpuNodeObject(name, withUuids));
+    const held: number[] = [];
+    for (let g = 0; g < 8; g++) if (rand() < 0.5) held.push(g);
+    if (held.length > 0) {
+      pods.push({
+        metadata: { name: `run-${i}`, namespace: 'bench', uid: `uid-run-${i}`, annotations: { 'linkpack.io/assigned-gpus': held.join(',') } },
+        spec: { nodeName: name, containers: [{ name: 'c', resources: { requests: { 'nvidia.com/gpu': String(held.length) } } }] },
+        status: { phase: 'Running' },
+      });
+    }
+  }
+  cache.replaceAll(gpuNodes, pods);
+  cache.markSynced('bench', true);
+  return cache;
+}
+
+export function benchPod() {
+  return {
+    metadata: { name: 'trainer-0', namespace: 'bench', uid: 'uid-trainer-0', resourceVersion: '1', annotations: { 'linkpack.io/topology': 'prefer-nvlink' } },
+    spec: {
+      schedulerName: 'linkpack-scheduler',
+      containers: [{ name: 'train', image: 'pytorch', resources: { requests: { cpu: '8', 'nvidia.com/gpu': '2' }, limits: { cpu: '8', 'nvidia.com/gpu': '2' } } }],
+      priority: 0,
+    },
+    status: { phase: 'Pending' },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child: serve
+
+async function serve(n: number): Promise<void> {
+  const cluster = benchCluster(n);
+  const binder: PodBinder = { bind: async () => {} };
+  const app = buildExtenderServer({ cluster, binder });
+  // The floor: same body limit and JSON parser, no schema, no decision; answers the names back.
+  app.post('/floor', async (req) => {
+    const body = req.body as { NodeNames?: string[] };
+    return { Nodes: null, NodeNames: body.NodeNames ?? [], FailedNodes: {}, FailedAndUnresolvableNodes: {}, Error: '' };
+  });
+  const address = await app.listen({ port: 0, host: '127.0.0.1' });
+  process.stdout.write(`LISTENING ${address}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parent: measure
+
+interface Latency {
+  p50Ms: number;
+  p99Ms: number;
+}
+
+function post(agent: Agent, url: URL, path: string, body: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const req = request(
+      { agent, host: url.hostname, port: url.port, path, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      (res) => {
+        res.on('data', () => {});
+        res.on('end', () => {
+          if (res.statusCode !== 200) reject(new Error(`${path}: HTTP ${res.statusCode}`));
+          else resolve(Number(process.hrtime.bigint() - t0) / 1e6);
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function serialLatency(agent: Agent, url: URL, path: string, body: string, seconds: number): Promise<Latency> {
+  for (let i = 0; i < 50; i++) await post(agent, url, path, body); // warm-up (JIT, caches)
+  const samples: number[] = [];
+  const until = Date.now() + seconds * 1000;
+  while (Date.now() < until || samples.length < 100) samples.push(await post(agent, url, path, body));
+  samples.sort((a, b) => a - b);
+  return { p50Ms: round(percentile(samples, 50)), p99Ms: round(percentile(samples, 99)) };
+}
+
+async function throughput(url: URL, path: string, body: string, seconds: number, connections: number): Promise<number> {
+  const r = await autocannon({ url: new URL(path, url).toString(), method: 'POST', headers: { 'content-type': 'application/json' }, body, connections, duration: seconds });
+  if (r.non2xx > 0 || r.errors > 0) throw new Error(`${path}: ${r.non2xx} non-2xx answers, ${r.errors} errors under load`);
+  return Math.round(r.requests.average);
+}
+
+const round = (x: number) => Math.round(x * 1000) / 1000;
+
+export interface BenchRow {
+  verb: 'filter' | 'prioritize';
+  nodes: number;
+  p50Ms: number;
+  p99Ms: number;
+  rps: number;
+  floorP50Ms: number;
+  floorP99Ms: number;
+  floorRps: number;
+  ratioP99ToFloor: number;
+}
+
+async function measure(n: number, seconds: number, connections: number): Promise<BenchRow[]> {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve', String(n)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const address = await new Promise<string>((resolve, reject) => {
+      let buf = '';
+      child.stdout.on('data', (d: Buffer) => {
+        buf += d.toString();
+        const m = /LISTENING (\S+)/.exec(buf);
+        if (m) resolve(m[1]!);
+      });
+      child.on('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
+    });
+    const url = new URL(address);
+    const names = Array.from({ length: n }, (_, i) => nodeName(i));
+    const body = JSON.stringify({ Pod: benchPod(), Nodes: null, NodeNames: names });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const floor = await serialLatency(agent, url, '/floor', body, seconds);
+    const floorRps = await throughput(url, '/floor', body, seconds, connections);
+    const rows: BenchRow[] = [];
+    for (const verb of ['filter', 'prioritize'] as const) {
+      const lat = await serialLatency(agent, url, `/${verb}`, body, seconds);
+      const rps = await throughput(url, `/${verb}`, body, seconds, connections);
+      rows.push({ verb, nodes: n, ...lat, rps, floorP50Ms: floor.p50Ms, floorP99Ms: floor.p99Ms, floorRps, ratioP99ToFloor: round(lat.p99Ms / floor.p99Ms) });
+    }
+    agent.destroy();
+    return rows;
+  } finally {
+    child.kill();
+  }
+}
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+async function main(): Promise<void> {
+  const serveN = arg('--serve');
+  if (serveN) return serve(Number(serveN));
+  const json = process.argv.includes('--json');
+  const sizes = (arg('--nodes') ?? '1000,5000,15000').split(',').map(Number);
+  const seconds = Number(arg('--seconds') ?? 3);
+  const connections = Number(arg('--connections') ?? 4);
+  const results: BenchRow[] = [];
+  for (const n of sizes) {
+    const rows = await measure(n, seconds, connections);
+    results.push(...rows);
+    if (!json) {
+      for (const r of rows) {
+        console.log(
+          `${r.verb.padEnd(10)} ${String(r.nodes).padStart(6)} nodes  p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  ${r.rps} req/s` +
+            `   | floor p50 ${r.floorP50Ms.toFixed(2)} ms  p99 ${r.floorP99Ms.toFixed(2)} ms  ${r.floorRps} req/s  | p99/floor ${r.ratioP99ToFloor}`,
+        );
+      }
+    }
+  }
+  if (json) console.log(JSON.stringify({ results }));
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((err) => {
+    console.error(err instanceof Error ? err.stack : err);
+    process.exit(1);
+  });
+}

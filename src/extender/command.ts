@@ -1,0 +1,138 @@
+/**
+ * `linkpack extender`: serve the extender API, fed either by informers against the cluster
+ * (default) or by a static multi-document YAML file (`--cluster-file`, binds kept in memory).
+ */
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import type { FastifyInstance } from 'fastify';
+import { KubeConfig } from '@kubernetes/client-node';
+import { pino, type Logger } from 'pino';
+import { ClusterCache, ClusterInformers, KubePodBinder, loadClusterFile, StaticPodBinder } from '../cluster/index.js';
+import type { ClusterView, PodBinder } from '../cluster/types.js';
+import { buildExtenderServer } from './server.js';
+
+export interface ExtenderCommandOptions {
+  clusterFile?: string;
+  port: string;
+  host: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  kubeconfig?: string;
+  heartbeatTimeout: string;
+  bodyLimitMib: string;
+  remoteVerbs?: boolean;
+  logLevel: string;
+  /** --heartbeat-timeout was given (with --cluster-file, heartbeats are checked only then). */
+  heartbeatTimeoutExplicit?: boolean;
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** `120`, `120s`, `2m` → milliseconds. */
+export function parseSeconds(text: string, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)(s|m)?$/.exec(text.trim());
+  if (!m || Number(m[1]) <= 0) throw new UsageError(`${flag} "${text}": expected a positive duration in seconds ("120", "120s" or "2m")`);
+  return Number(m[1]) * (m[2] === 'm' ? 60_000 : 1000);
+}
+
+function parsePort(text: string): number {
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 0 && n <= 65535)) throw new UsageError(`--port "${text}": expected an integer 0–65535`);
+  return n;
+}
+
+export interface RunningExtender {
+  app: FastifyInstance;
+  address: string;
+  close(): Promise<void>;
+}
+
+/** Start the extender as the command would (exported for tests). */
+export async function runExtender(opts: ExtenderCommandOptions, logger: Logger = pino({ level: opts.logLevel })): Promise<RunningExtender> {
+  const port = parsePort(opts.port);
+  const heartbeatTimeoutMs = parseSeconds(opts.heartbeatTimeout, '--heartbeat-timeout');
+  const bodyLimitMib = Number(opts.bodyLimitMib);
+  if (!(bodyLimitMib > 0)) throw new UsageError(`--body-limit-mib "${opts.bodyLimitMib}": expected a positive number`);
+  if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) throw new UsageError('--tls-cert and --tls-key go together: give both or neither');
+  const https = opts.tlsCert && opts.tlsKey ? { cert: await readFile(opts.tlsCert), key: await readFile(opts.tlsKey) } : undefined;
+
+  let cluster: ClusterView;
+  let binder: PodBinder;
+  let stop = async (): Promise<void> => {};
+  if (opts.clusterFile) {
+    // A file is a snapshot: heartbeats are only checked when --heartbeat-timeout is given explicitly.
+    const { cache, contents } = await loadClusterFile(opts.clusterFile, opts.heartbeatTimeoutExplicit ? { heartbeatTimeoutMs } : {});
+    cluster = cache;
+    binder = new StaticPodBinder(cache);
+    logger.info(
+      { file: opts.clusterFile, nodes: contents.nodes.length, gpuNodes: contents.gpuNodes.length, pods: contents.pods.length },
+      'standalone mode: serving a static cluster file, binds are kept in memory',
+    );
+  } else {
+    const kubeConfig = new KubeConfig();
+    if (opts.kubeconfig) kubeConfig.loadFromFile(opts.kubeconfig);
+    else kubeConfig.loadFromDefault();
+    const cache = new ClusterCache({ heartbeatTimeoutMs, onNotice: (m) => logger.warn(m) });
+    const informers = new ClusterInformers({ kubeConfig, cache, log: (level, m) => logger[level](m) });
+    cluster = cache;
+    binder = new KubePodBinder({ kubeConfig, log: (level, m) => logger[level](m) });
+    // Serve at once; /readyz stays 503 until both feeds have listed.
+    informers.start().then(
+      () => logger.info('caches synced'),
+      (err: unknown) => logger.error({ err }, 'informers failed to start'),
+    );
+    stop = () => informers.stop();
+  }
+
+  const app = buildExtenderServer({
+    cluster,
+    binder,
+    logger,
+    bodyLimitBytes: Math.round(bodyLimitMib * 1024 * 1024),
+    https,
+    processMetrics: true,
+    verbsLoopbackOnly: !opts.remoteVerbs,
+  });
+  const address = await app.listen({ port, host: opts.host });
+  return {
+    app,
+    address,
+    close: async () => {
+      await stop();
+      await app.close();
+    },
+  };
+}
+
+export function registerExtenderCommand(program: Command): Command {
+  return program
+    .command('extender')
+    .description('Serve the kube-scheduler extender API (filter, prioritize, bind, preempt, explain, metrics)')
+    .option('--cluster-file <file>', 'standalone: serve a static multi-document YAML of Node, GPUNode and Pod objects; binds stay in memory')
+    .option('--port <port>', 'port to listen on', '8888')
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (with --tls-key)')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert')
+    .option('--kubeconfig <file>', 'kubeconfig (default: in-cluster, then $KUBECONFIG / ~/.kube/config)')
+    .option('--heartbeat-timeout <seconds>', 'ignore a GPUNode whose agent heartbeat is older than this', '120')
+    .option('--body-limit-mib <MiB>', 'largest request body accepted', '64')
+    .option('--remote-verbs', 'accept filter/prioritize/bind/preempt from non-loopback callers (extender added to the default scheduler)')
+    .option('--log-level <level>', 'pino log level', 'info')
+    .action(async (opts: ExtenderCommandOptions, cmd: Command) => {
+      let running: RunningExtender;
+      try {
+        running = await runExtender({ ...opts, heartbeatTimeoutExplicit: cmd.getOptionValueSource('heartbeatTimeout') === 'cli' });
+      } catch (err) {
+        console.error(`linkpack extender: ${err instanceof Error ? err.message : String(err)}`);
+        process.exitCode = 2;
+        return;
+      }
+      const shutdown = () => {
+        void running.close().then(() => process.exit(0));
+      };
+      process.once('SIGTERM', shutdown);
+      process.once('SIGINT', shutdown);
+    });
+}
