@@ -20,8 +20,8 @@ export interface PointMetrics {
 }
 
 /** Mean of `value(i)` over events i whose arrived % rounds to k (then k±1); null when none. */
-export function meanAtArrival(events: EventSeries, capacityMilli: number, k: number, value: (i: number) => number): number | null {
-  for (const width of [0, 1]) {
+export function meanAtArrival(events: EventSeries, capacityMilli: number, k: number, value: (i: number) => number, halfWidth = 0): number | null {
+  for (const width of halfWidth > 0 ? [halfWidth] : [0, 1]) {
     let sum = 0;
     let count = 0;
     for (let i = 0; i < events.arrivedMilli.length; i++) {
@@ -36,15 +36,22 @@ export function meanAtArrival(events: EventSeries, capacityMilli: number, k: num
   return null;
 }
 
-export function pointMetrics(events: EventSeries, capacityMilli: number, points: readonly number[] = ARRIVAL_POINTS): PointMetrics {
+/** `halfWidth` > 0 averages over the window k ± halfWidth instead (runs with departures). */
+export function pointMetrics(events: EventSeries, capacityMilli: number, points: readonly number[] = ARRIVAL_POINTS, halfWidth = 0): PointMetrics {
   const out: PointMetrics = { unallocatedPct: {}, fragAmountPct: {}, fragRatioPct: {} };
   for (const k of points) {
-    out.unallocatedPct[k] = meanAtArrival(events, capacityMilli, k, (i) => 100 - (100 * events.usedMilli[i]) / capacityMilli);
-    out.fragAmountPct[k] = meanAtArrival(events, capacityMilli, k, (i) => (100 * events.fragMilli[i]) / capacityMilli);
-    out.fragRatioPct[k] = meanAtArrival(events, capacityMilli, k, (i) => {
-      const idle = capacityMilli - events.usedMilli[i];
-      return idle > 0 ? (100 * events.fragMilli[i]) / idle : 0;
-    });
+    out.unallocatedPct[k] = meanAtArrival(events, capacityMilli, k, (i) => 100 - (100 * events.usedMilli[i]) / capacityMilli, halfWidth);
+    out.fragAmountPct[k] = meanAtArrival(events, capacityMilli, k, (i) => (100 * events.fragMilli[i]) / capacityMilli, halfWidth);
+    out.fragRatioPct[k] = meanAtArrival(
+      events,
+      capacityMilli,
+      k,
+      (i) => {
+        const idle = capacityMilli - events.usedMilli[i];
+        return idle > 0 ? (100 * events.fragMilli[i]) / idle : 0;
+      },
+      halfWidth,
+    );
   }
   return out;
 }
@@ -74,14 +81,16 @@ export interface PolicySummary {
   nvlink: LocalitySummary;
   placedPods: number;
   failedPods: number;
+  /** Dropped GPU demand as % of the arrived GPU demand. */
+  droppedDemandPct: number;
   meanRunMs: number;
   /** Per-seed unallocated % at each point (for charts and spreads). */
   perSeed: { seed: number; metrics: PointMetrics }[];
 }
 
-export function summarizeRuns(workload: string, runs: readonly RunResult[], points: readonly number[] = ARRIVAL_POINTS): PolicySummary {
+export function summarizeRuns(workload: string, runs: readonly RunResult[], points: readonly number[] = ARRIVAL_POINTS, halfWidth = 0): PolicySummary {
   if (runs.length === 0) throw new Error('no runs to summarise');
-  const perSeed = runs.map((r) => ({ seed: r.seed, metrics: pointMetrics(r.events, r.capacityMilli, points) }));
+  const perSeed = runs.map((r) => ({ seed: r.seed, metrics: pointMetrics(r.events, r.capacityMilli, points, halfWidth) }));
   const agg = (pick: (m: PointMetrics) => PointValues): { mean: PointValues; sd: PointValues } => {
     const mean: PointValues = {};
     const sd: PointValues = {};
@@ -104,6 +113,10 @@ export function summarizeRuns(workload: string, runs: readonly RunResult[], poin
     nvlink: summarizeLocality(mergeTallies(runs.map((r) => r.locality)), runs.length),
     placedPods: runs.reduce((a, r) => a + r.placedPods, 0) / runs.length,
     failedPods: runs.reduce((a, r) => a + r.failedPods, 0) / runs.length,
+    droppedDemandPct: meanSd(runs.map((r) => {
+      const arrived = r.events.arrivedMilli[r.events.arrivedMilli.length - 1] ?? 0;
+      return arrived > 0 ? (100 * r.failedMilli) / arrived : 0;
+    })).mean ?? 0,
     meanRunMs: runs.reduce((a, r) => a + r.elapsedMs, 0) / runs.length,
     perSeed,
   };

@@ -1,0 +1,132 @@
+/**
+ * A self-contained HTML report: settings, topology assumptions, the comparison table and SVG
+ * charts rendered headless with vega-lite (no scripts, no external files).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as vega from 'vega';
+import * as vl from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
+import { assumptionsText, comparisonRows, mapaRows, seedText } from './format.js';
+import type { SimulationReport } from './run.js';
+
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const view = new vega.View(vega.parse(vl.compile(spec).spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+function htmlTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  return `<table><thead><tr>${header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
+    .map((r) => `<tr>${r.map((c, i) => (i === 0 ? `<td class="l">${esc(c)}</td>` : `<td>${esc(c)}</td>`)).join('')}</tr>`)
+    .join('')}</tbody></table>`;
+}
+
+export function unallocatedChartSpec(report: SimulationReport): TopLevelSpec {
+  const values = Object.entries(report.curves).flatMap(([policy, pts]) => pts.map((p) => ({ policy, arrived: p.arrivedPct, unallocated: p.unallocatedPct })));
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    width: 640,
+    height: 320,
+    title: 'Unallocated GPU (% of capacity) vs arrived workload',
+    data: { values },
+    mark: { type: 'line', strokeWidth: 1.5 },
+    encoding: {
+      x: { field: 'arrived', type: 'quantitative', title: 'arrived GPU demand (% of capacity)' },
+      y: { field: 'unallocated', type: 'quantitative', title: 'unallocated GPU (%)' },
+      color: { field: 'policy', type: 'nominal', title: 'policy' },
+    },
+  };
+}
+
+export function localityChartSpec(report: SimulationReport): TopLevelSpec {
+  const values = report.summaries.flatMap((s) => [
+    { policy: s.policy, measure: 'NVLink-connected multi-GPU pods (%)', value: s.nvlink.connectedPct ?? 0 },
+    { policy: s.policy, measure: 'mean bottleneck bandwidth (GB/s)', value: s.nvlink.meanBottleneckGBps ?? 0 },
+  ]);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: 'NVLink locality of multi-GPU pods, per policy',
+    data: { values },
+    facet: { column: { field: 'measure', type: 'nominal', title: null } },
+    spec: {
+      width: 280,
+      height: 200,
+      mark: 'bar',
+      encoding: {
+        x: { field: 'policy', type: 'nominal', title: null, sort: null },
+        y: { field: 'value', type: 'quantitative', title: null },
+        color: { field: 'policy', type: 'nominal', legend: null },
+      },
+    },
+    resolve: { scale: { y: 'independent' } },
+  };
+}
+
+export function mapaChartSpec(report: SimulationReport): TopLevelSpec | null {
+  if (!report.mapa) return null;
+  const values = report.mapa.flatMap((m) =>
+    (['min', 'p25', 'p50', 'p75'] as const).map((q) => ({ policy: m.policy, quantile: q, bandwidth: m.bandwidthGBps[q] })),
+  );
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title: 'MAPA scenario: per-job bottleneck bandwidth (GB/s)',
+    width: 360,
+    height: 200,
+    data: { values },
+    mark: 'bar',
+    encoding: {
+      x: { field: 'quantile', type: 'nominal', sort: ['min', 'p25', 'p50', 'p75'], title: null },
+      xOffset: { field: 'policy', type: 'nominal' },
+      y: { field: 'bandwidth', type: 'quantitative', title: 'GB/s' },
+      color: { field: 'policy', type: 'nominal' },
+    },
+  };
+}
+
+const STYLE = `body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
+table{border-collapse:collapse;margin:.5em 0 1.5em}th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}
+td.l,th:first-child{text-align:left}th{background:#f4f4f4}h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em}
+.note{color:#555;font-size:.92em}pre{background:#f8f8f8;padding:.6em;overflow:auto}`;
+
+export async function reportHtml(report: SimulationReport): Promise<string> {
+  const { header, rows } = comparisonRows(report);
+  const charts = [await renderSvg(unallocatedChartSpec(report)), await renderSvg(localityChartSpec(report))];
+  const mapaSpec = mapaChartSpec(report);
+  const mapaSvg = mapaSpec ? await renderSvg(mapaSpec) : '';
+  const scenario =
+    report.mode === 'trace'
+      ? `Trace workload <b>${esc(report.workload)}</b> under the FGD protocol: seeded shuffle, resampling to 1.3× GPU capacity, arrivals only, a pod that fits nowhere is dropped.`
+      : `Built-in synthetic MLTask-like scenario: GPU shares, 1/2/4/8-GPU training jobs and CPU-only helpers, Poisson arrivals and exponential run times (offered load 1.3× capacity), departures; a job that fits nowhere is dropped. Arrived demand is cumulative, so it passes 100%.`;
+  const m = report.mapa ? mapaRows(report.mapa) : null;
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>linkpack simulation — ${esc(report.workload)}</title><style>${STYLE}</style></head><body>
+<h1>linkpack placement simulation — ${esc(report.workload)}</h1>
+<p>${scenario} Cluster: ${report.clusterNodes} nodes, ${report.clusterGpus} GPUs. Seeds ${esc(seedText(report.seeds))} (figures are means over seeds). Ties between equal node scores: ${esc(report.ties)}. Run time ${(report.elapsedMs / 1000).toFixed(1)} s.</p>
+<h2>Topology assumptions</h2>
+<p class="note">${report.mode === 'trace' ? 'The trace records no GPU topology; every node is mapped by GPU model and count onto an assumed topology.' : 'Built-in presets.'}</p>
+<pre>${esc(assumptionsText(report))}</pre>
+<h2>Allocation and locality</h2>
+<p class="note">Unallocated GPU % = 100 − used/capacity at the events where the arrived demand rounds to k% of capacity. Locality counts placed pods with ≥ 2 GPUs: share on an NVLink-connected set (overall and on nodes whose assumed topology has such a set), and the mean bottleneck of the best spanning tree over their GPUs.</p>
+${htmlTable(header, rows)}
+${charts[0]}
+${charts[1]}
+${m ? `<h2>MAPA scenario</h2><p class="note">One DGX-1 V100, 1,000 jobs of 2–5 GPUs, service 5–24 units, FIFO with head-of-line blocking. Run time = service × (1 + c·(50/bottleneck − 1)), c = 0.3 for bandwidth-sensitive networks, 0.05 otherwise (an assumption).</p>${htmlTable(m.header, m.rows)}${mapaSvg}` : ''}
+</body></html>
+`;
+}
+
+/** Write `index.html` (and `report.json`) into `dir`; returns the HTML path. */
+export async function writeReport(report: SimulationReport, dir: string, json: unknown): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'index.html');
+  writeFileSync(file, await reportHtml(report));
+  writeFileSync(join(dir, 'report.json'), `${JSON.stringify(json, null, 2)}\n`);
+  return file;
+}
