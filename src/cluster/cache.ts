@@ -254,6 +254,15 @@ export class ClusterCache implements ClusterView {
     return { ok: true, state, gpuNode: rec };
   }
 
+  /** Sizes for metrics and logs. */
+  counts(): { gpuNodes: number; unusableGpuNodes: number; pods: number; podsHoldingGpus: number; assumed: number } {
+    let holding = 0;
+    for (const p of this.pods.values()) if (p.facts.active && p.facts.gpus) holding += 1;
+    let unusable = 0;
+    for (const e of this.gpuNodes.values()) if (!e.record) unusable += 1;
+    return { gpuNodes: this.gpuNodes.size, unusableGpuNodes: unusable, pods: this.pods.size, podsHoldingGpus: holding, assumed: this.assumed.size };
+  }
+
   /**
    * Standing problems: GPUNodes that cannot be used, bad pod annotations, GPUs held by more than
    * they have (two pods claiming one GPU), assignments outside a node's GPUs.

@@ -183,6 +183,7 @@ describe('ClusterCache assume cache', () => {
     expect(c.nodeNames()).toEqual(['n1']);
     expect(c.getPod('ml', 'old')).toBeUndefined();
     expect(free(c, 'n1')).toEqual([1000, 0, 0, 1000]);
+    expect(c.counts()).toEqual({ gpuNodes: 1, unusableGpuNodes: 0, pods: 1, podsHoldingGpus: 1, assumed: 1 });
   });
 });
 

@@ -89,6 +89,18 @@ describe('test API server with the real client-node', () => {
     expect(api.get('pods', 'ml', 'a')?.metadata.annotations).toEqual({ k: 'v' });
   });
 
+  it('treats uid like kube-apiserver: a PUT precondition (409), immutable in a patch (422); DELETE preconditions', async () => {
+    const p = await core.createNamespacedPod({ namespace: 'ml', body: pod('a') });
+    const put = await failure(core.replaceNamespacedPod({ namespace: 'ml', name: 'a', body: { ...p, metadata: { ...p.metadata, uid: 'other' } } }));
+    expect(put).toMatchObject({ code: 409, reason: 'Conflict', message: expect.stringContaining('Precondition failed: UID in precondition: other') });
+    const patch = await failure(core.patchNamespacedPod({ namespace: 'ml', name: 'a', body: { metadata: { uid: 'other' } } }, merge));
+    expect(patch).toMatchObject({ code: 422, reason: 'Invalid', message: expect.stringContaining('metadata.uid') });
+    const del = await failure(core.deleteNamespacedPod({ namespace: 'ml', name: 'a', body: { preconditions: { uid: 'other' } } }));
+    expect(del).toMatchObject({ code: 409 });
+    await core.deleteNamespacedPod({ namespace: 'ml', name: 'a', body: { preconditions: { uid: p.metadata!.uid } } });
+    expect(api.get('pods', 'ml', 'a')).toBeUndefined();
+  });
+
   it('applies the three patch types by Content-Type; client-node sends JSON patch unless told otherwise', async () => {
     await core.createNamespacedPod({ namespace: 'ml', body: pod('a', { metadata: { annotations: { keep: '1', drop: '1' } } }) });
     await core.patchNamespacedPod({ namespace: 'ml', name: 'a', body: [{ op: 'add', path: '/metadata/annotations/linkpack.io~1x', value: 'j' }] });
