@@ -1,0 +1,124 @@
+/**
+ * `npm run bench:placement`: every shared openb workload with published FGD numbers × every policy
+ * × seeds 42–51 under the FGD protocol. Prints and writes (.bench-out/placement.md) a Markdown
+ * table of unallocated GPU % at 100% arrival next to the published means, and NVLink locality.
+ *
+ * Options: --workloads default,cpu050  --seeds 42-51  --policy all  --g-topology nvswitch|cubemesh
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { progressReporter } from '../src/sim/command.js';
+import { markdownTable, seedText } from '../src/sim/format.js';
+import type { PolicySummary } from '../src/sim/metrics.js';
+import { parsePolicies, type PolicyName } from '../src/sim/policies.js';
+import { loadPublishedUnallocated } from '../src/sim/published.js';
+import { parseSeeds } from '../src/sim/rng.js';
+import { loadTrace, runTracePolicies } from '../src/sim/run.js';
+import type { GTopology } from '../src/sim/topology-map.js';
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+function fmt(v: number | null | undefined, d = 2): string {
+  return v === null || v === undefined || !Number.isFinite(v) ? '—' : v.toFixed(d);
+}
+
+const shared = process.env.LINKPACK_SHARED ?? resolve(process.cwd(), '../shared');
+const traceDir = join(shared, 'traces/alibaba-v2023');
+if (!existsSync(join(traceDir, 'csv/openb_node_list_gpu_node.csv'))) {
+  console.error(`bench:placement: the openb trace is not at ${traceDir} (set LINKPACK_SHARED); nothing to run`);
+  process.exit(2);
+}
+const published = loadPublishedUnallocated(join(traceDir, 'fgd-published'));
+const workloads = (arg('workloads') ?? [...published.keys()].sort((a, b) => (a === 'default' ? -1 : b === 'default' ? 1 : a.localeCompare(b))).join(','))
+  .split(',')
+  .filter(Boolean);
+const seeds = parseSeeds(arg('seeds') ?? '42-51');
+const policies = parsePolicies(arg('policy') ?? 'all');
+const gTopology = (arg('g-topology') ?? 'nvswitch') as GTopology;
+if (!seeds || typeof policies === 'string') {
+  console.error(`bench:placement: bad --seeds or --policy (${typeof policies === 'string' ? policies : 'seeds'})`);
+  process.exit(2);
+}
+
+const BASELINES: PolicyName[] = ['random', 'dotprod', 'gpuclustering', 'gpupacking', 'bestfit', 'fgd'];
+const progress = progressReporter();
+const t0 = performance.now();
+const results = new Map<string, Map<PolicyName, PolicySummary>>();
+const base = { done: 0, total: workloads.length * policies.length * seeds.length };
+for (const w of workloads) {
+  const trace = loadTrace(join(traceDir, 'csv/openb_node_list_gpu_node.csv'), join(traceDir, `csv/openb_pod_list_${w}.csv`), gTopology);
+  const { summaries } = runTracePolicies(trace, policies, seeds, 'first', progress.onProgress, base);
+  results.set(w, new Map(summaries.map((s) => [s.policy as PolicyName, s])));
+  if (!process.stderr.isTTY) console.error(`bench:placement: ${w} done (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+}
+progress.stop();
+
+const lines: string[] = [];
+lines.push(`# Placement benchmark: openb workloads × policies × seeds ${seedText(seeds)}`, '');
+lines.push(
+  `FGD protocol (seeded shuffle, resampling to 1.3× capacity, arrivals only, drop on failure); ties between equal node scores go to the first node, as in the FGD artifact. G2/G3 assumed ${gTopology}. Cell = unallocated GPU % at 100% arrival, ours (published mean), mean over seeds. Total ${((performance.now() - t0) / 1000).toFixed(0)} s.`,
+  '',
+);
+const header = ['workload', ...policies];
+const rows = workloads.map((w) => [
+  w,
+  ...policies.map((p) => {
+    const ours = results.get(w)?.get(p)?.unallocatedPct[100];
+    const pub = published.get(w)?.get(p)?.mean;
+    return pub !== undefined && pub !== null ? `${fmt(ours)} (${fmt(pub)})` : fmt(ours);
+  }),
+]);
+lines.push(markdownTable(header, rows), '');
+
+if (policies.includes('linkpack')) {
+  lines.push('## linkpack against BestFit and FGD (unallocated % at 100%; negative = fewer GPUs left unallocated)', '');
+  const lrows = workloads.map((w) => {
+    const r = results.get(w)!;
+    const lp = r.get('linkpack')?.unallocatedPct[100] ?? null;
+    const bf = r.get('bestfit')?.unallocatedPct[100] ?? null;
+    const fg = r.get('fgd')?.unallocatedPct[100] ?? null;
+    const pubFgd = published.get(w)?.get('fgd')?.mean ?? null;
+    const d = (a: number | null, b: number | null) => (a === null || b === null ? '—' : (a - b >= 0 ? '+' : '') + (a - b).toFixed(2));
+    const lpl = r.get('linkpack')?.nvlink;
+    return [w, fmt(lp), fmt(bf), d(lp, bf), fmt(fg), d(lp, fg), fmt(pubFgd), d(lp, pubFgd), fmt(lpl?.connectedPctWhereAllowed, 1)];
+  });
+  lines.push(
+    markdownTable(['workload', 'linkpack', 'BestFit', 'Δ BestFit', 'FGD (ours)', 'Δ FGD', 'FGD (published)', 'Δ published', 'NVLink-connected % where possible'], lrows),
+    '',
+  );
+}
+
+lines.push('## NVLink locality of multi-GPU pods (connected % where the assumed topology allows / mean bottleneck GB/s)', '');
+lines.push(
+  markdownTable(
+    header,
+    workloads.map((w) => [w, ...policies.map((p) => {
+      const l = results.get(w)?.get(p)?.nvlink;
+      return l ? `${fmt(l.connectedPctWhereAllowed, 1)} / ${fmt(l.meanBottleneckGBps, 0)}` : '—';
+    })]),
+  ),
+  '',
+);
+
+const fidelity = BASELINES.filter((p) => policies.includes(p)).map((p) => {
+  const ours = results.get('default')?.get(p);
+  const pub = published.get('default')?.get(p);
+  if (!ours || !pub || pub.mean === null) return null;
+  const diff = (ours.unallocatedPct[100] ?? NaN) - pub.mean;
+  const tol = p === 'random' ? 1.0 : 0.5;
+  return [p, fmt(ours.unallocatedPct[100]), fmt(ours.unallocatedSd[100]), fmt(pub.mean), fmt(pub.sd), (diff >= 0 ? '+' : '') + diff.toFixed(2), `±${tol}`, Math.abs(diff) <= tol ? 'yes' : 'NO'];
+});
+if (fidelity.some(Boolean)) {
+  lines.push('## Fidelity on `default` (unallocated % at 100%)', '');
+  lines.push(markdownTable(['policy', 'ours', 'sd', 'published', 'sd', 'diff', 'tolerance', 'within'], fidelity.filter((r): r is string[] => r !== null)), '');
+}
+
+const md = lines.join('\n');
+console.log(md);
+mkdirSync('.bench-out', { recursive: true });
+writeFileSync('.bench-out/placement.md', `${md}\n`);
+console.error('bench:placement: wrote .bench-out/placement.md');
+
