@@ -105,6 +105,8 @@ class Feed {
     this.stopped = true;
     this.controller?.abort();
     this.wake?.();
+    // Nobody should wait forever on a start() that can no longer complete.
+    this.firstList?.resolve();
     await this.loop;
     this.cache.markSynced(this.name, false);
   }
