@@ -12,6 +12,11 @@ export const MAX_GPUS_PER_NODE = 16;
 
 export interface CompiledTopology {
   readonly fingerprint: string;
+  /**
+   * The first topology compiled with this link matrix, GPU models and memory. Shared by identical
+   * nodes: its per-node fields (uuid) belong to that first node — read UUIDs from the node's own
+   * Topology (e.g. GpuNodeRecord.topology), never from here.
+   */
   readonly topology: Topology;
   readonly n: number;
   /** bandwidthGBps[i*n+j]: estimated bandwidth of the pair. */
