@@ -1,0 +1,76 @@
+/**
+ * Standalone mode as a user tries it: `linkpack extender --cluster-file deploy/examples/cluster.yaml`
+ * with the example requests from deploy/examples, over real HTTP; binds stay in memory.
+ */
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { networkInterfaces, tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { runExtender, type ExtenderCommandOptions, type RunningExtender } from '../../src/extender/command.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const examples = path.join(repoRoot, 'deploy/examples');
+const base: ExtenderCommandOptions = { port: '0', host: '127.0.0.1', heartbeatTimeout: '120', bodyLimitMib: '8', logLevel: 'silent' };
+let running: RunningExtender | undefined;
+
+afterEach(async () => {
+  await running?.close();
+  running = undefined;
+});
+
+async function post(verb: string, body: unknown) {
+  const res = await fetch(`${running!.address}/${verb}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as Record<string, any> };
+}
+
+describe('linkpack extender --cluster-file', () => {
+  it('serves the example cluster: filter, prioritize, bind, explain', async () => {
+    running = await runExtender({ ...base, clusterFile: path.join(examples, 'cluster.yaml') }, pino({ level: 'silent' }));
+    expect((await fetch(`${running.address}/readyz`)).status).toBe(200);
+    const filterReq = JSON.parse(readFileSync(path.join(examples, 'filter-request.json'), 'utf8'));
+    const f = await post('filter', filterReq);
+    expect(f.status).toBe(200);
+    // 4 NVLink-connected GPUs: both H100 boxes (b has 4 left) and the DGX-1's 4-cliques; the PCIe box never.
+    expect(f.body.NodeNames.sort()).toEqual(['gpu-h100-a', 'gpu-h100-b', 'gpu-v100-a']);
+    expect(Object.keys(f.body.FailedAndUnresolvableNodes)).toEqual(['gpu-pcie-a']);
+    const p = await post('prioritize', { ...filterReq, NodeNames: f.body.NodeNames });
+    expect(p.body).toHaveLength(3);
+
+    const bindReq = JSON.parse(readFileSync(path.join(examples, 'bind-request.json'), 'utf8'));
+    expect((await post('bind', bindReq)).body).toEqual({ Error: '' });
+    // The bind is in memory: gpu-h100-b is now full, and the same pod cannot be bound twice.
+    const after = await post('filter', filterReq);
+    expect(after.body.FailedNodes['gpu-h100-b']).toMatch(/0 of 8/);
+    expect((await post('bind', bindReq)).body.Error).toMatch(/already/);
+    const x = (await (await fetch(`${running.address}/explain?pod=ml/trainer-0`)).json()) as Record<string, any>;
+    expect(x.lastBind.node).toBe('gpu-h100-b');
+    expect(x.lastBind.gpus.map((g: { index: number }) => g.index)).toEqual([4, 5, 6, 7]);
+  });
+
+  it('a broken cluster file or bad flags are clear errors', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'linkpack-standalone-'));
+    const bad = path.join(dir, 'bad.yaml');
+    writeFileSync(bad, 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  nodeName: nowhere\n');
+    await expect(runExtender({ ...base, clusterFile: bad }, pino({ level: 'silent' }))).rejects.toThrow(/bad\.yaml.*nodeName.*nowhere/);
+    await expect(runExtender({ ...base, port: '99999', clusterFile: bad })).rejects.toThrow(/--port "99999"/);
+    await expect(runExtender({ ...base, tlsCert: 'x.pem', clusterFile: bad })).rejects.toThrow(/--tls-cert and --tls-key/);
+    await expect(runExtender({ ...base, heartbeatTimeout: 'soon', clusterFile: bad })).rejects.toThrow(/--heartbeat-timeout "soon"/);
+  });
+
+  const external = Object.values(networkInterfaces())
+    .flat()
+    .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+  it.skipIf(!external)('verbs are refused to non-loopback callers unless --remote-verbs', async () => {
+    running = await runExtender({ ...base, host: '0.0.0.0', clusterFile: path.join(examples, 'cluster.yaml') }, pino({ level: 'silent' }));
+    const port = new URL(running.address).port;
+    const filterReq = readFileSync(path.join(examples, 'filter-request.json'), 'utf8');
+    const remote = await fetch(`http://${external}:${port}/filter`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: filterReq });
+    expect(remote.status).toBe(403);
+    expect(((await remote.json()) as { message: string }).message).toMatch(/--remote-verbs/);
+    expect((await fetch(`http://${external}:${port}/metrics`)).status).toBe(200);
+    const local = await fetch(`http://127.0.0.1:${port}/filter`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: filterReq });
+    expect(local.status).toBe(200);
+  });
+});
