@@ -1,0 +1,89 @@
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Command } from 'commander';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { registerSimulateCommand } from '../../src/sim/command.js';
+
+async function run(args: string[]): Promise<string> {
+  const program = new Command('linkpack').exitOverride();
+  registerSimulateCommand(program);
+  program.commands.forEach((c) => c.exitOverride());
+  const lines: string[] = [];
+  const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => {
+    lines.push(a.join(' '));
+  });
+  try {
+    await program.parseAsync(['simulate', ...args], { from: 'user' });
+  } finally {
+    spy.mockRestore();
+  }
+  return lines.join('\n');
+}
+
+function tmp(): string {
+  return mkdtempSync(path.join(tmpdir(), 'linkpack-sim-'));
+}
+
+const cwd = process.cwd();
+afterEach(() => process.chdir(cwd));
+
+describe('linkpack simulate', () => {
+  it('with no arguments runs the built-in scenario, prints the table and writes a self-contained HTML report', async () => {
+    const dir = tmp();
+    process.chdir(dir);
+    const out = await run([]);
+    expect(out).toMatch(/Built-in synthetic scenario/);
+    expect(out).toMatch(/DGX-1 V100 hybrid cube-mesh/);
+    for (const p of ['random', 'dotprod', 'gpuclustering', 'gpupacking', 'bestfit', 'fgd', 'linkpack', 'lowest-index', 'besteffort']) expect(out).toMatch(new RegExp(`^${p}\\s`, 'm'));
+    const html = readFileSync(path.join(dir, 'linkpack-report', 'index.html'), 'utf8');
+    expect(html.match(/<svg/g)?.length).toBeGreaterThanOrEqual(3);
+    expect(html).toMatch(/Unallocated GPU/);
+    expect(html).not.toMatch(/<script|src="http/);
+    const json = JSON.parse(readFileSync(path.join(dir, 'linkpack-report', 'report.json'), 'utf8'));
+    expect(json.results).toHaveLength(7);
+  }, 60_000);
+
+  it('replays a trace and prints the documented JSON', async () => {
+    const dir = tmp();
+    const nodes = path.join(dir, 'nodes.csv');
+    const pods = path.join(dir, 'openb_pod_list_tiny.csv');
+    writeFileSync(nodes, 'sn,cpu_milli,memory_mib,gpu,model\nn0,64000,262144,8,V100M16\nn1,32000,131072,2,T4\n');
+    writeFileSync(pods, 'name,cpu_milli,memory_mib,num_gpu,gpu_milli\np0,8000,16384,2,1000\np1,4000,8192,1,500\np2,2000,4096,0,0\np3,8000,16384,4,1000\n');
+    const out = await run(['--nodes', nodes, '--pods', pods, '--policy', 'bestfit,linkpack', '--seeds', '42-43', '--json']);
+    const doc = JSON.parse(out);
+    expect(doc.results.map((r: { policy: string }) => r.policy)).toEqual(['bestfit', 'linkpack']);
+    const r = doc.results[0];
+    expect(r.workload).toBe('tiny');
+    expect(r.seeds).toEqual([42, 43]);
+    expect(Object.keys(r.unallocatedPct)).toEqual(['90', '95', '100', '110', '120', '130']);
+    expect(Object.keys(r.fragAmountPct)).toEqual(['90', '95', '100', '110', '120', '130']);
+    expect(r.nvlink).toMatchObject({ multiGpuPods: expect.any(Number), connectedPct: expect.any(Number), meanBottleneckGBps: expect.any(Number) });
+    expect(doc.topologyAssumptions).toEqual([
+      { model: 'T4', gpuCount: 2, nodes: 1, topology: 'PCIe only, one socket' },
+      { model: 'V100M16', gpuCount: 8, nodes: 1, topology: 'DGX-1 hybrid cube-mesh (NV1/NV2)' },
+    ]);
+    expect(existsSync(path.join(dir, 'linkpack-report'))).toBe(false);
+  });
+
+  it('fails naming a missing or malformed file, and a lone --nodes', async () => {
+    const dir = tmp();
+    const nodes = path.join(dir, 'nodes.csv');
+    writeFileSync(nodes, 'sn,cpu_milli,memory_mib,gpu,model\nn0,64000,262144,8,V100M16\n');
+    const missing = path.join(dir, 'missing.csv');
+    await expect(run(['--nodes', nodes, '--pods', missing])).rejects.toThrow(`${missing}: file not found`);
+    const bad = path.join(dir, 'bad.csv');
+    writeFileSync(bad, 'name,cpu_milli,memory_mib,num_gpu,gpu_milli\np0,8000,16384,two,1000\n');
+    await expect(run(['--nodes', nodes, '--pods', bad])).rejects.toThrow(`${bad}:2 column "num_gpu": expected an integer, got "two"`);
+    await expect(run(['--nodes', nodes])).rejects.toThrow(/--nodes and --pods go together/);
+    await expect(run(['--policy', 'tetris'])).rejects.toThrow(/unknown policy "tetris"/);
+    await expect(run(['--seeds', 'x'])).rejects.toThrow(/--seeds/);
+  });
+
+  it('runs the MAPA scenario alone', async () => {
+    const out = await run(['--mapa', '--json']);
+    const doc = JSON.parse(out);
+    expect(doc.mapa.map((m: { policy: string }) => m.policy)).toEqual(['lowest-index', 'besteffort', 'linkpack']);
+    expect(doc.mapa[0].jobs).toBe(1000);
+  });
+});

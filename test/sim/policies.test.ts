@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import type { WorkloadProfile } from '../../src/core/index.js';
+import type { SimCluster } from '../../src/sim/cluster.js';
+import { setLocality } from '../../src/sim/locality.js';
+import { makePolicy, parsePolicies, type PolicyName, type TieBreak } from '../../src/sim/policies.js';
+import { Rng } from '../../src/sim/rng.js';
+import type { TracePod } from '../../src/sim/trace.js';
+import { clusterOf, node, pod, put } from './helpers.js';
+
+const NO_PROFILE: WorkloadProfile = { shapes: [] };
+
+function choose(c: SimCluster, name: PolicyName, p: TracePod, opts: { seed?: number; profile?: WorkloadProfile; ties?: TieBreak } = {}) {
+  const profile = opts.profile ?? NO_PROFILE;
+  c.setFragProfile(profile);
+  const r = makePolicy(name).choose(c.compilePod(p), { cluster: c, rng: new Rng(opts.seed ?? 1), profile, ties: opts.ties ?? 'first' });
+  return r ? { node: c.specs[r.node].name, gpus: r.gpus } : null;
+}
+
+describe('baseline policies on tiny clusters', () => {
+  it('bestfit takes the node with the least CPU+GPU left, and the tightest GPU for a share', () => {
+    const c = clusterOf(node('n0', 2), node('n1', 2));
+    put(c, 'n1', pod('x', 1, 1000), [0]);
+    expect(choose(c, 'bestfit', pod('p', 1, 1000))).toEqual({ node: 'n1', gpus: [1] });
+    const one = clusterOf(node('n0', 2));
+    put(one, 'n0', pod('y', 1, 700), [1]);
+    expect(choose(one, 'bestfit', pod('s', 1, 250))).toEqual({ node: 'n0', gpus: [1] });
+  });
+
+  it('dotprod prefers the node whose free vector aligns least with the request', () => {
+    const c = clusterOf(node('n0', 2), node('n1', 2));
+    put(c, 'n1', pod('x', 1, 1000, 32000), [0]);
+    expect(choose(c, 'dotprod', pod('p', 1, 1000, 8000))?.node).toBe('n1');
+  });
+
+  it('gpuclustering keeps GPU classes together', () => {
+    const c = clusterOf(node('n0', 2), node('n1', 2), node('n2', 2));
+    put(c, 'n1', pod('share', 1, 300), [0]);
+    put(c, 'n2', pod('whole', 1, 1000), [0]);
+    expect(choose(c, 'gpuclustering', pod('p', 1, 1000))?.node).toBe('n2');
+    expect(choose(c, 'gpuclustering', pod('s', 1, 500))?.node).toBe('n1');
+    expect(choose(c, 'gpuclustering', pod('d', 2, 1000))?.node).toBe('n0');
+  });
+
+  it('gpupacking prefers a shared GPU, then a free GPU on a used node, then an empty node', () => {
+    const c = clusterOf(node('n0', 2), node('n1', 2), node('n2', 2));
+    put(c, 'n1', pod('whole', 1, 1000), [0]);
+    put(c, 'n2', pod('share', 1, 400), [0]);
+    expect(choose(c, 'gpupacking', pod('s', 1, 500))).toEqual({ node: 'n2', gpus: [0] });
+    expect(choose(c, 'gpupacking', pod('p', 1, 1000))?.node).toBe('n1');
+    put(c, 'n1', pod('whole2', 1, 1000), [1]);
+    put(c, 'n2', pod('whole3', 1, 1000), [1]);
+    expect(choose(c, 'gpupacking', pod('q', 2, 1000))?.node).toBe('n0');
+  });
+
+  it('fgd puts a share where it strands the least GPU for the typical shapes', () => {
+    const profile: WorkloadProfile = {
+      shapes: [
+        { cpuMilli: 0, gpuCount: 1, milliPerGpu: 1000, weight: 0.5 },
+        { cpuMilli: 0, gpuCount: 1, milliPerGpu: 500, weight: 0.5 },
+      ],
+    };
+    const c = clusterOf(node('n0', 2), node('n1', 2));
+    put(c, 'n1', pod('x', 1, 500), [1]);
+    // On n1's half-used GPU the share fills it (fragmentation 250 → 0); elsewhere it would strand 500.
+    expect(choose(c, 'fgd', pod('s', 1, 500), { profile })).toEqual({ node: 'n1', gpus: [1] });
+  });
+
+  it('random picks only feasible nodes, is reproducible per seed and varies across seeds', () => {
+    const c = clusterOf(node('n0', 2), node('n1', 2), node('n2', 2), node('n3', 1, 'P100'));
+    put(c, 'n2', pod('x', 2, 1000), [0, 1]);
+    const picks = new Set<string>();
+    for (let seed = 0; seed < 40; seed++) {
+      const r = choose(c, 'random', pod('p', 2, 1000), { seed });
+      expect(r).toEqual(choose(c, 'random', pod('p', 2, 1000), { seed }));
+      picks.add(r!.node);
+    }
+    expect([...picks].sort()).toEqual(['n0', 'n1']);
+  });
+
+  it('whole-GPU pods take the lowest-index free GPUs in every baseline', () => {
+    for (const name of ['random', 'dotprod', 'gpuclustering', 'gpupacking', 'bestfit', 'fgd'] as const) {
+      const c = clusterOf(node('n0', 8, 'V100M16', 96000, 512 * 1024));
+      put(c, 'n0', pod('x', 1, 1000), [0]);
+      put(c, 'n0', pod('y', 1, 1000), [3]);
+      expect(choose(c, name, pod('p', 4, 1000))?.gpus).toEqual([1, 2, 4, 5]);
+    }
+  });
+
+  it('honours the GPU model constraint and drops a pod that fits nowhere', () => {
+    const c = clusterOf(node('n0', 2, 'T4'), node('n1', 2, 'P100'));
+    expect(choose(c, 'bestfit', pod('p', 1, 1000, 1000, 1024, ['P100']))?.node).toBe('n1');
+    expect(choose(c, 'bestfit', pod('q', 1, 1000, 1000, 1024, ['A100']))).toBeNull();
+    expect(choose(c, 'bestfit', pod('r', 4, 1000))).toBeNull();
+    expect(choose(c, 'bestfit', pod('m', 1, 1000, 1000, 10_000_000))).toBeNull();
+  });
+
+  it('breaks ties at the first node (FGD artifact) or at random', () => {
+    const c = clusterOf(node('n0', 2), node('n1', 2), node('n2', 2));
+    expect(choose(c, 'bestfit', pod('p', 1, 1000))?.node).toBe('n0');
+    const picks = new Set<string>();
+    for (let seed = 0; seed < 30; seed++) picks.add(choose(c, 'bestfit', pod('p', 1, 1000), { seed, ties: 'random' })!.node);
+    expect(picks.size).toBe(3);
+  });
+});
+
+describe('linkpack policy (the shipped core)', () => {
+  it('places a multi-GPU pod on an NVLink-connected set where the lowest index would not', () => {
+    const c = clusterOf(node('n0', 8, 'V100M16', 96000, 512 * 1024));
+    // Free GPUs 3..7 only; lowest index [3,4] has no NVLink in the DGX-1 cube-mesh.
+    put(c, 'n0', pod('x', 3, 1000), [0, 1, 2]);
+    const r = choose(c, 'linkpack', pod('p', 2, 1000));
+    expect(r).not.toBeNull();
+    expect(setLocality(c.compiled[0], r!.gpus).nvlinkConnected).toBe(true);
+    expect(setLocality(c.compiled[0], [3, 4]).nvlinkConnected).toBe(false);
+  });
+
+  it('places CPU-only pods (which the core does not take) and shares', () => {
+    const c = clusterOf(node('n0', 2), node('n1', 2));
+    expect(choose(c, 'linkpack', pod('cpu', 0, 0, 4000))?.gpus).toEqual([]);
+    const s = choose(c, 'linkpack', pod('s', 1, 300));
+    expect(s?.gpus).toHaveLength(1);
+  });
+});
+
+describe('policy names', () => {
+  it('parses lists, "all", and rejects unknown names', () => {
+    expect(parsePolicies('bestfit, FGD')).toEqual(['bestfit', 'fgd']);
+    expect(parsePolicies('all')).toHaveLength(7);
+    expect(parsePolicies('bestfit,tetris')).toMatch(/unknown policy "tetris"/);
+  });
+});
