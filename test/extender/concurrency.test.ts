@@ -8,6 +8,10 @@ import { getPreset } from '../../src/topology/index.js';
 import { buildExtenderServer } from '../../src/extender/server.js';
 import { ANN_ASSIGNED_GPUS, parseAssignedGpus } from '../../src/api/annotations.js';
 import { MemoryCluster, RecordingBinder, withUuids } from './memory-cluster.js';
+import { ClusterCache } from '../../src/cluster/cache.js';
+import { gpuNodeObject } from '../../src/cluster/gpunode.js';
+import { StaticPodBinder } from '../../src/cluster/static-file.js';
+import type { PodBinder } from '../../src/cluster/types.js';
 import { schedulerPod } from './fixtures.js';
 
 let app: FastifyInstance;
@@ -63,5 +67,49 @@ describe('concurrent binds on one node', () => {
     expect(held).toEqual([...given.keys()].sort());
     const freeLeft = 8 - given.size;
     for (const l of lost) expect(l.want).toBeGreaterThan(freeLeft);
+  });
+});
+
+describe('concurrent binds with the real ClusterCache and its in-memory binder', () => {
+  it('40 pods race for one DGX-1: every GPU given at most once, the cache agrees with the pods', async () => {
+    const cache = new ClusterCache({ heartbeatTimeoutMs: Infinity });
+    cache.upsertGpuNode(gpuNodeObject('dgx', withUuids(getPreset('dgx1-v100')!, 'd')));
+    const pods = Array.from({ length: 40 }, (_, i) => ({ ...schedulerPod(`c-${i}`, 1 + (i % 4)), status: { phase: 'Pending' } }));
+    for (const p of pods) cache.upsertPod(p);
+    cache.markSynced('test', true);
+    const inner = new StaticPodBinder(cache);
+    // The API write takes a while, so binds overlap unless the node lock serialises them.
+    const slow: PodBinder = { bind: async (a) => { await new Promise((r) => setTimeout(r, 3)); await inner.bind(a); } };
+    const server = buildExtenderServer({ cluster: cache, binder: slow });
+    const address = await server.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const answers = await Promise.all(
+        pods.map(async (p) => {
+          const res = await fetch(`${address}/bind`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ PodName: p.metadata.name, PodNamespace: 'ml', PodUID: p.metadata.uid, Node: 'dgx' }),
+          });
+          return ((await res.json()) as { Error: string }).Error;
+        }),
+      );
+      expect(answers.filter((e) => e === '').length).toBe(inner.binds.length);
+      const seen = new Set<number>();
+      for (const p of pods) {
+        const stored = cache.getPod('ml', p.metadata.name) as { spec: { nodeName?: string }; metadata: { annotations: Record<string, string> } };
+        if (!stored.spec.nodeName) continue;
+        const parsed = parseAssignedGpus(stored.metadata.annotations[ANN_ASSIGNED_GPUS]!);
+        if (!parsed.ok) throw new Error(parsed.error);
+        for (const g of parsed.value) {
+          expect(seen.has(g.index), `GPU ${g.index} given twice`).toBe(false);
+          seen.add(g.index);
+        }
+      }
+      const look = cache.lookupNode('dgx', Date.now());
+      if (!look.ok) throw new Error(look.reason);
+      expect(look.state.freeMilli.filter((f) => f === 0).length).toBe(seen.size);
+    } finally {
+      await server.close();
+    }
   });
 });
