@@ -81,48 +81,77 @@ export function checkPlacement(cluster: SimCluster, pod: SimPod, p: Placement, p
   if (pod.gpuCount > 0 && !mask) throw new Error(`policy ${policy} ignored the GPU model constraint of ${pod.name}`);
 }
 
-/** Place `arrivals` in order on an emptied cluster (arrivals only, drop on failure). */
-export function runArrivals(cluster: SimCluster, arrivals: readonly SimPod[], policy: Policy, seed: number, profile: WorkloadProfile, ties: TieBreak = 'first'): RunResult {
-  const t0 = performance.now();
-  cluster.setFragProfile(profile);
-  cluster.reset();
-  policy.reset?.();
-  const ctx: PolicyContext = { cluster, rng: policyRng(seed), profile, ties };
-  const n = arrivals.length;
-  const events: EventSeries = { arrivedMilli: new Float64Array(n), usedMilli: new Float64Array(n), fragMilli: new Float64Array(n) };
-  const locality = emptyTally();
-  let arrived = 0;
-  let placed = 0;
-  let failed = 0;
-  let failedMilli = 0;
-  for (let i = 0; i < n; i++) {
-    const pod = arrivals[i];
-    arrived += pod.totalMilli;
-    const choice = policy.choose(pod, ctx);
+/**
+ * One run's bookkeeping: empties the cluster, offers each arriving pod to the policy, applies
+ * (after checking) or drops its choice, and records the per-event series and locality.
+ */
+export class PlacementRun {
+  private readonly t0 = performance.now();
+  private readonly ctx: PolicyContext;
+  private readonly events: EventSeries;
+  private readonly locality = emptyTally();
+  private i = 0;
+  private arrived = 0;
+  private placed = 0;
+  private failed = 0;
+  private failedMilli = 0;
+
+  constructor(
+    private readonly cluster: SimCluster,
+    private readonly policy: Policy,
+    private readonly seed: number,
+    profile: WorkloadProfile,
+    ties: TieBreak,
+    arrivals: number,
+  ) {
+    cluster.setFragProfile(profile);
+    cluster.reset();
+    policy.reset?.();
+    this.ctx = { cluster, rng: policyRng(seed), profile, ties };
+    this.events = { arrivedMilli: new Float64Array(arrivals), usedMilli: new Float64Array(arrivals), fragMilli: new Float64Array(arrivals) };
+  }
+
+  /** Offer one arriving pod; returns where it went, or null when dropped. */
+  arrive(pod: SimPod): Placement | null {
+    const { cluster, policy } = this;
+    this.arrived += pod.totalMilli;
+    const choice = policy.choose(pod, this.ctx);
     if (choice) {
       checkPlacement(cluster, pod, choice, policy.name);
       cluster.place(choice.node, pod, choice.gpus);
-      tally(locality, cluster.compiled[choice.node], choice.gpus);
-      placed++;
+      tally(this.locality, cluster.compiled[choice.node], choice.gpus);
+      this.placed++;
     } else {
-      failed++;
-      failedMilli += pod.totalMilli;
+      this.failed++;
+      this.failedMilli += pod.totalMilli;
     }
-    events.arrivedMilli[i] = arrived;
-    events.usedMilli[i] = cluster.usedMilli;
-    events.fragMilli[i] = cluster.fragTotal;
+    this.events.arrivedMilli[this.i] = this.arrived;
+    this.events.usedMilli[this.i] = cluster.usedMilli;
+    this.events.fragMilli[this.i] = cluster.fragTotal;
+    this.i++;
+    return choice;
   }
-  return {
-    policy: policy.name,
-    seed,
-    capacityMilli: cluster.capacityMilli,
-    events,
-    placedPods: placed,
-    failedPods: failed,
-    failedMilli,
-    locality,
-    elapsedMs: performance.now() - t0,
-  };
+
+  result(): RunResult {
+    return {
+      policy: this.policy.name,
+      seed: this.seed,
+      capacityMilli: this.cluster.capacityMilli,
+      events: this.events,
+      placedPods: this.placed,
+      failedPods: this.failed,
+      failedMilli: this.failedMilli,
+      locality: this.locality,
+      elapsedMs: performance.now() - this.t0,
+    };
+  }
+}
+
+/** Place `arrivals` in order on an emptied cluster (arrivals only, drop on failure). */
+export function runArrivals(cluster: SimCluster, arrivals: readonly SimPod[], policy: Policy, seed: number, profile: WorkloadProfile, ties: TieBreak = 'first'): RunResult {
+  const run = new PlacementRun(cluster, policy, seed, profile, ties, arrivals.length);
+  for (const pod of arrivals) run.arrive(pod);
+  return run.result();
 }
 
 /** One seed of the FGD protocol: build the arrivals, then place them. */

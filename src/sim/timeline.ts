@@ -5,9 +5,8 @@
  */
 import type { WorkloadProfile } from '../core/index.js';
 import type { SimCluster, SimPod } from './cluster.js';
-import { emptyTally, tally } from './locality.js';
-import type { Policy, PolicyContext, TieBreak } from './policies.js';
-import { checkPlacement, policyRng, type EventSeries, type RunResult } from './protocol.js';
+import type { Policy, TieBreak } from './policies.js';
+import { PlacementRun, type RunResult } from './protocol.js';
 
 export interface TimedPod {
   pod: SimPod;
@@ -65,51 +64,16 @@ class DepartureHeap {
 }
 
 export function runTimeline(cluster: SimCluster, jobs: readonly TimedPod[], policy: Policy, seed: number, profile: WorkloadProfile, ties: TieBreak = 'first'): RunResult {
-  const t0 = performance.now();
-  cluster.setFragProfile(profile);
-  cluster.reset();
-  policy.reset?.();
-  const ctx: PolicyContext = { cluster, rng: policyRng(seed), profile, ties };
+  const run = new PlacementRun(cluster, policy, seed, profile, ties, jobs.length);
   const order = [...jobs].sort((a, b) => a.arriveAt - b.arriveAt);
-  const n = order.length;
-  const events: EventSeries = { arrivedMilli: new Float64Array(n), usedMilli: new Float64Array(n), fragMilli: new Float64Array(n) };
-  const locality = emptyTally();
   const heap = new DepartureHeap();
-  let arrived = 0;
-  let placed = 0;
-  let failed = 0;
-  let failedMilli = 0;
-  for (let i = 0; i < n; i++) {
-    const job = order[i];
+  for (const job of order) {
     while (heap.size > 0 && heap.peek()!.end <= job.arriveAt) {
       const r = heap.pop()!;
       cluster.remove(r.node, r.pod, r.gpus);
     }
-    arrived += job.pod.totalMilli;
-    const choice = policy.choose(job.pod, ctx);
-    if (choice) {
-      checkPlacement(cluster, job.pod, choice, policy.name);
-      cluster.place(choice.node, job.pod, choice.gpus);
-      tally(locality, cluster.compiled[choice.node], choice.gpus);
-      heap.push({ end: job.arriveAt + job.duration, node: choice.node, gpus: choice.gpus, pod: job.pod });
-      placed++;
-    } else {
-      failed++;
-      failedMilli += job.pod.totalMilli;
-    }
-    events.arrivedMilli[i] = arrived;
-    events.usedMilli[i] = cluster.usedMilli;
-    events.fragMilli[i] = cluster.fragTotal;
+    const choice = run.arrive(job.pod);
+    if (choice) heap.push({ end: job.arriveAt + job.duration, node: choice.node, gpus: choice.gpus, pod: job.pod });
   }
-  return {
-    policy: policy.name,
-    seed,
-    capacityMilli: cluster.capacityMilli,
-    events,
-    placedPods: placed,
-    failedPods: failed,
-    failedMilli,
-    locality,
-    elapsedMs: performance.now() - t0,
-  };
+  return run.result();
 }
