@@ -8,7 +8,8 @@
  *
  * Latency (p50/p99) is measured by a serial keep-alive client, one request at a time as
  * kube-scheduler sends them for one pod, with sub-millisecond timers; requests/s by autocannon
- * with several connections.
+ * with several connections. BENCH_SERVER_NODE_OPTIONS (e.g. "--max-semi-space-size=64") is
+ * passed to the server process, to try V8 flags.
  */
 import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
@@ -152,7 +153,7 @@ export interface BenchRow {
 }
 
 async function measure(n: number, seconds: number, connections: number): Promise<BenchRow[]> {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve', String(n)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...(process.env.BENCH_SERVER_NODE_OPTIONS ?? '').split(' ').filter(Boolean), fileURLToPath(import.meta.url), '--serve', String(n)], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const address = await new Promise<string>((resolve, reject) => {
       let buf = '';

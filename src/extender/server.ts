@@ -24,6 +24,7 @@ import {
   type ExtenderFilterResult,
   type ExtenderPreemptionArgs,
   type ExtenderPreemptionResult,
+  HostPriorityListSchema,
   type HostPriority,
   type MetaVictimsOut,
 } from './wire-schemas.js';
@@ -146,7 +147,8 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
     return result;
   });
 
-  app.post<{ Body: ExtenderArgs }>('/prioritize', { schema: { body: ExtenderArgsSchema } }, async (req) => {
+  // The response schema lets fastify serialise the 5,000-entry list with a compiled stringifier.
+  app.post<{ Body: ExtenderArgs }>('/prioritize', { schema: { body: ExtenderArgsSchema, response: { 200: HostPriorityListSchema } } }, async (req) => {
     const body = req.body;
     const names = candidateNames(body);
     const pod = body.Pod as PodLike;

@@ -56,10 +56,8 @@ export interface ExtenderFilterResult {
   Error: string;
 }
 
-export interface HostPriority {
-  Host: string;
-  Score: number;
-}
+export const HostPriorityListSchema = Type.Array(Type.Object({ Host: Type.String(), Score: Type.Integer() }));
+export type HostPriority = Static<typeof HostPriorityListSchema>[number];
 
 export const BindingArgsSchema = Type.Object({
   PodName: Type.String({ minLength: 1 }),
