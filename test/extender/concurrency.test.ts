@@ -29,19 +29,25 @@ afterAll(async () => {
   await app.close();
 });
 
+/** kube-scheduler's bind call; returns the Error field (empty on success). */
+async function bindOverHttp(base: string, pod: { metadata: { name: string; namespace: string; uid: string } }, node: string): Promise<string> {
+  const res = await fetch(`${base}/bind`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ PodName: pod.metadata.name, PodNamespace: pod.metadata.namespace, PodUID: pod.metadata.uid, Node: node }),
+  });
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { Error: string }).Error;
+}
+
 describe('concurrent binds on one node', () => {
   it('30 pods × 1–3 GPUs race for 8 GPUs: zero double allocations', async () => {
     const pods = Array.from({ length: 30 }, (_, i) => schedulerPod(`race-${i}`, 1 + (i % 3)));
     for (const p of pods) cluster.addPod(p);
     const results = await Promise.all(
       pods.map(async (p) => {
-        const res = await fetch(`${url}/bind`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ PodName: p.metadata.name, PodNamespace: 'ml', PodUID: p.metadata.uid, Node: 'dgx' }),
-        });
-        expect(res.status).toBe(200);
-        return { pod: p.metadata.name, want: Number(p.spec.containers[0]!.resources.requests!['nvidia.com/gpu']), error: ((await res.json()) as { Error: string }).Error };
+        const error = await bindOverHttp(url, p, 'dgx');
+        return { pod: p.metadata.name, want: Number(p.spec.containers[0]!.resources.requests!['nvidia.com/gpu']), error };
       }),
     );
     const won = results.filter((r) => r.error === '');
@@ -84,14 +90,7 @@ describe('concurrent binds with the real ClusterCache and its in-memory binder',
     const address = await server.listen({ port: 0, host: '127.0.0.1' });
     try {
       const answers = await Promise.all(
-        pods.map(async (p) => {
-          const res = await fetch(`${address}/bind`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ PodName: p.metadata.name, PodNamespace: 'ml', PodUID: p.metadata.uid, Node: 'dgx' }),
-          });
-          return ((await res.json()) as { Error: string }).Error;
-        }),
+        pods.map((p) => bindOverHttp(address, p, 'dgx')),
       );
       expect(answers.filter((e) => e === '').length).toBe(inner.binds.length);
       const seen = new Set<number>();

@@ -68,15 +68,7 @@ export class MemoryCluster implements ClusterView {
   }
 }
 
-export interface BindCall {
-  namespace: string;
-  name: string;
-  uid: string;
-  node: string;
-  annotations: Record<string, string>;
-  resourceVersion?: string;
-  eventMessage: string;
-}
+export type BindCall = Parameters<PodBinder['bind']>[0];
 
 /** Records binds; optionally fails or delays them (to open race windows). */
 export class RecordingBinder implements PodBinder {
