@@ -130,6 +130,7 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
     const ask = podGpuAsk(pod);
     const r = filterNodes(ctx(), ask, names);
     metrics.recordFilter(r.passed.length, r.rejects);
+    req.log.debug({ pod: podKey(pod), nodes: names.length, passed: r.passed.length, rejects: r.rejects }, 'filter');
     const result: ExtenderFilterResult = {
       Nodes: null,
       NodeNames: null,

@@ -2,7 +2,9 @@
  * Standalone mode as a user tries it: `linkpack extender --cluster-file deploy/examples/cluster.yaml`
  * with the example requests from deploy/examples, over real HTTP; binds stay in memory.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,6 +59,35 @@ describe('linkpack extender --cluster-file', () => {
     await expect(runExtender({ ...base, port: '99999', clusterFile: bad })).rejects.toThrow(/--port "99999"/);
     await expect(runExtender({ ...base, tlsCert: 'x.pem', clusterFile: bad })).rejects.toThrow(/--tls-cert and --tls-key/);
     await expect(runExtender({ ...base, heartbeatTimeout: 'soon', clusterFile: bad })).rejects.toThrow(/--heartbeat-timeout "soon"/);
+  });
+
+  const hasOpenssl = (() => {
+    try {
+      execFileSync('openssl', ['version']);
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  it.skipIf(!hasOpenssl)('serves HTTPS with --tls-cert/--tls-key (the TLS overlay of deploy/scheduler)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'linkpack-tls-'));
+    const cert = path.join(dir, 'tls.crt');
+    const key = path.join(dir, 'tls.key');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
+    running = await runExtender({ ...base, tlsCert: cert, tlsKey: key, clusterFile: path.join(examples, 'cluster.yaml') }, pino({ level: 'silent' }));
+    expect(running.address).toMatch(/^https:/);
+    const body = readFileSync(path.join(examples, 'filter-request.json'), 'utf8');
+    const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = httpsRequest(`${running!.address}/filter`, { method: 'POST', ca: readFileSync(cert), headers: { 'content-type': 'application/json' } }, (res) => {
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.text).NodeNames).toContain('gpu-h100-a');
   });
 
   const external = Object.values(networkInterfaces())

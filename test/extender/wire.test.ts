@@ -80,6 +80,13 @@ describe('filter', () => {
     for (const v of ['require-nvlink', 'prefer-nvlink', 'any']) expect(reason).toContain(v);
   });
 
+  it('include-gpus names UUIDs of one node: other nodes cannot satisfy it, and no preemption helps', async () => {
+    const pod = schedulerPod('pin', 2, { 'linkpack.io/include-gpus': 'GPU-s-0,GPU-s-1' });
+    const body = (await post('/filter', argsByName(pod, NAMES))).json();
+    expect(body.NodeNames).toEqual(['small']);
+    expect(body.FailedAndUnresolvableNodes['h100-a']).toMatch(/0 of 8/);
+  });
+
   it('a GPU share above one GPU is refused with the annotation name', async () => {
     const body = (await post('/filter', argsByName(schedulerPod('w3', 2, { [ANN_GPU_MILLI]: '500' }), NAMES))).json();
     expect(body.FailedAndUnresolvableNodes['h100-a']).toMatch(/linkpack\.io\/gpu-milli.*exactly 1/);
@@ -199,6 +206,24 @@ describe('preempt', () => {
     expect(Object.keys(body.NodeNameToMetaVictims)).toEqual(['h100-a']);
     // One 2-GPU pod is enough; the lowest priority one goes.
     expect(body.NodeNameToMetaVictims['h100-a']).toEqual({ Pods: [{ UID: 'uid-v0' }], NumPDBViolations: 0 });
+  });
+
+  it('keeps victims that hold no GPUs (the scheduler needed them for CPU or memory) and returns the list unchanged when no GPU holder must go', async () => {
+    cluster.addPod(schedulerPod('cpu-hog', 0, {}, 'uid-cpu'));
+    const pod = schedulerPod('small', 2);
+    const res = await post('/preempt', {
+      Pod: pod,
+      NodeNameToVictims: null,
+      NodeNameToMetaVictims: {
+        'h100-a': { Pods: [{ UID: 'uid-v3' }, { UID: 'uid-cpu' }, { UID: 'uid-v2' }], NumPDBViolations: 0 },
+        'h100-b': { Pods: [{ UID: 'uid-cpu' }], NumPDBViolations: 0 },
+      },
+    });
+    const out = res.json().NodeNameToMetaVictims;
+    // h100-a: one 2-GPU holder suffices — the lower priority one (v2) goes, v3 is reprieved; the CPU victim stays.
+    expect(out['h100-a'].Pods).toEqual([{ UID: 'uid-v2' }, { UID: 'uid-cpu' }]);
+    // h100-b already has 2 free GPUs: GPU-wise nothing must go, the scheduler's list stands.
+    expect(out['h100-b'].Pods).toEqual([{ UID: 'uid-cpu' }]);
   });
 
   it('full victims (nodeCacheCapable: false): uses the pods\' priorities; a node where no eviction helps is dropped', async () => {
