@@ -106,7 +106,11 @@ export async function runExtender(opts: ExtenderCommandOptions, logger: Logger =
   };
 }
 
-export function registerExtenderCommand(program: Command): Command {
+/**
+ * Adds `linkpack extender` to the program. `onStarted` (tests) receives the running server
+ * instead of the process-level SIGTERM/SIGINT handlers.
+ */
+export function registerExtenderCommand(program: Command, hooks: { onStarted?: (r: RunningExtender) => void } = {}): Command {
   return program
     .command('extender')
     .description('Serve the kube-scheduler extender API (filter, prioritize, bind, preempt, explain, metrics)')
@@ -129,6 +133,7 @@ export function registerExtenderCommand(program: Command): Command {
         process.exitCode = 2;
         return;
       }
+      if (hooks.onStarted) return hooks.onStarted(running);
       const shutdown = () => {
         void running.close().then(() => process.exit(0));
       };

@@ -105,3 +105,19 @@ describe('linkpack extender --cluster-file', () => {
     expect(local.status).toBe(200);
   });
 });
+
+describe('registerExtenderCommand', () => {
+  it('wires the flags: `linkpack extender --cluster-file … --port 0`', async () => {
+    const { Command } = await import('commander');
+    const { registerExtenderCommand } = await import('../../src/extender/command.js');
+    const program = new Command('linkpack').exitOverride();
+    let started: RunningExtender | undefined;
+    registerExtenderCommand(program, { onStarted: (r) => (started = r) });
+    await program.parseAsync(['extender', '--cluster-file', path.join(examples, 'cluster.yaml'), '--port', '0', '--log-level', 'silent'], { from: 'user' });
+    running = started;
+    expect(started?.address).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect((await fetch(`${started!.address}/readyz`)).status).toBe(200);
+    const help = program.commands.find((c) => c.name() === 'extender')!.helpInformation();
+    for (const flag of ['--cluster-file', '--port', '--host', '--tls-cert', '--tls-key', '--kubeconfig', '--heartbeat-timeout', '--remote-verbs']) expect(help).toContain(flag);
+  });
+});
