@@ -86,7 +86,6 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
     ...(opts.https ? { https: opts.https } : {}),
   };
   const app = Fastify(serverOpts as FastifyServerOptions) as unknown as FastifyInstance;
-  app.decorate('extenderMetrics', metrics);
 
   const ctx = (): DecideContext => ({ cluster, nowMs: now(), profile });
 
