@@ -282,48 +282,70 @@ export interface CandidateVictims {
 }
 
 /**
- * Per node: the fewest of the scheduler's victims whose eviction frees a fitting GPU set.
- * Victims holding no GPUs on the node are kept (the scheduler chose them for CPU, memory…);
- * GPU holders are reprieved greedily, highest priority first (then smallest holding), as
- * kube-scheduler does. A node where evicting every GPU-holding victim is not enough is dropped.
- * When no GPU holder needs to go, the scheduler's list is returned unchanged (it had other reasons).
+ * Per node: the fewest victims whose eviction frees a fitting GPU set (NVLink-connected if the pod
+ * requires it). kube-scheduler's dry run counts GPUs, not links, so its minimal victim set may free
+ * GPUs that are not connected; the pool therefore also holds the other pods on the node that hold
+ * GPUs and have a lower priority than the preemptor (kube-scheduler accepts any pod of the node).
+ * Victims holding no GPUs on the node are kept (the scheduler chose them for CPU, memory…).
+ * Greedy reprieve, as kube-scheduler does it: first the extra pods, then the scheduler's own
+ * candidates, each highest priority first, then the smallest holding; a pod stays running when
+ * the preemptor still fits without evicting it. A node where evicting the whole pool is not
+ * enough is dropped. When no GPU holder needs to go, the scheduler's list is returned unchanged.
  */
-export function preemptVictims(ctx: DecideContext, ask: PodGpuAsk, candidates: ReadonlyMap<string, CandidateVictims>): Map<string, CandidateVictims> {
+export function preemptVictims(
+  ctx: DecideContext,
+  ask: PodGpuAsk,
+  candidates: ReadonlyMap<string, CandidateVictims>,
+  preemptorPriority = 0,
+): Map<string, CandidateVictims> {
   const out = new Map<string, CandidateVictims>();
   if (ask.kind === 'none') return new Map(candidates);
   if (ask.kind === 'invalid') return out;
   const ev = new NodeEvaluator(ctx, ask);
+  const priorityOfPod = (a: PodAssignment): number | undefined => {
+    const p = ctx.cluster.getPod(a.namespace, a.name) as { spec?: { priority?: number | null } } | undefined;
+    return p === undefined ? undefined : (p.spec?.priority ?? 0);
+  };
   for (const [node, cand] of candidates) {
     const look = ctx.cluster.lookupNode(node, ctx.nowMs);
     if (!look.ok) continue;
     const held = new Map<string, PodAssignment>();
     for (const a of ctx.cluster.assignmentsOn(node)) held.set(a.uid, a);
-    const gpuVictims = cand.pods.filter((p) => held.has(p.uid));
+    const listed = new Set(cand.pods.map((p) => p.uid));
     const others = cand.pods.filter((p) => !held.has(p.uid));
+
+    interface PoolEntry {
+      victim: { uid: string; priority?: number };
+      a: PodAssignment;
+      prio: number;
+      extra: boolean;
+    }
+    const pool: PoolEntry[] = [];
+    for (const v of cand.pods) {
+      const a = held.get(v.uid);
+      if (a) pool.push({ victim: v, a, prio: v.priority ?? priorityOfPod(a) ?? 0, extra: false });
+    }
+    for (const a of held.values()) {
+      if (listed.has(a.uid) || a.assumed) continue; // an assumed pod is being bound right now
+      const prio = priorityOfPod(a);
+      if (prio !== undefined && prio < preemptorPriority) pool.push({ victim: { uid: a.uid, priority: prio }, a, prio, extra: true });
+    }
 
     const free = [...look.state.freeMilli];
     const release = (a: PodAssignment, sign: 1 | -1) => {
       for (const g of a.gpus) if (g.index >= 0 && g.index < free.length) free[g.index] = Math.min(GPU_MILLI, Math.max(0, free[g.index]! + sign * a.milliPerGpu));
     };
-    for (const v of gpuVictims) release(held.get(v.uid)!, 1);
-    if (!ev.evaluateState(look.state, look.gpuNode, free).fits) continue; // no eviction among these helps
+    for (const e of pool) release(e.a, 1);
+    if (!ev.evaluateState(look.state, look.gpuNode, free).fits) continue; // no eviction helps here
 
-    const priorityOf = (v: { uid: string; priority?: number }) => {
-      if (v.priority !== undefined) return v.priority;
-      const a = held.get(v.uid)!;
-      const p = ctx.cluster.getPod(a.namespace, a.name) as { spec?: { priority?: number | null } } | undefined;
-      return p?.spec?.priority ?? 0;
-    };
-    const order = gpuVictims
-      .map((v) => ({ v, prio: priorityOf(v), size: held.get(v.uid)!.gpus.length * held.get(v.uid)!.milliPerGpu }))
-      .sort((x, y) => y.prio - x.prio || x.size - y.size);
-    const evicted: typeof cand.pods = [];
-    for (const { v } of order) {
-      const a = held.get(v.uid)!;
-      release(a, -1); // try keeping it
+    const size = (e: PoolEntry) => e.a.gpus.length * e.a.milliPerGpu;
+    pool.sort((x, y) => Number(y.extra) - Number(x.extra) || y.prio - x.prio || size(x) - size(y));
+    const evicted: CandidateVictims['pods'] = [];
+    for (const e of pool) {
+      release(e.a, -1); // try keeping it
       if (!ev.evaluateState(look.state, look.gpuNode, free).fits) {
-        release(a, 1);
-        evicted.push(v);
+        release(e.a, 1);
+        evicted.push(e.victim);
       }
     }
     if (evicted.length === 0) {

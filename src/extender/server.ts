@@ -202,7 +202,7 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
         candidates.set(node, { pods, numPdbViolations: v.NumPDBViolations ?? 0 });
       }
     }
-    const kept = preemptVictims(ctx(), podGpuAsk(body.Pod as PodLike), candidates);
+    const kept = preemptVictims(ctx(), podGpuAsk(body.Pod as PodLike), candidates, body.Pod.spec.priority ?? 0);
     metrics.preemptNodes.inc({ result: 'kept' }, kept.size);
     metrics.preemptNodes.inc({ result: 'dropped' }, candidates.size - kept.size);
     const out: Record<string, MetaVictimsOut> = Object.create(null);

@@ -226,6 +226,28 @@ describe('preempt', () => {
     expect(out['h100-b'].Pods).toEqual([{ UID: 'uid-cpu' }]);
   });
 
+  it('when the scheduler\'s victims free unconnected GPUs, lower-priority pods of the node complete an NVLink pair', async () => {
+    const dgx = getPreset('dgx1-v100')!;
+    cluster.addNode('dgx', withUuids(dgx, 'd'));
+    for (let g = 0; g < 8; g++) {
+      cluster.addPod({ ...schedulerPod(`one-${g}`, 1, {}, `uid-one-${g}`), spec: { ...schedulerPod('x', 1).spec, priority: 1 } });
+      cluster.hold({ uid: `uid-one-${g}`, namespace: 'ml', name: `one-${g}`, node: 'dgx', gpus: [{ index: g }], milliPerGpu: 1000 });
+    }
+    expect(dgx.links[0]![5]).not.toMatch(/^NV/);
+    const ask = (priority: number) => ({
+      Pod: { ...schedulerPod('urgent', 2, { [ANN_TOPOLOGY]: 'require-nvlink' }), spec: { ...schedulerPod('urgent', 2).spec, priority } },
+      NodeNameToVictims: null,
+      // The scheduler's dry run freed two GPUs (0 and 5) — enough by count, not linked.
+      NodeNameToMetaVictims: { dgx: { Pods: [{ UID: 'uid-one-0' }, { UID: 'uid-one-5' }], NumPDBViolations: 0 } },
+    });
+    const out = (await post('/preempt', ask(100))).json().NodeNameToMetaVictims;
+    const victims = out.dgx.Pods.map((p: { UID: string }) => Number(p.UID.replace('uid-one-', ''))) as number[];
+    expect(victims).toHaveLength(2);
+    expect(dgx.links[victims[0]!]![victims[1]!]).toMatch(/^NV/);
+    // A preemptor that outranks no other pod there cannot use them: the node is dropped.
+    expect((await post('/preempt', ask(1))).json().NodeNameToMetaVictims).toEqual({});
+  });
+
   it('full victims (nodeCacheCapable: false): uses the pods\' priorities; a node where no eviction helps is dropped', async () => {
     const victims = [0, 1, 2, 3].map((i) => ({ metadata: { name: `v${i}`, namespace: 'ml', uid: `uid-v${i}` }, spec: { priority: 10 - i, containers: [] } }));
     const pod = schedulerPod('big', 8);
