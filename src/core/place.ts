@@ -12,7 +12,11 @@ import { GPU_MILLI, PACKING_POLICIES, TOPOLOGY_MODES } from './types.js';
 
 /** A human error for a malformed request, or null. */
 export function validateRequest(req: GpuRequest): string | null {
-  if (!Number.isInteger(req.gpuCount) || req.gpuCount < 1) return `GPU count must be a whole number ≥ 1, got ${req.gpuCount}`;
+  if (!Number.isInteger(req.gpuCount) || req.gpuCount < 0) return `GPU count must be a whole number ≥ 0, got ${req.gpuCount}`;
+  if (req.gpuCount === 0) {
+    // A CPU-only pod: scored only for the GPU capacity its CPU and memory would strand.
+    return req.milliPerGpu === 0 ? null : `a pod with no GPUs must ask for 0 milli-GPU, got ${req.milliPerGpu}`;
+  }
   if (!Number.isInteger(req.milliPerGpu) || req.milliPerGpu < 1 || req.milliPerGpu > GPU_MILLI) {
     return `GPU share must be a whole number of milli-GPU in 1..1000, got ${req.milliPerGpu}`;
   }
@@ -59,7 +63,7 @@ function ruleFor(req: GpuRequest): ConnectivityRule {
 
 // Weights of the node score: lexicographic in effect (each term's range is below the next weight).
 export const W_TIER = 1e12; // NVLink tier of the chosen set: all pairs > connected > not (multi-GPU, NVLink modes)
-const W_FRAG = 1e7; // per milli-GPU of fragmentation growth (with a workload profile, binpack)
+const W_FRAG = 1e8; // per point of the FGD score 0..100 (with a workload profile, binpack)
 const W_PRESERVE = 1e2; // per GB/s of NVLink bandwidth taken out of the free pool
 // packing: 0..100, weight 1
 
@@ -128,7 +132,9 @@ function evaluate(
     if (f >= milli) canTake |= 1 << i;
   }
   const rule = ruleFor(req);
-  if (milli >= GPU_MILLI) {
+  if (req.gpuCount === 0) {
+    out.choice = describeChoice(ct, 0, fullFree);
+  } else if (milli >= GPU_MILLI) {
     if (popcount(cons & fullFree) < req.gpuCount) {
       out.reason = wantReason ? whyNot(node, req, healthy, cons, fullFree) : NO_FIT;
       return out;
@@ -159,12 +165,21 @@ function evaluate(
   if (rule !== 'ignore') raw += W_TIER * (c.allPairsNvlink ? 2 : c.quality.nvlinkConnected ? 1 : 0);
   if (profile && profile.shapes.length > 0) {
     out.fragDeltaMilli = fragDelta(node, req, c.mask, healthy, profile);
-    if (req.policy === 'binpack') raw -= W_FRAG * out.fragDeltaMilli;
+    if (req.policy === 'binpack') raw += W_FRAG * fragPoints(out.fragDeltaMilli);
   }
   raw -= W_PRESERVE * (c.nvFreeBeforeGBps - c.nvFreeAfterGBps);
   raw += req.policy === 'binpack' ? out.usedAfter * 100 : (1 - out.usedAfter) * 100;
   out.raw = raw;
   return out;
+}
+
+/**
+ * FGD's node score, 100·sigmoid(−ΔF/1000) as a whole number: about one point per 40 milli-GPU of
+ * fragmentation growth near zero. The quantisation is deliberate: fragmentation deltas that close
+ * are noise against what the next terms (NVLink preservation, packing) know.
+ */
+export function fragPoints(deltaMilli: number): number {
+  return Math.floor(100 / (1 + Math.exp(deltaMilli / 1000)));
 }
 
 const newEvaluation = (): Evaluation => ({ reason: null, choice: null, usedAfter: 0, fragDeltaMilli: undefined, raw: 0 });

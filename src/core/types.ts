@@ -16,9 +16,9 @@ export const GPU_MILLI = 1000;
 
 /** What one pod (or one worker) asks of a node. */
 export interface GpuRequest {
-  /** Number of GPUs, k ≥ 1. */
+  /** Number of GPUs, k ≥ 1; 0 = a CPU-only pod (scored for the GPU capacity it would strand). */
   gpuCount: number;
-  /** Share of each GPU, 1..1000; below 1000 only when gpuCount = 1. */
+  /** Share of each GPU, 1..1000; below 1000 only when gpuCount = 1; 0 when gpuCount = 0. */
   milliPerGpu: number;
   /** Allowed GPU models (case-insensitive substring match on the GPU's model); empty/absent = any. */
   models?: readonly string[];

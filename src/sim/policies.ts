@@ -267,9 +267,9 @@ export function coreRequest(pod: SimPod): GpuRequest {
 }
 
 /**
- * linkpack: the shipped core decides every GPU pod (node = highest rawScore, lowest index on
- * ties; GPUs = the core's set). The core takes no CPU-only request, so CPU-only pods go where
- * they grow the core's fragmentation measure least (then the fuller node, then lowest index).
+ * linkpack: the shipped core decides every pod (node = highest rawScore, lowest index on ties;
+ * GPUs = the core's set). CPU-only pods are core requests with gpuCount 0: they go where they
+ * strand the least GPU capacity.
  */
 class LinkpackPolicy implements Policy {
   readonly name = 'linkpack';
@@ -290,7 +290,6 @@ class LinkpackPolicy implements Policy {
       this.cacheProfile = profile;
       this.cacheCluster = cluster;
     }
-    if (pod.gpuCount === 0) return this.chooseCpuOnly(pod, ctx);
     const req = coreRequest(pod);
     let best: NodeDecision | null = null;
     let bestNode = -1;
@@ -310,23 +309,6 @@ class LinkpackPolicy implements Policy {
     }
     if (best === null || !best.fits) return null;
     return { node: bestNode, gpus: [...best.gpus] };
-  }
-
-  private chooseCpuOnly(pod: SimPod, { cluster, profile }: PolicyContext): Placement | null {
-    let bestNode = -1;
-    let bestDelta = Infinity;
-    let bestCpuFree = Infinity;
-    for (let node = 0; node < cluster.n; node++) {
-      if (!cluster.fits(node, pod)) continue;
-      const delta = cluster.fragAfter(node, pod.cpuMilli, [], 0, profile) - cluster.fragOf(node, profile);
-      const cpuLeft = cluster.cpuFree[node] - pod.cpuMilli;
-      if (delta < bestDelta - 1e-9 || (Math.abs(delta - bestDelta) <= 1e-9 && cpuLeft < bestCpuFree)) {
-        bestDelta = delta;
-        bestCpuFree = cpuLeft;
-        bestNode = node;
-      }
-    }
-    return bestNode < 0 ? null : { node: bestNode, gpus: [] };
   }
 }
 

@@ -83,7 +83,8 @@ describe('constraints and reasons', () => {
     expect(d.fits ? 'fit' : d.reason).toBe('not enough CPU: needs 8000m, 4000m free');
   });
   it('rejects malformed requests with a message', () => {
-    expect(validateRequest(req(0))).toMatch(/≥ 1/);
+    expect(validateRequest(req(-1))).toMatch(/≥ 0/);
+    expect(validateRequest(req(1.5))).toMatch(/whole number/);
     expect(validateRequest(req(2, { milliPerGpu: 500 }))).toMatch(/only allowed with 1 GPU/);
     expect(validateRequest(req(1, { milliPerGpu: 1001 }))).toMatch(/1\.\.1000/);
     expect(validateRequest(req(1, { topology: 'nvlink' as never }))).toMatch(/require-nvlink \| prefer-nvlink \| any/);
@@ -180,5 +181,27 @@ describe('scoreNodes (the prioritize hot path) agrees with placeOnNode', () => {
       ),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('CPU-only requests (gpuCount 0)', () => {
+  const profile = profileFromShapes([{ shape: { cpuMilli: 8000, gpuCount: 1, milliPerGpu: 1000 }, count: 1 }]);
+  const cpuNode = (name: string, cpuFreeMilli: number): NodeState => ({ name, topology: compileTopology(pcieBox(2)), freeMilli: [1000, 1000], cpuFreeMilli, cpuTotalMilli: 64000 });
+  it('validates: no GPUs means no GPU share', () => {
+    expect(validateRequest(req(0, { milliPerGpu: 0 }))).toBeNull();
+    expect(validateRequest(req(0, { milliPerGpu: 500 }))).toMatch(/0 milli-GPU/);
+  });
+  it('fits on CPU alone, takes no GPU, and prefers the node where it strands no GPU', () => {
+    const tight = placeOnNode(cpuNode('tight', 12000), req(0, { milliPerGpu: 0, cpuMilli: 8000 }), profile);
+    const roomy = placeOnNode(cpuNode('roomy', 40000), req(0, { milliPerGpu: 0, cpuMilli: 8000 }), profile);
+    expect(tight.fits && roomy.fits).toBe(true);
+    if (tight.fits && roomy.fits) {
+      expect(tight.gpus).toEqual([]);
+      // On "tight" the pod leaves 4000m: an 8-core GPU pod no longer fits, both GPUs are stranded.
+      expect(tight.breakdown.fragDeltaMilli).toBe(2000);
+      expect(roomy.breakdown.fragDeltaMilli).toBe(0);
+      expect(roomy.rawScore).toBeGreaterThan(tight.rawScore);
+    }
+    expect(placeOnNode(cpuNode('full', 4000), req(0, { milliPerGpu: 0, cpuMilli: 8000 })).fits).toBe(false);
   });
 });
