@@ -44,6 +44,9 @@ interface Usage {
   holders: string[][];
   assignments: PodAssignment[];
   problems: string[];
+  /** The scoring view of the node, built on first lookup after a change. */
+  state?: NodeState;
+  lookup?: NodeLookup;
 }
 
 const DEFAULT_HEARTBEAT_TIMEOUT_MS = 120_000;
@@ -205,6 +208,7 @@ export class ClusterCache implements ClusterView {
   }
 
   private expireAssumptions(): void {
+    if (this.assumed.size === 0) return; // the hot path: nothing assumed, no clock read
     const now = this.now();
     for (const [uid, x] of this.assumed) {
       if (x.expiresMs > now) continue;
@@ -247,11 +251,16 @@ export class ClusterCache implements ClusterView {
       }
     }
     const u = this.usage(name);
-    let unhealthyMask = 0;
-    for (const idx of Object.keys(rec.unhealthy)) unhealthyMask |= 1 << Number(idx);
-    const state: NodeState = { name, topology: e.compiled, freeMilli: u.heldMilli.map((h) => Math.max(0, GPU_MILLI - h)) };
-    if (unhealthyMask !== 0) state.unhealthyMask = unhealthyMask;
-    return { ok: true, state, gpuNode: rec };
+    // Built once per change of the node (usage() is invalidated with it): lookups allocate nothing.
+    if (!u.state) {
+      let unhealthyMask = 0;
+      for (const idx of Object.keys(rec.unhealthy)) unhealthyMask |= 1 << Number(idx);
+      const state: NodeState = { name, topology: e.compiled, freeMilli: u.heldMilli.map((h) => Math.max(0, GPU_MILLI - h)) };
+      if (unhealthyMask !== 0) state.unhealthyMask = unhealthyMask;
+      u.state = Object.freeze(state);
+      u.lookup = { ok: true, state: u.state, gpuNode: rec };
+    }
+    return u.lookup!;
   }
 
   /** Sizes for metrics and logs. */
