@@ -63,7 +63,8 @@ function ruleFor(req: GpuRequest): ConnectivityRule {
 
 // Weights of the node score: lexicographic in effect (each term's range is below the next weight).
 export const W_TIER = 1e12; // NVLink tier of the chosen set: all pairs > connected > not (multi-GPU, NVLink modes)
-const W_FRAG = 1e8; // per point of the FGD score 0..100 (with a workload profile, binpack)
+const W_FRAG = 1e8; // per point of the FGD score 0..100 (with a workload profile, binpack): < W_TIER / 2
+const W_TIER_SOFT = 1e7; // the NVLink tier below the FGD points (fragmentation-aware scoring)
 const W_PRESERVE = 1e2; // per GB/s of NVLink bandwidth taken out of the free pool
 // packing: 0..100, weight 1
 
@@ -162,10 +163,15 @@ function evaluate(
   const healthyCount = popcount(healthy);
   out.usedAfter = healthyCount === 0 ? 1 : (usedMilli + req.gpuCount * milli) / (healthyCount * GPU_MILLI);
   let raw = 0;
-  if (rule !== 'ignore') raw += W_TIER * (c.allPairsNvlink ? 2 : c.quality.nvlinkConnected ? 1 : 0);
-  if (profile && profile.shapes.length > 0) {
-    out.fragDeltaMilli = fragDelta(node, req, c.mask, healthy, profile);
-    if (req.policy === 'binpack') raw += W_FRAG * fragPoints(out.fragDeltaMilli);
+  const tier = rule === 'ignore' ? 0 : c.allPairsNvlink ? 2 : c.quality.nvlinkConnected ? 1 : 0;
+  const fragAware = profile !== undefined && profile.shapes.length > 0 && req.policy === 'binpack';
+  if (profile && profile.shapes.length > 0) out.fragDeltaMilli = fragDelta(node, req, c.mask, healthy, profile);
+  if (fragAware) {
+    // Cluster first: a whole FGD point of fragmentation (≈ 40 milli-GPU that typical pods could no
+    // longer use) outweighs a soft NVLink preference; among equal points NVLink decides.
+    raw += W_FRAG * fragPoints(out.fragDeltaMilli!) + W_TIER_SOFT * tier;
+  } else {
+    raw += W_TIER * tier;
   }
   raw -= W_PRESERVE * (c.nvFreeBeforeGBps - c.nvFreeAfterGBps);
   raw += req.policy === 'binpack' ? out.usedAfter * 100 : (1 - out.usedAfter) * 100;

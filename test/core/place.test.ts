@@ -205,3 +205,38 @@ describe('CPU-only requests (gpuCount 0)', () => {
     expect(placeOnNode(cpuNode('full', 4000), req(0, { milliPerGpu: 0, cpuMilli: 8000 })).fits).toBe(false);
   });
 });
+
+describe('fragmentation-aware order (with a workload profile)', () => {
+  // Typical pods: whole single GPUs. A node with one stranded share is already fragmented.
+  const profile = profileFromShapes([{ shape: { cpuMilli: 0, gpuCount: 1, milliPerGpu: 1000 }, count: 1 }]);
+  it('an NVLink node still wins among equal fragmentation points', () => {
+    const nv = placeOnNode(node('nv', dgx1, [0, 1, 2, 3]), req(2), profile);
+    const pc = placeOnNode(node('pc', pcie8, [0, 1, 2, 3]), req(2), profile);
+    expect(nv.fits && pc.fits).toBe(true);
+    if (nv.fits && pc.fits) {
+      expect(nv.breakdown.fragDeltaMilli).toBe(pc.breakdown.fragDeltaMilli);
+      expect(nv.rawScore).toBeGreaterThan(pc.rawScore);
+    }
+  });
+  it('a whole fragmentation point outweighs the soft NVLink preference; require-nvlink does not yield', () => {
+    // Typical pod: 8 cores + 1 GPU. On the DGX-1 the 2-GPU pod's 12 cores leave 4 cores, so the
+    // third free GPU becomes unusable (ΔF = +1000 → 26 points); the PCIe box is emptied (ΔF = 0 → 50).
+    const withCpu = profileFromShapes([{ shape: { cpuMilli: 8000, gpuCount: 1, milliPerGpu: 1000 }, count: 1 }]);
+    const nvNode: NodeState = { name: 'nv', topology: dgx1, freeMilli: [1000, 1000, 1000, 0, 0, 0, 0, 0], cpuFreeMilli: 16000 };
+    const pcNode: NodeState = { name: 'pc', topology: pcie8, freeMilli: [1000, 1000, 0, 0, 0, 0, 0, 0], cpuFreeMilli: 64000 };
+    const r = req(2, { cpuMilli: 12000 });
+    const nv = placeOnNode(nvNode, r, withCpu);
+    const pc = placeOnNode(pcNode, r, withCpu);
+    expect(nv.fits && pc.fits).toBe(true);
+    if (nv.fits && pc.fits) {
+      expect([nv.breakdown.fragDeltaMilli, pc.breakdown.fragDeltaMilli]).toEqual([1000, 0]);
+      expect(pc.rawScore).toBeGreaterThan(nv.rawScore);
+      expect(nv.breakdown.nvlinkConnected && !pc.breakdown.nvlinkConnected).toBe(true);
+    }
+    // Without a profile the NVLink node leads; with require-nvlink the PCIe box is not a candidate.
+    const [a, b] = [placeOnNode(nvNode, r), placeOnNode(pcNode, r)];
+    expect(a.fits && b.fits && a.rawScore > b.rawScore).toBe(true);
+    expect(placeOnNode(pcNode, req(2, { cpuMilli: 12000, topology: 'require-nvlink' }), withCpu).fits).toBe(false);
+  });
+});
+
