@@ -219,6 +219,11 @@ export class ClusterCache implements ClusterView {
 
   // ------------------------------------------------------------------ reads
 
+  /** Every pod object the cache holds (for the extender's observed workload profile). */
+  *podObjects(): IterableIterator<unknown> {
+    for (const p of this.pods.values()) yield p.obj;
+  }
+
   nodeNames(): string[] {
     return [...this.gpuNodes.keys()].sort();
   }

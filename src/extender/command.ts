@@ -9,6 +9,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { ClusterCache, ClusterInformers, KubePodBinder, loadClusterFile, StaticPodBinder } from '../cluster/index.js';
 import type { ClusterView, PodBinder } from '../cluster/types.js';
+import { observedProfile } from './observed-profile.js';
 import { buildExtenderServer } from './server.js';
 
 export interface ExtenderCommandOptions {
@@ -22,6 +23,8 @@ export interface ExtenderCommandOptions {
   bodyLimitMib: string;
   remoteVerbs?: boolean;
   logLevel: string;
+  /** 'observed' (default) or 'none'. */
+  profile?: string;
   /** --heartbeat-timeout was given (with --cluster-file, heartbeats are checked only then). */
   heartbeatTimeoutExplicit?: boolean;
 }
@@ -58,13 +61,17 @@ export async function runExtender(opts: ExtenderCommandOptions, logger: Logger =
   if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) throw new UsageError('--tls-cert and --tls-key go together: give both or neither');
   const https = opts.tlsCert && opts.tlsKey ? { cert: await readFile(opts.tlsCert), key: await readFile(opts.tlsKey) } : undefined;
 
+  const profileSource = opts.profile ?? 'observed';
+  if (profileSource !== 'observed' && profileSource !== 'none') throw new UsageError(`--profile "${opts.profile}": expected observed or none`);
   let cluster: ClusterView;
+  let podObjects: () => Iterable<unknown> = () => [];
   let binder: PodBinder;
   let stop = async (): Promise<void> => {};
   if (opts.clusterFile) {
     // A file is a snapshot: heartbeats are only checked when --heartbeat-timeout is given explicitly.
     const { cache, contents } = await loadClusterFile(opts.clusterFile, opts.heartbeatTimeoutExplicit ? { heartbeatTimeoutMs } : {});
     cluster = cache;
+    podObjects = () => cache.podObjects();
     binder = new StaticPodBinder(cache);
     logger.info(
       { file: opts.clusterFile, nodes: contents.nodes.length, gpuNodes: contents.gpuNodes.length, pods: contents.pods.length },
@@ -77,6 +84,7 @@ export async function runExtender(opts: ExtenderCommandOptions, logger: Logger =
     const cache = new ClusterCache({ heartbeatTimeoutMs, onNotice: (m) => logger.warn(m) });
     const informers = new ClusterInformers({ kubeConfig, cache, log: (level, m) => logger[level](m) });
     cluster = cache;
+    podObjects = () => cache.podObjects();
     binder = new KubePodBinder({ kubeConfig, log: (level, m) => logger[level](m) });
     // Serve at once; /readyz stays 503 until both feeds have listed.
     informers.start().then(
@@ -94,6 +102,7 @@ export async function runExtender(opts: ExtenderCommandOptions, logger: Logger =
     https,
     processMetrics: true,
     verbsLoopbackOnly: !opts.remoteVerbs,
+    ...(profileSource === 'observed' ? { profile: observedProfile(podObjects) } : {}),
   });
   const address = await app.listen({ port, host: opts.host });
   return {
@@ -123,6 +132,7 @@ export function registerExtenderCommand(program: Command, hooks: { onStarted?: (
     .option('--heartbeat-timeout <seconds>', 'ignore a GPUNode whose agent heartbeat is older than this', '120')
     .option('--body-limit-mib <MiB>', 'largest request body accepted', '64')
     .option('--remote-verbs', 'accept filter/prioritize/bind/preempt from non-loopback callers (extender added to the default scheduler)')
+    .option('--profile <source>', 'fragmentation look-ahead: "observed" learns typical GPU pod shapes from the cluster (as the simulator does); "none" scores NVLink first', 'observed')
     .option('--log-level <level>', 'pino log level', 'info')
     .action(async (opts: ExtenderCommandOptions, cmd: Command) => {
       let running: RunningExtender;

@@ -40,7 +40,8 @@ export interface ExtenderServerOptions {
   logger?: FastifyBaseLogger | FastifyServerOptions['logger'];
   bodyLimitBytes?: number;
   now?: () => number;
-  profile?: WorkloadProfile;
+  /** Workload profile for the fragmentation look-ahead: fixed, or a source asked per request. */
+  profile?: WorkloadProfile | (() => WorkloadProfile | undefined);
   https?: { cert: string | Buffer; key: string | Buffer };
   /** Also export process metrics (CPU, heap, event loop) on /metrics. */
   processMetrics?: boolean;
@@ -87,7 +88,8 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
   };
   const app = Fastify(serverOpts as FastifyServerOptions) as unknown as FastifyInstance;
 
-  const ctx = (): DecideContext => ({ cluster, nowMs: now(), profile });
+  const profileNow = typeof profile === 'function' ? profile : () => profile;
+  const ctx = (): DecideContext => ({ cluster, nowMs: now(), profile: profileNow() });
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { MIN_PODS_FOR_PROFILE, observedProfile, profileFromPods } from '../../src/extender/observed-profile.js';
+import { schedulerPod } from './fixtures.js';
+
+const pods = (n: number, gpus: number, ann: Record<string, string> = {}) => Array.from({ length: n }, (_, i) => schedulerPod(`p${gpus}-${i}-${Object.keys(ann).length}`, gpus, ann));
+
+describe('observed workload profile', () => {
+  it('groups GPU pods by count, share and model; CPU-only pods and bad pods are not shapes', () => {
+    const profile = profileFromPods([
+      ...pods(30, 1),
+      ...pods(10, 1, { 'linkpack.io/gpu-milli': '500' }),
+      ...pods(10, 4, { 'linkpack.io/gpu-model': 'A100' }),
+      ...pods(5, 0),
+      ...pods(3, 2, { 'linkpack.io/topology': 'bogus' }),
+    ])!;
+    const byKey = new Map(profile.shapes.map((s) => [`${s.gpuCount}|${s.milliPerGpu}|${(s.models ?? []).join(',')}`, s.weight]));
+    expect(byKey.get('1|1000|')).toBeCloseTo(30 / 50);
+    expect(byKey.get('1|500|')).toBeCloseTo(10 / 50);
+    expect(byKey.get('4|1000|A100')).toBeCloseTo(10 / 50);
+    expect(profile.shapes.reduce((a, s) => a + s.weight, 0)).toBeCloseTo(1);
+  });
+
+  it('too few GPU pods: no profile (NVLink tier first)', () => {
+    expect(profileFromPods(pods(MIN_PODS_FOR_PROFILE - 1, 2))).toBeUndefined();
+    expect(profileFromPods(pods(MIN_PODS_FOR_PROFILE, 2))).toBeDefined();
+  });
+
+  it('recomputes only when older than its max age', () => {
+    let t = 0;
+    let calls = 0;
+    const list = pods(25, 1);
+    const source = observedProfile(() => (calls++, list), 1000, () => t);
+    const first = source();
+    t = 999;
+    expect(source()).toBe(first);
+    expect(calls).toBe(1);
+    list.push(...pods(25, 8));
+    t = 1000;
+    const next = source()!;
+    expect(calls).toBe(2);
+    expect(next.shapes.map((s) => s.gpuCount).sort()).toEqual([1, 8]);
+  });
+});
