@@ -52,6 +52,7 @@ describe.skipIf(!present)('openb trace (shared)', () => {
   }, 120_000);
 });
 
-describe.skipIf(present)('openb trace (shared)', () => {
+// Registered only when the data is absent, so a run with it shows no misleading skip.
+if (!present) describe('openb trace (shared)', () => {
   it.skip(`skipped: ${nodesFile} not found (set LINKPACK_SHARED to the shared folder to run these)`, () => {});
 });
