@@ -6,13 +6,18 @@
 import type { NodeState, PodShape, WorkloadProfile } from './types.js';
 import { GPU_MILLI } from './types.js';
 
-/** Idle GPU the shape cannot use on a node with these free amounts (healthy GPUs only). */
+/**
+ * Idle GPU the shape cannot use on a node with these free amounts (healthy GPUs only), after
+ * taking `takenMilli` from each GPU in `takenSet` (0 = as is): the "after" state without a copy.
+ */
 export function shapeFragMilli(
   freeMilli: ArrayLike<number>,
   usable: number,
   modelOk: boolean,
   cpuFreeMilli: number | undefined,
   shape: PodShape,
+  takenSet = 0,
+  takenMilli = 0,
 ): number {
   let idle = 0;
   let fitting = 0;
@@ -20,7 +25,7 @@ export function shapeFragMilli(
   const need = shape.milliPerGpu;
   for (let i = 0; i < freeMilli.length; i++) {
     if (!(usable & (1 << i))) continue;
-    const f = freeMilli[i];
+    const f = takenSet & (1 << i) ? freeMilli[i] - takenMilli : freeMilli[i];
     idle += f;
     if (f >= need) fitting++;
     else stranded += f;
@@ -28,6 +33,18 @@ export function shapeFragMilli(
   if (shape.gpuCount === 0 || !modelOk) return idle;
   if (cpuFreeMilli !== undefined && cpuFreeMilli < shape.cpuMilli) return idle;
   return fitting >= shape.gpuCount ? stranded : idle;
+}
+
+/** Memo of modelAllowed per (shape, node models): the scoring loop asks it for every node. */
+const modelMemo = new WeakMap<PodShape, WeakMap<readonly string[], boolean>>();
+
+function shapeAllowedOn(modelsLower: readonly string[], shape: PodShape): boolean {
+  if (!shape.models || shape.models.length === 0) return true;
+  let byNode = modelMemo.get(shape);
+  if (!byNode) modelMemo.set(shape, (byNode = new WeakMap()));
+  let ok = byNode.get(modelsLower);
+  if (ok === undefined) byNode.set(modelsLower, (ok = modelAllowed(modelsLower, shape.models)));
+  return ok;
 }
 
 export function modelAllowed(modelsLower: readonly string[], shapeModels: readonly string[] | undefined): boolean {
@@ -43,10 +60,12 @@ export function fragmentationOf(
   modelsLower: readonly string[],
   cpuFreeMilli: number | undefined,
   profile: WorkloadProfile,
+  takenSet = 0,
+  takenMilli = 0,
 ): number {
   let total = 0;
   for (const shape of profile.shapes) {
-    total += shape.weight * shapeFragMilli(freeMilli, usable, modelAllowed(modelsLower, shape.models), cpuFreeMilli, shape);
+    total += shape.weight * shapeFragMilli(freeMilli, usable, shapeAllowedOn(modelsLower, shape), cpuFreeMilli, shape, takenSet, takenMilli);
   }
   return total;
 }

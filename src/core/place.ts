@@ -230,17 +230,11 @@ export function scoreNodes(
   return out;
 }
 
-function freeAfterPlacing(node: NodeState, set: number, milli: number): number[] {
-  const after = Array.from(node.freeMilli);
-  for (let r = set; r; r &= r - 1) after[31 - Math.clz32(r & -r)] -= milli;
-  return after;
-}
-
 function fragDelta(node: NodeState, req: GpuRequest, set: number, healthy: number, profile: WorkloadProfile): number {
   const ct = node.topology;
   const before = fragmentationOf(node.freeMilli, healthy, ct.modelsLower, node.cpuFreeMilli, profile);
   const cpuAfter = node.cpuFreeMilli !== undefined ? node.cpuFreeMilli - (req.cpuMilli ?? 0) : undefined;
-  const after = fragmentationOf(freeAfterPlacing(node, set, req.milliPerGpu), healthy, ct.modelsLower, cpuAfter, profile);
+  const after = fragmentationOf(node.freeMilli, healthy, ct.modelsLower, cpuAfter, profile, set, req.milliPerGpu);
   return after - before;
 }
 
