@@ -5,7 +5,7 @@
  * evaluation, without building decision objects.
  */
 import { type CompiledTopology, popcount } from './compile.js';
-import { fragmentationOf, healthyMask } from './fragmentation.js';
+import { fragDeltaOf, healthyMask } from './fragmentation.js';
 import { bestWholeSet, bestWholeSetUncached, describeChoice, type ConnectivityRule, type WholeSetChoice } from './search.js';
 import type { GpuRequest, NodeDecision, NodeState, ScoreBreakdown, WorkloadProfile } from './types.js';
 import { GPU_MILLI, PACKING_POLICIES, TOPOLOGY_MODES } from './types.js';
@@ -231,11 +231,7 @@ export function scoreNodes(
 }
 
 function fragDelta(node: NodeState, req: GpuRequest, set: number, healthy: number, profile: WorkloadProfile): number {
-  const ct = node.topology;
-  const before = fragmentationOf(node.freeMilli, healthy, ct.modelsLower, node.cpuFreeMilli, profile);
-  const cpuAfter = node.cpuFreeMilli !== undefined ? node.cpuFreeMilli - (req.cpuMilli ?? 0) : undefined;
-  const after = fragmentationOf(node.freeMilli, healthy, ct.modelsLower, cpuAfter, profile, set, req.milliPerGpu);
-  return after - before;
+  return fragDeltaOf(node.freeMilli, healthy, node.topology.modelsLower, node.cpuFreeMilli, profile, set, req.milliPerGpu, req.cpuMilli ?? 0);
 }
 
 /**

@@ -240,3 +240,37 @@ describe('fragmentation-aware order (with a workload profile)', () => {
   });
 });
 
+
+describe('fragDeltaOf (one pass) equals F(after) − F(before)', () => {
+  it('on random nodes, shapes and placements', async () => {
+    const fc = (await import('fast-check')).default;
+    const { fragDeltaOf, fragmentationOf } = await import('../../src/core/fragmentation.js');
+    const shape = fc.record({
+      cpuMilli: fc.constantFrom(0, 4000, 16000),
+      gpuCount: fc.integer({ min: 0, max: 4 }),
+      milliPerGpu: fc.constantFrom(100, 500, 1000),
+      models: fc.constantFrom(undefined, ['v100'], ['a100', 't4']),
+      weight: fc.double({ min: 0.01, max: 1, noNaN: true }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 1000 }), { minLength: 8, maxLength: 8 }),
+        fc.integer({ min: 0, max: 255 }),
+        fc.integer({ min: 0, max: 255 }),
+        fc.integer({ min: 0, max: 400 }),
+        fc.option(fc.integer({ min: 0, max: 32000 }), { nil: undefined }),
+        fc.integer({ min: 0, max: 8000 }),
+        fc.array(shape, { minLength: 1, maxLength: 6 }),
+        (free, usable, taken, milli, cpu, cpuTaken, shapes) => {
+          const profile = { shapes };
+          const models = dgx1.modelsLower;
+          const after = free.map((f, i) => (taken & (1 << i) ? f - milli : f));
+          const expected =
+            fragmentationOf(after, usable, models, cpu === undefined ? undefined : cpu - cpuTaken, profile) - fragmentationOf(free, usable, models, cpu, profile);
+          expect(fragDeltaOf(free, usable, models, cpu, profile, taken, milli, cpuTaken)).toBeCloseTo(expected, 6);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
