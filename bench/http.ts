@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { ClusterCache } from '../src/cluster/cache.js';
 import { gpuNodeObject } from '../src/cluster/gpunode.js';
+import { observedProfile } from '../src/extender/observed-profile.js';
 import { buildExtenderServer } from '../src/extender/server.js';
 import { getPreset } from '../src/topology/index.js';
 import type { PodBinder } from '../src/cluster/types.js';
@@ -83,7 +84,8 @@ export function benchPod() {
 async function serve(n: number): Promise<void> {
   const cluster = benchCluster(n);
   const binder: PodBinder = { bind: async () => {} };
-  const app = buildExtenderServer({ cluster, binder });
+  // As `linkpack extender` runs by default: a workload profile observed from the cluster's pods.
+  const app = buildExtenderServer({ cluster, binder, profile: observedProfile(() => cluster.podObjects()) });
   // The floor: same body limit and JSON parser, no schema, no decision; answers the names back.
   app.post('/floor', async (req) => {
     const body = req.body as { NodeNames?: string[] };

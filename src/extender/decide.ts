@@ -155,6 +155,31 @@ export function filterNodes(ctx: DecideContext, ask: PodGpuAsk, names: readonly 
 }
 
 /** 0..10 per input node, in input order (0 where it does not fit); null for a pod without GPUs. */
+/** scoreNodes over the distinct (topology, free, health) states only; same result, less work. */
+function scoreDistinctStates(states: ReadonlyArray<NodeState | undefined>, req: GpuRequest, profile: WorkloadProfile): Float64Array {
+  const slot = new Int32Array(states.length).fill(-1);
+  const reps: NodeState[] = [];
+  const byTopology = new Map<CompiledTopology, Map<number | string, number>>();
+  for (let i = 0; i < states.length; i++) {
+    const s = states[i];
+    if (!s) continue;
+    const key = stateKey(s);
+    if (key === undefined) {
+      slot[i] = reps.push(s) - 1;
+      continue;
+    }
+    let m = byTopology.get(s.topology);
+    if (!m) byTopology.set(s.topology, (m = new Map()));
+    let k = m.get(key);
+    if (k === undefined) m.set(key, (k = reps.push(s) - 1));
+    slot[i] = k;
+  }
+  const repRaw = scoreNodes(reps, req, profile);
+  const raw = new Float64Array(states.length);
+  for (let i = 0; i < states.length; i++) raw[i] = slot[i] < 0 ? NaN : repRaw[slot[i]];
+  return raw;
+}
+
 export function prioritizeNodes(ctx: DecideContext, ask: PodGpuAsk, names: readonly string[]): ArrayLike<number> | null {
   if (ask.kind === 'none') return null;
   if (ask.kind === 'invalid') return new Uint8Array(names.length);
@@ -166,7 +191,9 @@ export function prioritizeNodes(ctx: DecideContext, ask: PodGpuAsk, names: reado
       const look = ctx.cluster.lookupNode(names[i]!, ctx.nowMs);
       states[i] = look.ok ? look.state : undefined;
     }
-    return extenderScoresFromRaw(scoreNodes(states, ask.base, ctx.profile));
+    if (!ctx.profile) return extenderScoresFromRaw(scoreNodes(states, ask.base));
+    // With a profile each evaluation also weighs fragmentation: score each distinct state once.
+    return extenderScoresFromRaw(scoreDistinctStates(states, ask.base, ctx.profile));
   }
   const ev = new NodeEvaluator(ctx, ask);
   const raw = new Float64Array(names.length);
