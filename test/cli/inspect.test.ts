@@ -67,6 +67,19 @@ describe.skipIf(!existsSync(cliPath))('linkpack inspect', () => {
     expect(partial.stderr).toMatch(/no row for GPU4/);
   });
 
+  it('--as-gpunode prints a GPUNode the cluster cache accepts', async () => {
+    const { parse } = await import('yaml');
+    const { parseGpuNode } = await import('../../src/cluster/gpunode.js');
+    const r = run('inspect', '--topo', 'dgx1-v100', '--as-gpunode', 'gpu-7');
+    expect(r.status).toBe(0);
+    const obj = parse(r.stdout);
+    expect(obj.kind).toBe('GPUNode');
+    expect(obj.metadata.name).toBe('gpu-7');
+    const parsed = parseGpuNode(obj);
+    expect(parsed.ok).toBe(true);
+    if (parsed.ok) expect(parsed.value.record.topology.links[0][3]).toBe('NV2');
+  });
+
   it.skipIf(!hasShared)('measured NVLink speed from nvlink -s replaces the estimate', () => {
     const r = json('inspect', '--topo', sharedFixture('topo-2x-h100-pcie-nvlink-bridge-nv12.txt'), '--nvlink', sharedFixture('nvlink-s-2x-h100-pcie-bridge-inactive-links.txt'));
     expect(r.nvlinkGBpsPerLink).toBe(26.562);
