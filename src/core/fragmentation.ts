@@ -4,28 +4,16 @@
  * summed with the weights. A placement that grows it least keeps the cluster usable.
  */
 import type { NodeState, PodShape, WorkloadProfile } from './types.js';
-import { GPU_MILLI } from './types.js';
 
-/**
- * Idle GPU the shape cannot use on a node with these free amounts (healthy GPUs only), after
- * taking `takenMilli` from each GPU in `takenSet` (0 = as is): the "after" state without a copy.
- */
-export function shapeFragMilli(
-  freeMilli: ArrayLike<number>,
-  usable: number,
-  modelOk: boolean,
-  cpuFreeMilli: number | undefined,
-  shape: PodShape,
-  takenSet = 0,
-  takenMilli = 0,
-): number {
+/** Idle GPU the shape cannot use on a node with these free amounts (healthy GPUs only). */
+function shapeFragMilli(freeMilli: ArrayLike<number>, usable: number, modelOk: boolean, cpuFreeMilli: number | undefined, shape: PodShape): number {
   let idle = 0;
   let fitting = 0;
   let stranded = 0;
   const need = shape.milliPerGpu;
   for (let i = 0; i < freeMilli.length; i++) {
     if (!(usable & (1 << i))) continue;
-    const f = takenSet & (1 << i) ? freeMilli[i] - takenMilli : freeMilli[i];
+    const f = freeMilli[i];
     idle += f;
     if (f >= need) fitting++;
     else stranded += f;
@@ -62,14 +50,12 @@ export function fragmentationOf(
   modelsLower: readonly string[],
   cpuFreeMilli: number | undefined,
   profile: WorkloadProfile,
-  takenSet = 0,
-  takenMilli = 0,
 ): number {
   const allowed = allowedShapes(modelsLower, profile);
   const shapes = profile.shapes;
   let total = 0;
   for (let m = 0; m < shapes.length; m++) {
-    total += shapes[m].weight * shapeFragMilli(freeMilli, usable, allowed[m] === 1, cpuFreeMilli, shapes[m], takenSet, takenMilli);
+    total += shapes[m].weight * shapeFragMilli(freeMilli, usable, allowed[m] === 1, cpuFreeMilli, shapes[m]);
   }
   return total;
 }
@@ -101,7 +87,6 @@ export function profileFromShapes(
   return { shapes: kept.map((c) => ({ ...c.shape, weight: c.count / covered })) };
 }
 
-export { GPU_MILLI };
 
 /**
  * F(after) − F(before) in one pass: the placement takes `takenMilli` from each GPU in `takenSet`
