@@ -2,19 +2,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { thrownBy } from '../support/thrown.js';
 import { loadNodeCsv, loadPodCsv, parseNodeCsv, parsePodCsv, TraceError, workloadNameOf } from '../../src/sim/trace.js';
 
 const POD_HEADER = 'name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_time';
 
-function errorOf(fn: () => unknown): TraceError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(TraceError);
-    return e as TraceError;
-  }
-  throw new Error('expected a TraceError');
-}
+const errorOf = (fn: () => unknown): TraceError => thrownBy(fn, TraceError);
 
 describe('node list loader', () => {
   it('parses good rows', () => {

@@ -1,8 +1,8 @@
 /** Helpers for the nvidia-smi parser tests: the hand-written samples and ParseError capture. */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { expect } from 'vitest';
 import { ParseError } from '../../src/topology/types.js';
+import { thrownBy } from './thrown.js';
 
 const OWN = fileURLToPath(new URL('../fixtures/nvidia-smi/', import.meta.url));
 
@@ -10,15 +10,7 @@ const OWN = fileURLToPath(new URL('../fixtures/nvidia-smi/', import.meta.url));
 export const ownFixture = (name: string): string => readFileSync(OWN + name, 'utf8');
 
 /** The ParseError a call throws; fails the test when it throws something else or nothing. */
-export function parseErrorOf(fn: () => unknown): ParseError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(ParseError);
-    return e as ParseError;
-  }
-  throw new Error('expected a ParseError, but nothing was thrown');
-}
+export const parseErrorOf = (fn: () => unknown): ParseError => thrownBy(fn, ParseError);
 
 /** Calls fn; a ParseError is an acceptable outcome, anything else thrown fails the property. */
 export function onlyParseErrors(fn: () => unknown): void {
