@@ -26,6 +26,8 @@ interface GpuNodeEntry {
   compiled?: CompiledTopology;
   error?: string;
   kubelet: GpuNodeAssignment[];
+  /** The scoring view, built on the first lookup after a change (one Map read per lookup after). */
+  view: NodeLookup | undefined;
 }
 
 interface PodEntry {
@@ -44,9 +46,6 @@ interface Usage {
   holders: string[][];
   assignments: PodAssignment[];
   problems: string[];
-  /** The scoring view of the node, built on first lookup after a change. */
-  state?: NodeState;
-  lookup?: NodeLookup;
 }
 
 const DEFAULT_HEARTBEAT_TIMEOUT_MS = 120_000;
@@ -98,7 +97,7 @@ export class ClusterCache implements ClusterView {
     if (name === undefined) return parsed.ok ? null : parsed.error;
     this.invalidate(name);
     if (!parsed.ok) {
-      this.gpuNodes.set(name, { error: parsed.error, kubelet: [] });
+      this.gpuNodes.set(name, { error: parsed.error, kubelet: [], view: undefined });
       return parsed.error;
     }
     const { record, kubeletAssignments } = parsed.value;
@@ -109,11 +108,11 @@ export class ClusterCache implements ClusterView {
     }
     try {
       const compiled = compileTopology(record.topology);
-      this.gpuNodes.set(name, { record, compiled, kubelet: kubeletAssignments });
+      this.gpuNodes.set(name, { record, compiled, kubelet: kubeletAssignments, view: undefined });
       return null;
     } catch (e) {
       const error = `GPUNode "${name}": ${e instanceof Error ? e.message : String(e)}`;
-      this.gpuNodes.set(name, { error, kubelet: [] });
+      this.gpuNodes.set(name, { error, kubelet: [], view: undefined });
       return error;
     }
   }
@@ -255,17 +254,14 @@ export class ClusterCache implements ClusterView {
         return { ok: false, reason: `GPUNode ${name} heartbeat is ${Math.round(ageMs / 1000)}s old (limit ${limitS}s); treating its GPUs as unknown` };
       }
     }
+    if (e.view) return e.view;
     const u = this.usage(name);
-    // Built once per change of the node (usage() is invalidated with it): lookups allocate nothing.
-    if (!u.state) {
-      let unhealthyMask = 0;
-      for (const idx of Object.keys(rec.unhealthy)) unhealthyMask |= 1 << Number(idx);
-      const state: NodeState = { name, topology: e.compiled, freeMilli: u.heldMilli.map((h) => Math.max(0, GPU_MILLI - h)) };
-      if (unhealthyMask !== 0) state.unhealthyMask = unhealthyMask;
-      u.state = Object.freeze(state);
-      u.lookup = { ok: true, state: u.state, gpuNode: rec };
-    }
-    return u.lookup!;
+    let unhealthyMask = 0;
+    for (const idx of Object.keys(rec.unhealthy)) unhealthyMask |= 1 << Number(idx);
+    const state: NodeState = { name, topology: e.compiled, freeMilli: u.heldMilli.map((h) => Math.max(0, GPU_MILLI - h)) };
+    if (unhealthyMask !== 0) state.unhealthyMask = unhealthyMask;
+    e.view = { ok: true, state: Object.freeze(state), gpuNode: rec };
+    return e.view;
   }
 
   /** Sizes for metrics and logs. */
@@ -309,6 +305,8 @@ export class ClusterCache implements ClusterView {
 
   private invalidate(node: string): void {
     this.usageCache.delete(node);
+    const e = this.gpuNodes.get(node);
+    if (e) e.view = undefined;
   }
 
   private removePodIndex(key: string): void {
