@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { progressReporter } from '../src/sim/command.js';
 import { markdownTable, seedText } from '../src/sim/format.js';
 import type { PolicySummary } from '../src/sim/metrics.js';
-import { parsePolicies, type PolicyName } from '../src/sim/policies.js';
+import { FGD_TIES, parsePolicies, type PolicyName } from '../src/sim/policies.js';
 import { loadPublishedUnallocated } from '../src/sim/published.js';
 import { parseSeeds } from '../src/sim/rng.js';
 import { loadTrace, runTracePolicies } from '../src/sim/run.js';
@@ -50,7 +50,7 @@ const results = new Map<string, Map<PolicyName, PolicySummary>>();
 const base = { done: 0, total: workloads.length * policies.length * seeds.length };
 for (const w of workloads) {
   const trace = loadTrace(join(traceDir, 'csv/openb_node_list_gpu_node.csv'), join(traceDir, `csv/openb_pod_list_${w}.csv`), gTopology);
-  const { summaries } = runTracePolicies(trace, policies, seeds, 'first', progress.onProgress, base);
+  const { summaries } = runTracePolicies(trace, policies, seeds, FGD_TIES, progress.onProgress, base);
   results.set(w, new Map(summaries.map((s) => [s.policy as PolicyName, s])));
   if (!process.stderr.isTTY) console.error(`bench:placement: ${w} done (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
 }
@@ -59,7 +59,7 @@ progress.stop();
 const lines: string[] = [];
 lines.push(`# Placement benchmark: openb workloads × policies × seeds ${seedText(seeds)}`, '');
 lines.push(
-  `FGD protocol (seeded shuffle, resampling to 1.3× capacity, arrivals only, drop on failure); ties between equal node scores go to the first node, as in the FGD artifact. G2/G3 assumed ${gTopology}. Cell = unallocated GPU % at 100% arrival, ours (published mean), mean over seeds. Total ${((performance.now() - t0) / 1000).toFixed(0)} s.`,
+  `FGD protocol (seeded shuffle, resampling to 1.3× capacity, arrivals only, drop on failure); ties between equal node scores go to the first node of a per-seed random node order, as in the FGD artifact. G2/G3 assumed ${gTopology}. Cell = unallocated GPU % at 100% arrival, ours (published mean), mean over seeds. Total ${((performance.now() - t0) / 1000).toFixed(0)} s.`,
   '',
 );
 const header = ['workload', ...policies];

@@ -55,7 +55,7 @@ interface SimulateOptions {
   policy: PolicyName[];
   seeds?: number[];
   gTopology: GTopology;
-  ties: TieBreak;
+  ties?: TieBreak;
   json?: boolean;
   out?: string;
   report: boolean;
@@ -72,7 +72,7 @@ export function registerSimulateCommand(program: Command): void {
     .option('--policy <names>', `comma-separated: ${POLICY_NAMES.join(', ')}, or all`, policiesArg, [...POLICY_NAMES])
     .option('--seeds <list>', 'seeds, e.g. 42-51 (default: 42-51 for a trace, 42-44 built-in)', seedsArg)
     .addOption(new Option('--g-topology <kind>', 'assumed topology of the undisclosed 8-GPU models G2/G3').choices([...G_TOPOLOGIES]).default('nvswitch'))
-    .addOption(new Option('--ties <rule>', 'ties between equal node scores: first node (FGD artifact) or random').choices([...TIE_BREAKS]).default('first'))
+    .addOption(new Option('--ties <rule>', 'ties between equal node scores: first node of a per-run random node order (FGD artifact; default for a trace), first node in file order (default built-in), or random each time').choices([...TIE_BREAKS]))
     .option('--json', 'print the results as JSON')
     .option('--out <dir>', `write the HTML report here (default for the built-in run: ${DEFAULT_REPORT_DIR})`)
     .option('--no-report', 'do not write the HTML report')

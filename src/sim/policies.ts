@@ -1,8 +1,8 @@
 /**
  * Placement policies. The six FGD baselines are reimplemented from their definitions (README of
  * the trace, FGD paper): each is the only node scorer, scores are kube-scheduler integers 0..100
- * (the framework truncates); ties go to the first node in cluster order, as in the FGD artifact
- * (or uniformly at random with the run's seeded RNG: TieBreak).
+ * (the framework truncates); ties go to the first node of a per-run random node order, as in the
+ * FGD artifact (or to the first node in cluster order, or uniformly at random: TieBreak).
  * Inside a node, whole-GPU pods take the lowest-index fully free GPUs, as in the FGD simulator.
  * `linkpack` calls the shipped core (placeOnNode) for GPU pods.
  */
@@ -29,13 +29,34 @@ export interface Placement {
 }
 
 /**
- * Tie-breaking among equally scored nodes. `first`: the first node in cluster order (the trace's
- * node names sort in that order), which is what the FGD artifact's vendored kube-scheduler does
- * ("for reproducibility, choose the smallest lexicographical order"); `random`: uniform, as stock
- * kube-scheduler and the trace README describe.
+ * Tie-breaking among equally scored nodes.
+ * - `permuted`: the first node of a random node order drawn once per run from the run's seeded RNG.
+ *   This is what the FGD artifact does: its vendored kube-scheduler takes the lexicographically
+ *   smallest name among equal scores ("for reproducibility"), but before the run the simulator
+ *   renames every node with a random `%04d-` prefix from `rand.Perm` (hkust-adsl/
+ *   kubernetes-scheduler-simulator, pkg/simulator/simulator.go, syncClusterResourceList), so the
+ *   smallest name is the first node of a per-seed random order, not of the node list.
+ * - `first`: the first node in cluster order (the trace's file order).
+ * - `random`: uniform among the tied nodes at every decision, as stock kube-scheduler does.
  */
-export type TieBreak = 'first' | 'random';
-export const TIE_BREAKS: readonly TieBreak[] = ['first', 'random'];
+export type TieBreak = 'permuted' | 'first' | 'random';
+export const TIE_BREAKS: readonly TieBreak[] = ['permuted', 'first', 'random'];
+/** The FGD protocol's tie rule (the artifact's). */
+export const FGD_TIES: TieBreak = 'permuted';
+
+/** Per run (one context per run): each node's place in that run's random node order. */
+const nodeRanks = new WeakMap<PolicyContext, Int32Array>();
+
+function nodeRankOf(ctx: PolicyContext): Int32Array {
+  let rank = nodeRanks.get(ctx);
+  if (!rank) {
+    const order = ctx.rng.shuffle(Array.from({ length: ctx.cluster.n }, (_, i) => i));
+    rank = new Int32Array(order.length);
+    for (let r = 0; r < order.length; r++) rank[order[r]] = r;
+    nodeRanks.set(ctx, rank);
+  }
+  return rank;
+}
 
 export interface PolicyContext {
   cluster: SimCluster;
@@ -89,6 +110,7 @@ abstract class ScoringPolicy implements Policy {
   choose(pod: SimPod, ctx: PolicyContext): Placement | null {
     const { cluster, rng } = ctx;
     const random = ctx.ties === 'random';
+    const rank = ctx.ties === 'permuted' ? nodeRankOf(ctx) : null;
     let best = -Infinity;
     let chosen = -1;
     let ties = 0;
@@ -100,6 +122,7 @@ abstract class ScoringPolicy implements Policy {
         chosen = node;
         ties = 1;
       } else if (random && s === best && rng.int(++ties) === 0) chosen = node;
+      else if (rank && s === best && rank[node] < rank[chosen]) chosen = node;
     }
     if (chosen < 0) return null;
     return { node: chosen, gpus: this.gpus(chosen, pod, ctx) };

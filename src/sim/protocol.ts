@@ -7,7 +7,7 @@
 import type { WorkloadProfile } from '../core/index.js';
 import type { SimCluster, SimPod } from './cluster.js';
 import { emptyTally, tally, type LocalityTally } from './locality.js';
-import type { Placement, Policy, PolicyContext, TieBreak } from './policies.js';
+import { FGD_TIES, type Placement, type Policy, type PolicyContext, type TieBreak } from './policies.js';
 import { Rng } from './rng.js';
 
 export const DEFAULT_TUNE_RATIO = 1.3;
@@ -148,7 +148,7 @@ export class PlacementRun {
 }
 
 /** Place `arrivals` in order on an emptied cluster (arrivals only, drop on failure). */
-export function runArrivals(cluster: SimCluster, arrivals: readonly SimPod[], policy: Policy, seed: number, profile: WorkloadProfile, ties: TieBreak = 'first'): RunResult {
+export function runArrivals(cluster: SimCluster, arrivals: readonly SimPod[], policy: Policy, seed: number, profile: WorkloadProfile, ties: TieBreak = FGD_TIES): RunResult {
   const run = new PlacementRun(cluster, policy, seed, profile, ties, arrivals.length);
   for (const pod of arrivals) run.arrive(pod);
   return run.result();
@@ -163,5 +163,5 @@ export function runFgdProtocol(
   profile: WorkloadProfile,
   opts: { ratio?: number; ties?: TieBreak } = {},
 ): RunResult {
-  return runArrivals(cluster, buildArrivals(pods, cluster.capacityMilli, seed, opts.ratio ?? DEFAULT_TUNE_RATIO), policy, seed, profile, opts.ties ?? 'first');
+  return runArrivals(cluster, buildArrivals(pods, cluster.capacityMilli, seed, opts.ratio ?? DEFAULT_TUNE_RATIO), policy, seed, profile, opts.ties ?? FGD_TIES);
 }

@@ -6,7 +6,7 @@ import type { WorkloadProfile } from '../core/index.js';
 import { SimCluster, nodeSpecsFromTrace, type NodeSpec, type SimPod } from './cluster.js';
 import { mapaScenario, type MapaSummary } from './mapa.js';
 import { ARRIVAL_POINTS, summarizeRuns, type PolicySummary } from './metrics.js';
-import { makePolicy, type PolicyName, type TieBreak } from './policies.js';
+import { FGD_TIES, makePolicy, type PolicyName, type TieBreak } from './policies.js';
 import { typicalProfile } from './profile.js';
 import { runFgdProtocol, type EventSeries, type RunResult } from './protocol.js';
 import { syntheticCluster, syntheticJobs } from './synthetic.js';
@@ -107,7 +107,7 @@ export function runTracePolicies(
   trace: LoadedTrace,
   policies: readonly PolicyName[],
   seeds: readonly number[],
-  ties: TieBreak = 'first',
+  ties: TieBreak = FGD_TIES,
   onProgress?: Progress,
   progressBase = { done: 0, total: policies.length * seeds.length },
 ): { summaries: PolicySummary[]; runs: Map<string, RunResult[]> } {
@@ -130,7 +130,7 @@ export function runTracePolicies(
 export function runTrace(opts: TraceRunOptions): SimulationReport {
   const t0 = performance.now();
   const gTopology = opts.gTopology ?? 'nvswitch';
-  const ties = opts.ties ?? 'first';
+  const ties = opts.ties ?? FGD_TIES;
   const trace = loadTrace(opts.nodesFile, opts.podsFile, gTopology);
   const { summaries, runs } = runTracePolicies(trace, opts.policies, opts.seeds, ties, opts.onProgress);
   const curves: Record<string, CurvePoint[]> = {};

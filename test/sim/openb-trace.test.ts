@@ -40,8 +40,9 @@ describe.skipIf(!present)('openb trace (shared)', () => {
     const trace = loadTrace(nodesFile, path.join(traceDir, 'csv/openb_pod_list_default.csv'));
     const published = loadPublishedUnallocated(path.join(traceDir, 'fgd-published')).get('default')!;
     // Tolerances: the issue's ±0.5 (Random ±1.0) for means over 10 seeds, widened by 0.2 for 5 seeds.
-    // GpuPacking is a known miss of about +0.6 (see docs/simulator.md), checked at ±1.0.
-    const tolerance: Partial<Record<PolicyName, number>> = { random: 1.2, bestfit: 0.7, fgd: 0.7, gpupacking: 1.0 };
+    // Ties follow the artifact (a per-seed random node order); with file-order ties GpuPacking and
+    // GpuClustering missed by +0.5–0.6 (see docs/simulator.md, "Fidelity check").
+    const tolerance: Partial<Record<PolicyName, number>> = { random: 1.2, dotprod: 0.7, gpuclustering: 0.7, gpupacking: 0.7, bestfit: 0.7, fgd: 0.7 };
     for (const [name, tol] of Object.entries(tolerance) as [PolicyName, number][]) {
       const policy = makePolicy(name);
       const runs = [42, 43, 44, 45, 46].map((seed) => runFgdProtocol(trace.cluster, trace.pods, policy, seed, trace.profile));

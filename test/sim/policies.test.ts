@@ -94,12 +94,56 @@ describe('baseline policies on tiny clusters', () => {
     expect(choose(c, 'bestfit', pod('m', 1, 1000, 1000, 10_000_000))).toBeNull();
   });
 
-  it('breaks ties at the first node (FGD artifact) or at random', () => {
+  it('breaks ties at the first node in file order or at random', () => {
     const c = clusterOf(node('n0', 2), node('n1', 2), node('n2', 2));
     expect(choose(c, 'bestfit', pod('p', 1, 1000))?.node).toBe('n0');
     const picks = new Set<string>();
     for (let seed = 0; seed < 30; seed++) picks.add(choose(c, 'bestfit', pod('p', 1, 1000), { seed, ties: 'random' })!.node);
     expect(picks.size).toBe(3);
+  });
+});
+
+describe("the FGD artifact's tie rule (permuted): first node of a per-run random node order", () => {
+  /** CPU-only pods score 0 on every node under gpupacking/gpuclustering: every placement is a tie. */
+  function cpuPodNodes(name: PolicyName, seed: number, pods: number): string[] {
+    const c = clusterOf(node('n0', 2), node('n1', 2), node('n2', 2), node('n3', 2), node('n4', 2));
+    const policy = makePolicy(name);
+    const ctx = { cluster: c, rng: new Rng(seed), profile: NO_PROFILE, ties: 'permuted' as const };
+    const out: string[] = [];
+    for (let i = 0; i < pods; i++) {
+      const sp = c.compilePod(pod(`cpu${i}`, 0, 0, 24000));
+      const r = policy.choose(sp, ctx)!;
+      c.place(r.node, sp, r.gpus);
+      out.push(c.specs[r.node].name);
+    }
+    return out;
+  }
+
+  it('fills one node before the next, in one order per run, and that order is a permutation', () => {
+    for (const name of ['gpupacking', 'gpuclustering'] as const) {
+      const seq = cpuPodNodes(name, 7, 10); // 24 cores each: two per 64-core node
+      for (let i = 0; i < 10; i += 2) expect(seq[i + 1], `${name}: ${seq.join(',')}`).toBe(seq[i]);
+      expect(new Set(seq).size).toBe(5);
+      expect(cpuPodNodes(name, 7, 10)).toEqual(seq);
+    }
+  });
+
+  it('starts at different nodes for different seeds (not always the first in the file)', () => {
+    const firsts = new Set<string>();
+    for (let seed = 42; seed < 62; seed++) firsts.add(cpuPodNodes('gpupacking', seed, 1)[0]);
+    expect(firsts.size).toBeGreaterThanOrEqual(3);
+    // The other rules: always the file's first node.
+    const c = clusterOf(node('n0', 2), node('n1', 2), node('n2', 2));
+    expect(choose(c, 'gpupacking', pod('cpu', 0, 0, 24000), { ties: 'first' })?.node).toBe('n0');
+  });
+
+  it('decides only among equal scores: a better-scored node wins under every seed', () => {
+    const c = clusterOf(node('n0', 2), node('n1', 2), node('n2', 2), node('n3', 2));
+    put(c, 'n2', pod('share', 1, 400), [1]);
+    for (let seed = 0; seed < 20; seed++) {
+      expect(choose(c, 'gpupacking', pod('s', 1, 500), { seed, ties: 'permuted' })).toEqual({ node: 'n2', gpus: [1] });
+      expect(choose(c, 'gpuclustering', pod('t', 1, 300), { seed, ties: 'permuted' })?.node).toBe('n2');
+    }
   });
 });
 
