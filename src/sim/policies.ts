@@ -290,7 +290,7 @@ export function coreRequest(pod: SimPod): GpuRequest {
 }
 
 /**
- * linkpack: the shipped core decides every pod (node = highest rawScore, lowest index on ties;
+ * linkpack: the shipped core decides every pod (node = highest rawScore, ties by the run's rule;
  * GPUs = the core's set). CPU-only pods are core requests with gpuCount 0: they go where they
  * strand the least GPU capacity.
  */
@@ -314,6 +314,9 @@ class LinkpackPolicy implements Policy {
       this.cacheCluster = cluster;
     }
     const req = coreRequest(pod);
+    // Exact ties (rare: the score has a continuous packing term) follow the run's tie rule, as
+    // kube-scheduler's own random pick among equal totals would.
+    const rank = ctx.ties === 'permuted' ? nodeRankOf(ctx) : null;
     let best: NodeDecision | null = null;
     let bestNode = -1;
     for (let node = 0; node < cluster.n; node++) {
@@ -325,7 +328,8 @@ class LinkpackPolicy implements Policy {
         this.coreCalls++;
         this.cache.set(key, d);
       }
-      if (d.fits && (best === null || !best.fits || d.rawScore > best.rawScore)) {
+      if (!d.fits) continue;
+      if (best === null || !best.fits || d.rawScore > best.rawScore || (rank && d.rawScore === best.rawScore && rank[node] < rank[bestNode])) {
         best = d;
         bestNode = node;
       }
