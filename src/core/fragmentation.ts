@@ -37,11 +37,15 @@ function allowedShapes(modelsLower: readonly string[], profile: WorkloadProfile)
   return ok;
 }
 
+/** The one model rule: a GPU model matches when it contains any wanted name (case-insensitive). */
+export function modelMatches(modelLower: string, wanted: readonly string[]): boolean {
+  return wanted.some((w) => modelLower.includes(w.toLowerCase()));
+}
+
 export function modelAllowed(modelsLower: readonly string[], shapeModels: readonly string[] | undefined): boolean {
   if (!shapeModels || shapeModels.length === 0) return true;
   // A node is one model in practice; judge by its first GPU.
-  const m = modelsLower[0] ?? '';
-  return shapeModels.some((s) => m.includes(s.toLowerCase()));
+  return modelMatches(modelsLower[0] ?? '', shapeModels);
 }
 
 export function fragmentationOf(

@@ -1,5 +1,5 @@
 export * from './types.js';
 export { compileTopology, MAX_GPUS_PER_NODE, unpackQuality, type CompiledTopology, type SetQuality } from './compile.js';
-export { placeOnNode, scoreNodes, validateRequest } from './place.js';
+export { fragPoints, placeOnNode, scoreNodes, validateRequest } from './place.js';
 export { extenderScores, extenderScoresFromRaw } from './extender-score.js';
 export { fragmentationMilli, profileFromShapes } from './fragmentation.js';

@@ -5,7 +5,7 @@
  * evaluation, without building decision objects.
  */
 import { type CompiledTopology, popcount } from './compile.js';
-import { fragDeltaOf, healthyMask } from './fragmentation.js';
+import { fragDeltaOf, healthyMask, modelMatches } from './fragmentation.js';
 import { bestWholeSet, bestWholeSetUncached, describeChoice, type ConnectivityRule, type WholeSetChoice } from './search.js';
 import type { GpuRequest, NodeDecision, NodeState, ScoreBreakdown, WorkloadProfile } from './types.js';
 import { GPU_MILLI, PACKING_POLICIES, TOPOLOGY_MODES } from './types.js';
@@ -36,9 +36,9 @@ function constraintMask(ct: CompiledTopology, req: GpuRequest): number {
     let m = ct.eligibilityMasks.get(key);
     if (m === undefined) {
       m = 0;
-      const wanted = (req.models ?? []).map((s) => s.toLowerCase());
+      const wanted = req.models ?? [];
       for (let i = 0; i < ct.n; i++) {
-        const modelOk = wanted.length === 0 || wanted.some((w) => ct.modelsLower[i].includes(w));
+        const modelOk = wanted.length === 0 || modelMatches(ct.modelsLower[i], wanted);
         const mem = ct.topology.gpus[i].memoryMiB;
         const memOk = req.minMemoryMiB === undefined || (mem !== undefined && mem >= req.minMemoryMiB);
         if (modelOk && memOk) m |= 1 << i;

@@ -6,7 +6,7 @@
  * Inside a node, whole-GPU pods take the lowest-index fully free GPUs, as in the FGD simulator.
  * `linkpack` calls the shipped core (placeOnNode) for GPU pods.
  */
-import { placeOnNode, type GpuRequest, type NodeDecision, type WorkloadProfile } from '../core/index.js';
+import { fragPoints, placeOnNode, type GpuRequest, type NodeDecision, type WorkloadProfile } from '../core/index.js';
 import { MILLI, type SimCluster, type SimPod } from './cluster.js';
 import type { Rng } from './rng.js';
 
@@ -214,12 +214,9 @@ class BestFitPolicy extends ScoringPolicy {
   }
 }
 
-function sigmoid(x: number): number {
-  return 1 / (1 + Math.exp(-x));
-}
-
 /**
- * FGD: 100 · sigmoid((F_n before − F_n after) / 1000); a share takes the GPU with the best such
+ * FGD: ⌊100 · sigmoid((F_n before − F_n after) / 1000)⌋ — the core's fragPoints, the same term
+ * linkpack's score leads with; a share takes the GPU with the best such
  * score (lowest index on ties). Results are cached per (node state, request): identical nodes in
  * identical states give identical answers, and most nodes do not change between two pods.
  */
@@ -249,7 +246,7 @@ class FgdPolicy extends ScoringPolicy {
       for (let g = 0; g < free.length; g++) {
         if (free[g] < pod.milliPerGpu) continue;
         const after = cluster.fragAfter(node, pod.cpuMilli, [g], pod.milliPerGpu, profile);
-        const s = Math.trunc(sigmoid((before - after) / 1000) * MAX_SCORE);
+        const s = fragPoints(after - before);
         if (bestGpu < 0 || s > bestScore) {
           bestScore = s;
           bestGpu = g;
@@ -259,7 +256,7 @@ class FgdPolicy extends ScoringPolicy {
     } else {
       const gpus = lowestIndexGpus(cluster, node, pod.gpuCount, MILLI);
       const after = cluster.fragAfter(node, pod.cpuMilli, gpus, pod.milliPerGpu, profile);
-      packed = Math.trunc(sigmoid((before - after) / 1000) * MAX_SCORE) * 64;
+      packed = fragPoints(after - before) * 64;
     }
     this.cache.set(key, packed);
     return packed;
