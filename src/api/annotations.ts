@@ -22,6 +22,16 @@ export const ANN_ASSIGNED_GPUS = 'linkpack.io/assigned-gpus';
 export const ANN_ASSIGNED_AT = 'linkpack.io/assigned-at';
 export const ANN_DECISION = 'linkpack.io/decision';
 
+/** Label on every object the MLTask controller creates: the MLTask's name. */
+export const LABEL_MLTASK = 'linkpack.io/mltask';
+/** Written by the MLTask controller on its pods: `<mltask uid>/<workers>`. */
+export const ANN_GANG = 'linkpack.io/gang';
+
+/** Every linkpack.io/* key a pod may carry; any other is refused (a typo must not drop a requirement). */
+export const USER_ANNOTATIONS: readonly string[] = [ANN_TOPOLOGY, ANN_POLICY, ANN_GPU_MODEL, ANN_GPU_MEMORY_MIN, ANN_GPU_MILLI, ANN_INCLUDE_GPUS, ANN_EXCLUDE_GPUS];
+export const LINKPACK_WRITTEN_ANNOTATIONS: readonly string[] = [ANN_ASSIGNED_GPUS, ANN_ASSIGNED_AT, ANN_DECISION, ANN_GANG];
+export const KNOWN_POD_ANNOTATIONS: ReadonlySet<string> = new Set([...USER_ANNOTATIONS, ...LINKPACK_WRITTEN_ANNOTATIONS]);
+
 /** One GPU given to a pod: its index on the node and, when known, its UUID. */
 export interface AssignedGpuRef {
   index: number;

@@ -15,7 +15,10 @@ import {
   ANN_POLICY,
   ANN_TOPOLOGY,
   GPU_RESOURCE,
+  KNOWN_POD_ANNOTATIONS,
+  USER_ANNOTATIONS,
 } from '../api/annotations.js';
+import { didYouMean } from '../api/nearest.js';
 import { validateRequest } from '../core/index.js';
 import { GPU_MILLI, PACKING_POLICIES, TOPOLOGY_MODES } from '../core/types.js';
 import type { GpuRequest, PackingPolicy, TopologyMode } from '../core/types.js';
@@ -127,6 +130,8 @@ export function podGpuAsk(pod: PodLike): PodGpuAsk {
   if (!count.ok) return { kind: 'invalid', reason: count.error };
   if (count.value === 0) return { kind: 'none' };
   const ann = pod.metadata?.annotations ?? {};
+  const unknown = unknownAnnotation(ann);
+  if (unknown !== undefined) return { kind: 'invalid', reason: unknown };
 
   const topology = enumValue(ann, ANN_TOPOLOGY, TOPOLOGY_MODES, DEFAULT_TOPOLOGY);
   if (!TOPOLOGY_MODES.includes(topology as TopologyMode)) return { kind: 'invalid', reason: topology };
@@ -201,6 +206,16 @@ export function requestForNode(ask: Extract<PodGpuAsk, { kind: 'gpu' }>, topolog
     ...(ask.includeUuids ? { includeGpus: indicesOf(ask.includeUuids) } : {}),
     ...(ask.excludeUuids ? { excludeGpus: indicesOf(ask.excludeUuids) } : {}),
   };
+}
+
+/** A `linkpack.io/*` key nobody reads (a typo would silently drop a requirement), as a reason. */
+export function unknownAnnotation(ann: Record<string, string>): string | undefined {
+  for (const key of Object.keys(ann)) {
+    if (!key.startsWith('linkpack.io/') || KNOWN_POD_ANNOTATIONS.has(key)) continue;
+    const hint = didYouMean(key, USER_ANNOTATIONS);
+    return `unknown annotation ${key}${hint || `; valid keys are ${USER_ANNOTATIONS.join(', ')}`}`;
+  }
+  return undefined;
 }
 
 /** `ns/name` of a pod, for messages. */
