@@ -3,6 +3,7 @@
  * typical pod shape m with popularity p_m, the idle milli-GPU that m could not use on this node;
  * summed with the weights. A placement that grows it least keeps the cluster usable.
  */
+import { modelMatches } from './model-match.js';
 import type { NodeState, PodShape, WorkloadProfile } from './types.js';
 
 /** Idle GPU the shape cannot use on a node with these free amounts (healthy GPUs only). */
@@ -37,10 +38,6 @@ function allowedShapes(modelsLower: readonly string[], profile: WorkloadProfile)
   return ok;
 }
 
-/** The one model rule: a GPU model matches when it contains any wanted name (case-insensitive). */
-export function modelMatches(modelLower: string, wanted: readonly string[]): boolean {
-  return wanted.some((w) => modelLower.includes(w.toLowerCase()));
-}
 
 export function modelAllowed(modelsLower: readonly string[], shapeModels: readonly string[] | undefined): boolean {
   if (!shapeModels || shapeModels.length === 0) return true;

@@ -3,3 +3,4 @@ export { compileTopology, MAX_GPUS_PER_NODE, unpackQuality, type CompiledTopolog
 export { fragPoints, placeOnNode, scoreNodes, validateRequest } from './place.js';
 export { extenderScores, extenderScoresFromRaw } from './extender-score.js';
 export { fragmentationMilli, profileFromShapes } from './fragmentation.js';
+export { modelMatches, modelTokens } from './model-match.js';

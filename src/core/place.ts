@@ -5,7 +5,8 @@
  * evaluation, without building decision objects.
  */
 import { type CompiledTopology, popcount } from './compile.js';
-import { fragDeltaOf, healthyMask, modelMatches } from './fragmentation.js';
+import { fragDeltaOf, healthyMask } from './fragmentation.js';
+import { modelMatches } from './model-match.js';
 import { bestWholeSet, bestWholeSetUncached, describeChoice, type ConnectivityRule, type WholeSetChoice } from './search.js';
 import type { GpuRequest, NodeDecision, NodeState, ScoreBreakdown, WorkloadProfile } from './types.js';
 import { GPU_MILLI, PACKING_POLICIES, TOPOLOGY_MODES } from './types.js';

@@ -20,7 +20,7 @@ export interface GpuRequest {
   gpuCount: number;
   /** Share of each GPU, 1..1000; below 1000 only when gpuCount = 1; 0 when gpuCount = 0. */
   milliPerGpu: number;
-  /** Allowed GPU models (case-insensitive substring match on the GPU's model); empty/absent = any. */
+  /** Allowed GPU models (whole tokens, case-insensitive: see model-match.ts); empty/absent = any. */
   models?: readonly string[];
   /** Minimum memory of each GPU in MiB (GPUs with unknown memory do not qualify). */
   minMemoryMiB?: number;

@@ -5,7 +5,7 @@
  * the policies use to cache per-(state, request) work across identical nodes.
  */
 import type { Topology } from '../topology/types.js';
-import { compileTopology, fragmentationMilli, type CompiledTopology, type NodeState, type WorkloadProfile } from '../core/index.js';
+import { compileTopology, fragmentationMilli, modelMatches, type CompiledTopology, type NodeState, type WorkloadProfile } from '../core/index.js';
 import type { TraceNode, TracePod } from './trace.js';
 import { assumedTopology, type GTopology } from './topology-map.js';
 
@@ -153,10 +153,8 @@ export class SimCluster {
     let modelMask = 0x7fffffff;
     if (p.gpuSpec.length > 0) {
       modelMask = 0;
-      for (const m of p.gpuSpec) {
-        const id = this.modelIds.get(m);
-        if (id !== undefined) modelMask |= 1 << id;
-      }
+      // The core's model rule (whole tokens, any case), so a trace pod matches as a pod annotation would.
+      for (const [model, id] of this.modelIds) if (modelMatches(model, p.gpuSpec)) modelMask |= 1 << id;
     }
     const key = `${p.cpuMilli}|${p.memoryMiB}|${p.gpuCount}|${p.milliPerGpu}|${p.gpuSpec.join('|')}`;
     let reqId = this.reqIds.get(key);
