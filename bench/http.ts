@@ -85,7 +85,7 @@ async function serve(n: number): Promise<void> {
   const cluster = benchCluster(n);
   const binder: PodBinder = { bind: async () => {} };
   // As `linkpack extender` runs by default: a workload profile observed from the cluster's pods.
-  const app = buildExtenderServer({ cluster, binder, profile: observedProfile(() => cluster.podObjects()) });
+  const app = buildExtenderServer({ cluster, binder, profile: observedProfile(() => cluster.podObjects(), undefined, undefined, { isGpuNode: (n) => cluster.gpuNode(n) !== undefined }) });
   // The floor: same body limit and JSON parser, no schema, no decision; answers the names back.
   app.post('/floor', async (req) => {
     const body = req.body as { NodeNames?: string[] };

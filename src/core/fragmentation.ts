@@ -70,25 +70,6 @@ export function fragmentationMilli(node: NodeState, profile: WorkloadProfile): n
   return fragmentationOf(node.freeMilli, healthyMask(node), node.topology.modelsLower, node.cpuFreeMilli, profile);
 }
 
-/** Build a profile from observed pod shapes: most popular first, until `coverage` of pods (FGD: 0.95). */
-export function profileFromShapes(
-  counts: ReadonlyArray<{ shape: Omit<PodShape, 'weight'>; count: number }>,
-  coverage = 0.95,
-): WorkloadProfile {
-  const total = counts.reduce((a, c) => a + c.count, 0);
-  if (total === 0) return { shapes: [] };
-  const sorted = [...counts].sort((a, b) => b.count - a.count);
-  const kept: typeof sorted = [];
-  let covered = 0;
-  for (const c of sorted) {
-    if (covered / total >= coverage) break;
-    kept.push(c);
-    covered += c.count;
-  }
-  return { shapes: kept.map((c) => ({ ...c.shape, weight: c.count / covered })) };
-}
-
-
 /**
  * F(after) − F(before) in one pass: the placement takes `takenMilli` from each GPU in `takenSet`
  * and `cpuTakenMilli` of CPU. Same definition as fragmentationOf twice, half the work (it runs

@@ -2,7 +2,10 @@
  * `linkpack extender`: serve the extender API, fed either by informers against the cluster
  * (default) or by a static multi-document YAML file (`--cluster-file`, binds kept in memory).
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -31,6 +34,23 @@ export interface ExtenderCommandOptions {
 
 export class UsageError extends Error {
   override name = 'UsageError';
+}
+
+export const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+/**
+ * Why no cluster can be reached, or undefined when client-node's default lookup will find one
+ * ($KUBECONFIG, ~/.kube/config, in-cluster). Without this, client-node falls back to
+ * http://localhost:8080 and the informers repeat connection errors forever.
+ */
+export function noClusterReason(env: NodeJS.ProcessEnv, home: string, exists: (p: string) => boolean): string | undefined {
+  if (env.KUBECONFIG) return undefined;
+  if (home && exists(join(home, '.kube', 'config'))) return undefined;
+  if (exists(SERVICE_ACCOUNT_TOKEN) && env.KUBERNETES_SERVICE_HOST) return undefined;
+  return (
+    'no cluster found: no --kubeconfig, $KUBECONFIG is unset, ~/.kube/config does not exist and this is not a pod with a service account. ' +
+    'Give --kubeconfig <file>, or run without a cluster: linkpack extender --cluster-file deploy/examples/cluster.yaml'
+  );
 }
 
 /** `120`, `120s`, `2m` → milliseconds. */
@@ -65,6 +85,7 @@ export async function runExtender(opts: ExtenderCommandOptions, logger: Logger =
   if (profileSource !== 'observed' && profileSource !== 'none') throw new UsageError(`--profile "${opts.profile}": expected observed or none`);
   let cluster: ClusterView;
   let podObjects: () => Iterable<unknown> = () => [];
+  let isGpuNode: (node: string) => boolean = () => false;
   let binder: PodBinder;
   let stop = async (): Promise<void> => {};
   if (opts.clusterFile) {
@@ -72,6 +93,7 @@ export async function runExtender(opts: ExtenderCommandOptions, logger: Logger =
     const { cache, contents } = await loadClusterFile(opts.clusterFile, opts.heartbeatTimeoutExplicit ? { heartbeatTimeoutMs } : {});
     cluster = cache;
     podObjects = () => cache.podObjects();
+    isGpuNode = (n) => cache.gpuNode(n) !== undefined;
     binder = new StaticPodBinder(cache);
     logger.info(
       { file: opts.clusterFile, nodes: contents.nodes.length, gpuNodes: contents.gpuNodes.length, pods: contents.pods.length },
@@ -80,18 +102,28 @@ export async function runExtender(opts: ExtenderCommandOptions, logger: Logger =
   } else {
     const kubeConfig = new KubeConfig();
     if (opts.kubeconfig) kubeConfig.loadFromFile(opts.kubeconfig);
-    else kubeConfig.loadFromDefault();
+    else {
+      const missing = noClusterReason(process.env, homedir(), existsSync);
+      if (missing) throw new UsageError(missing);
+      kubeConfig.loadFromDefault();
+    }
     const cache = new ClusterCache({ heartbeatTimeoutMs, onNotice: (m) => logger.warn(m) });
     const informers = new ClusterInformers({ kubeConfig, cache, log: (level, m) => logger[level](m) });
     cluster = cache;
     podObjects = () => cache.podObjects();
+    isGpuNode = (n) => cache.gpuNode(n) !== undefined;
     binder = new KubePodBinder({ kubeConfig, log: (level, m) => logger[level](m) });
     // Serve at once; /readyz stays 503 until both feeds have listed.
+    let stopping = false;
     informers.start().then(
-      () => logger.info('caches synced'),
+      // start() also resolves when stopped before the first list: that is no sync.
+      () => (stopping ? logger.info('stopped before the caches synced') : logger.info('caches synced')),
       (err: unknown) => logger.error({ err }, 'informers failed to start'),
     );
-    stop = () => informers.stop();
+    stop = () => {
+      stopping = true;
+      return informers.stop();
+    };
   }
 
   const app = buildExtenderServer({
@@ -102,7 +134,7 @@ export async function runExtender(opts: ExtenderCommandOptions, logger: Logger =
     https,
     processMetrics: true,
     verbsLoopbackOnly: !opts.remoteVerbs,
-    ...(profileSource === 'observed' ? { profile: observedProfile(podObjects) } : {}),
+    ...(profileSource === 'observed' ? { profile: observedProfile(podObjects, undefined, undefined, { isGpuNode }) } : {}),
   });
   const address = await app.listen({ port, host: opts.host });
   return {

@@ -1,39 +1,62 @@
 /**
- * The workload profile the core's fragmentation look-ahead needs (typical pod shapes and their
- * popularity, as in FGD), learned from the GPU pods the cluster cache sees — so the extender
- * scores with the same objective the simulator measures. Recomputed at most every `maxAgeMs`.
+ * The workload profile the core's fragmentation look-ahead needs, learned from the pods the
+ * cluster cache sees and built by the core's one builder (typicalProfile, as the simulator builds
+ * it from a trace) — so the extender scores with the objective the simulator measures.
+ * Recomputed at most every `maxAgeMs`.
  */
-import { profileFromShapes, type WorkloadProfile } from '../core/index.js';
+import { typicalProfile, type ShapeSource, type WorkloadProfile } from '../core/index.js';
 import { podGpuAsk, type PodLike } from './preferences.js';
 
 /** Fewer GPU pods than this and the shapes say little: no profile (the tier-first order). */
 export const MIN_PODS_FOR_PROFILE = 20;
 
-/** Shapes of GPU pods, keyed by GPU count, share and allowed models (CPU is kube-scheduler's). */
-export function profileFromPods(pods: Iterable<unknown>): WorkloadProfile | undefined {
-  const counts = new Map<string, { shape: { cpuMilli: number; gpuCount: number; milliPerGpu: number; models?: string[] }; count: number }>();
-  let total = 0;
+export interface ObservedProfileOptions {
+  /**
+   * Is this node a GPU node? CPU-only pods count as shapes (FGD's rule, as in the trace) only when
+   * they run on one: pods elsewhere never compete for GPU nodes. Default: none counts.
+   */
+  isGpuNode?: (node: string) => boolean;
+}
+
+/**
+ * A pod as a shape source, or undefined when it is not one. cpuMilli is 0: the extender does not
+ * track node CPU (kube-scheduler owns CPU fit), so shapes that differ only by CPU are one shape to it.
+ */
+function shapeOf(pod: unknown, isGpuNode: (node: string) => boolean): ShapeSource | undefined {
+  const ask = podGpuAsk(pod as PodLike);
+  if (ask.kind === 'gpu') return { cpuMilli: 0, gpuCount: ask.base.gpuCount, milliPerGpu: ask.base.milliPerGpu, gpuSpec: ask.base.models ?? [] };
+  if (ask.kind !== 'none') return undefined;
+  const node = (pod as { spec?: { nodeName?: unknown } }).spec?.nodeName;
+  return typeof node === 'string' && node !== '' && isGpuNode(node) ? { cpuMilli: 0, gpuCount: 0, milliPerGpu: 0, gpuSpec: [] } : undefined;
+}
+
+/** The profile of these pods, or undefined with fewer than MIN_PODS_FOR_PROFILE GPU pods. */
+export function profileFromPods(pods: Iterable<unknown>, opts: ObservedProfileOptions = {}): WorkloadProfile | undefined {
+  const isGpuNode = opts.isGpuNode ?? (() => false);
+  const sources: ShapeSource[] = [];
+  let gpuPods = 0;
   for (const pod of pods) {
-    const ask = podGpuAsk(pod as PodLike);
-    if (ask.kind !== 'gpu') continue;
-    const { gpuCount, milliPerGpu, models } = ask.base;
-    const key = `${gpuCount}|${milliPerGpu}|${(models ?? []).join(',')}`;
-    const hit = counts.get(key);
-    if (hit) hit.count++;
-    else counts.set(key, { shape: { cpuMilli: 0, gpuCount, milliPerGpu, ...(models && models.length ? { models: [...models] } : {}) }, count: 1 });
-    total++;
+    const s = shapeOf(pod, isGpuNode);
+    if (!s) continue;
+    sources.push(s);
+    if (s.gpuCount > 0) gpuPods++;
   }
-  return total < MIN_PODS_FOR_PROFILE ? undefined : profileFromShapes([...counts.values()]);
+  return gpuPods < MIN_PODS_FOR_PROFILE ? undefined : typicalProfile(sources);
 }
 
 /** A profile source that recomputes from `pods()` when older than maxAgeMs. */
-export function observedProfile(pods: () => Iterable<unknown>, maxAgeMs = 30_000, now: () => number = Date.now): () => WorkloadProfile | undefined {
+export function observedProfile(
+  pods: () => Iterable<unknown>,
+  maxAgeMs = 30_000,
+  now: () => number = Date.now,
+  opts: ObservedProfileOptions = {},
+): () => WorkloadProfile | undefined {
   let at = -Infinity;
   let current: WorkloadProfile | undefined;
   return () => {
     const t = now();
     if (t - at >= maxAgeMs) {
-      current = profileFromPods(pods());
+      current = profileFromPods(pods(), opts);
       at = t;
     }
     return current;

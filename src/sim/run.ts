@@ -2,12 +2,11 @@
  * Orchestration of whole simulations: a trace under the FGD protocol, or the built-in synthetic
  * scenario with departures. Returns plain summaries for the table, the JSON and the report.
  */
-import type { WorkloadProfile } from '../core/index.js';
+import { typicalProfile, type WorkloadProfile } from '../core/index.js';
 import { SimCluster, nodeSpecsFromTrace, type NodeSpec, type SimPod } from './cluster.js';
 import { mapaScenario, type MapaSummary } from './mapa.js';
 import { ARRIVAL_POINTS, summarizeRuns, type PolicySummary } from './metrics.js';
 import { FGD_TIES, makePolicy, type PolicyName, type TieBreak } from './policies.js';
-import { typicalProfile } from './profile.js';
 import { runFgdProtocol, type EventSeries, type RunResult } from './protocol.js';
 import { syntheticCluster, syntheticJobs } from './synthetic.js';
 import { runTimeline } from './timeline.js';

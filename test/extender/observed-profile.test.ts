@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MIN_PODS_FOR_PROFILE, observedProfile, profileFromPods } from '../../src/extender/observed-profile.js';
+import { typicalProfile } from '../../src/core/index.js';
 import { schedulerPod } from './fixtures.js';
 
 const pods = (n: number, gpus: number, ann: Record<string, string> = {}) => Array.from({ length: n }, (_, i) => schedulerPod(`p${gpus}-${i}-${Object.keys(ann).length}`, gpus, ann));
@@ -18,6 +19,29 @@ describe('observed workload profile', () => {
     expect(byKey.get('1|500|')).toBeCloseTo(10 / 50);
     expect(byKey.get('4|1000|A100')).toBeCloseTo(10 / 50);
     expect(profile.shapes.reduce((a, s) => a + s.weight, 0)).toBeCloseTo(1);
+  });
+
+  it('one builder: the simulator\'s typicalProfile over the same shapes, whatever the pod order; CPU-only pods count on GPU nodes', () => {
+    const onNode = (p: ReturnType<typeof schedulerPod>, node: string) => ({ ...p, spec: { ...p.spec, nodeName: node } });
+    const list = [
+      ...pods(10, 1),
+      ...pods(10, 2),
+      ...pods(10, 4, { 'linkpack.io/gpu-model': 'H100' }),
+      ...pods(6, 0).map((p) => onNode(p, 'gpu-a')),
+      ...pods(50, 0).map((p) => onNode(p, 'cpu-only-node')),
+    ];
+    const isGpuNode = (n: string) => n.startsWith('gpu-');
+    const forward = profileFromPods(list, { isGpuNode })!;
+    const backward = profileFromPods([...list].reverse(), { isGpuNode })!;
+    expect(backward).toEqual(forward);
+    const shapes = [
+      ...Array.from({ length: 10 }, () => ({ cpuMilli: 0, gpuCount: 1, milliPerGpu: 1000, gpuSpec: [] })),
+      ...Array.from({ length: 10 }, () => ({ cpuMilli: 0, gpuCount: 2, milliPerGpu: 1000, gpuSpec: [] })),
+      ...Array.from({ length: 10 }, () => ({ cpuMilli: 0, gpuCount: 4, milliPerGpu: 1000, gpuSpec: ['H100'] })),
+      ...Array.from({ length: 6 }, () => ({ cpuMilli: 0, gpuCount: 0, milliPerGpu: 0, gpuSpec: [] })),
+    ];
+    expect(forward).toEqual(typicalProfile(shapes));
+    expect(forward.shapes.find((s) => s.gpuCount === 0)?.weight).toBeCloseTo(6 / 36);
   });
 
   it('too few GPU pods: no profile (NVLink tier first)', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { meanAtArrival, pointMetrics } from '../../src/sim/metrics.js';
-import { typicalProfile } from '../../src/sim/profile.js';
+import { typicalProfile } from '../../src/core/index.js';
 import type { EventSeries } from '../../src/sim/protocol.js';
 import { clusterOf, node, pod, put } from './helpers.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { makePolicy } from '../../src/sim/policies.js';
-import { typicalProfile } from '../../src/sim/profile.js';
+import { typicalProfile } from '../../src/core/index.js';
 import { buildArrivals, runArrivals, runFgdProtocol } from '../../src/sim/protocol.js';
 import { clusterOf, node, pod } from './helpers.js';
 
