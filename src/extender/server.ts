@@ -4,7 +4,7 @@
  * the decisions live in decide.ts (and through it in the one core).
  */
 import { STATUS_CODES } from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { Value } from '@sinclair/typebox/value';
 import type { ClusterView, PodBinder } from '../cluster/types.js';
 import type { WorkloadProfile } from '../core/types.js';
@@ -123,7 +123,16 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
     throw badRequest('body must carry NodeNames (nodeCacheCapable: true) or Nodes.items (nodeCacheCapable: false); both are null');
   };
 
-  app.post<{ Body: ExtenderArgs }>('/filter', { schema: { body: ExtenderArgsSchema } }, async (req) => {
+  // Before the first list a filter answer would blame every node ("no GPUNode"): answer 503 so
+  // kube-scheduler fails this cycle and retries the pod, and say why.
+  const NOT_SYNCED = "linkpack extender is not ready: its GPUNode and Pod caches have not synced with the API server yet (see /readyz); kube-scheduler will retry the pod";
+  const notSynced = (verb: Verb, reply: FastifyReply) => {
+    metrics.failures.inc({ verb, reason: 'not-synced' });
+    return reply.status(503).send({ statusCode: 503, error: 'Service Unavailable', message: NOT_SYNCED, Error: NOT_SYNCED });
+  };
+
+  app.post<{ Body: ExtenderArgs }>('/filter', { schema: { body: ExtenderArgsSchema } }, async (req, reply) => {
+    if (!cluster.synced()) return notSynced('filter', reply);
     const body = req.body;
     const names = candidateNames(body);
     const pod = body.Pod as PodLike;
@@ -150,7 +159,8 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
   });
 
   // The response schema lets fastify serialise the 5,000-entry list with a compiled stringifier.
-  app.post<{ Body: ExtenderArgs }>('/prioritize', { schema: { body: ExtenderArgsSchema, response: { 200: HostPriorityListSchema } } }, async (req) => {
+  app.post<{ Body: ExtenderArgs }>('/prioritize', { schema: { body: ExtenderArgsSchema, response: { 200: HostPriorityListSchema } } }, async (req, reply) => {
+    if (!cluster.synced()) return notSynced('prioritize', reply);
     const body = req.body;
     const names = candidateNames(body);
     const pod = body.Pod as PodLike;
