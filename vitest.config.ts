@@ -1,9 +1,29 @@
 import { defineConfig } from 'vitest/config';
 
+// Two projects: unit suites (in parallel) and e2e suites (`*.e2e.test.ts`, each file starts a real
+// etcd + kube-apiserver [+ scheduler, controller-manager, KWOK] from test/support/control-plane.ts).
+// E2e files run one at a time: a control plane takes most of a 2-core machine while it starts.
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/**/*.e2e.test.ts', '**/node_modules/**'],
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/**/*.e2e.test.ts'],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+        },
+      },
+    ],
   },
 });

@@ -8,6 +8,7 @@
  */
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import { errorText } from './errors.js';
+import { kubeJson } from './request.js';
 
 export interface BackoffOptions {
   /** First retry delay (default 250 ms). */
@@ -281,20 +282,6 @@ export function makeFeed(args: {
 }
 
 /** GET a path on the API server with the kubeconfig's credentials; throws {statusCode, message} on non-2xx. */
-export async function getJson(kc: KubeConfig, path: string): Promise<unknown> {
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error('kubeconfig has no current cluster');
-  const opts = await kc.applyToFetchOptions({});
-  const res = await fetch(`${cluster.server}${path}`, opts as RequestInit);
-  const text = await res.text();
-  if (!res.ok) {
-    let message = text;
-    try {
-      message = (JSON.parse(text) as { message?: string }).message ?? text;
-    } catch {
-      /* not JSON */
-    }
-    throw Object.assign(new Error(`GET ${path}: ${res.status} ${message}`), { statusCode: res.status });
-  }
-  return JSON.parse(text);
+export function getJson(kc: KubeConfig, path: string): Promise<unknown> {
+  return kubeJson(kc, 'GET', path);
 }
