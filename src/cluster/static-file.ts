@@ -120,7 +120,8 @@ export class StaticPodBinder implements PodBinder {
 
   async bind(args: Parameters<PodBinder['bind']>[0]): Promise<void> {
     const ref = `${args.namespace}/${args.name}`;
-    const cur = this.cache.getPod(args.namespace, args.name) as Obj | undefined;
+    // A pod only kube-scheduler knows (not in the file): it exists from now on, as created.
+    const cur = (this.cache.getPod(args.namespace, args.name) ?? (isObj(args.pod) ? args.pod : undefined)) as Obj | undefined;
     if (!cur) throw new Error(`pod ${ref} not found`);
     const meta = cur.metadata as Obj;
     if (args.uid && meta.uid !== args.uid) throw new Error(`pod ${ref} has uid ${String(meta.uid)}, not ${args.uid}`);

@@ -62,5 +62,7 @@ export interface PodBinder {
     resourceVersion?: string;
     /** One-line decision for the pod Event. */
     eventMessage: string;
+    /** The Pod as kube-scheduler sent it, given when the cache had none (the watch lags). */
+    pod?: unknown;
   }): Promise<void>;
 }

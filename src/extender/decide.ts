@@ -212,6 +212,8 @@ export interface BindRequest {
   name: string;
   uid: string;
   node: string;
+  /** The Pod as kube-scheduler sent it, when the cache has none yet (passed on to the binder). */
+  pod?: unknown;
 }
 
 export type BindOutcome =

@@ -55,7 +55,7 @@ export interface ContainerLike {
 type Count = { ok: true; value: number } | { ok: false; error: string };
 
 /** A container's nvidia.com/gpu: requests, else limits (the API server defaults one from the other). */
-function containerGpus(c: ContainerLike, where: string): Count {
+export function containerGpus(c: ContainerLike, where: string): Count {
   const r = c.resources;
   const raw = r?.requests?.[GPU_RESOURCE] ?? r?.limits?.[GPU_RESOURCE];
   if (raw === undefined || raw === null) return { ok: true, value: 0 };

@@ -11,6 +11,7 @@ import type { WorkloadProfile } from '../core/types.js';
 import { bindPod, filterNodes, preemptVictims, prioritizeNodes, type CandidateVictims, type DecideContext } from './decide.js';
 import { explainPod, type LastBind } from './explain.js';
 import { ExtenderMetrics, type Verb } from './metrics.js';
+import { PodMemory, type PodMemoryOptions } from './pod-memory.js';
 import { podGpuAsk, podKey, type PodLike } from './preferences.js';
 import {
   BindingArgsSchema,
@@ -50,6 +51,8 @@ export interface ExtenderServerOptions {
    * Service that exposes /metrics and /explain cannot be used to bind pods. Default false.
    */
   verbsLoopbackOnly?: boolean;
+  /** Bounds of the Pods kept from filter/prioritize for bind and explain (see pod-memory.ts). */
+  podMemory?: Omit<PodMemoryOptions, 'now'>;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
@@ -76,7 +79,8 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
   const { cluster, binder, profile } = opts;
   const now = opts.now ?? Date.now;
   const metrics = new ExtenderMetrics({ processMetrics: opts.processMetrics });
-  const seen = new Recent<{ pod: PodLike; names: readonly string[] }>(RECENT_PODS);
+  const seen = new PodMemory({ now, ...opts.podMemory });
+  const remember = (pod: PodLike, names: readonly string[]) => seen.remember(pod, podKey(pod), names, JSON.stringify(pod).length);
   const bound = new Recent<LastBind>(RECENT_PODS);
 
   const serverOpts: FastifyServerOptions & { https?: unknown } = {
@@ -136,7 +140,7 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
     const body = req.body;
     const names = candidateNames(body);
     const pod = body.Pod as PodLike;
-    seen.set(podKey(pod), { pod, names });
+    remember(pod, names);
     const ask = podGpuAsk(pod);
     const r = filterNodes(ctx(), ask, names);
     metrics.recordFilter(r.passed.length, r.rejects);
@@ -164,7 +168,7 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
     const body = req.body;
     const names = candidateNames(body);
     const pod = body.Pod as PodLike;
-    seen.set(podKey(pod), { pod, names });
+    remember(pod, names);
     const scores = prioritizeNodes(ctx(), podGpuAsk(pod), names);
     // A pod without GPUs: an empty list, i.e. no opinion (equal scores would change nothing).
     if (scores === null) return [];
@@ -182,14 +186,20 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
       req.log.warn({ pod: key, node: args.Node, reason }, error);
       return { Error: error };
     };
-    const raw = cluster.getPod(args.PodNamespace, args.PodName);
-    if (raw === undefined) return fail('pod-not-found', `pod ${key} is not in the extender's cache yet; kube-scheduler will retry`);
+    // The informer may not have delivered the pod yet (or there is none: standalone): bind from
+    // the Pod kube-scheduler sent in this cycle's filter/prioritize.
+    const cached = cluster.getPod(args.PodNamespace, args.PodName);
+    const sent = cached === undefined ? seen.forBind(args.PodUID, key)?.pod : undefined;
+    const raw = cached ?? sent;
+    if (raw === undefined) {
+      return fail('pod-not-found', `pod ${key} is neither in the extender's cache nor in a filter/prioritize call of the last ${Math.round(seen.ttlMs / 1000)}s; kube-scheduler will retry`);
+    }
     const problem = firstSchemaError(raw);
     if (problem) return fail('invalid-pod', `pod ${key} in the cache is malformed: ${problem}`);
     const pod = raw as PodLike;
     const outcome = await bindPod(
       { ...ctx(), binder },
-      { namespace: args.PodNamespace, name: args.PodName, uid: args.PodUID, node: args.Node },
+      { namespace: args.PodNamespace, name: args.PodName, uid: args.PodUID, node: args.Node, ...(sent !== undefined ? { pod: sent } : {}) },
       podGpuAsk(pod),
       pod,
     );
@@ -235,7 +245,7 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
   app.get<{ Querystring: { pod: string } }>('/explain', { schema: { querystring: ExplainQuerySchema } }, async (req, reply) => {
     const [namespace, name] = req.query.pod.split('/') as [string, string];
     const key = `${namespace}/${name}`;
-    const last = seen.get(key);
+    const last = seen.byName(key);
     const cached = cluster.getPod(namespace, name);
     const pod = cached !== undefined && !firstSchemaError(cached) ? (cached as PodLike) : last?.pod;
     if (!pod) return reply.status(404).send({ statusCode: 404, error: 'Not Found', message: `pod ${key} is neither in the cache nor in a recent scheduler call` });

@@ -8,6 +8,17 @@
  * file. stop() kills every process and removes the folder; a process 'exit' hook does the same
  * when a test file dies first. One control plane per test file (beforeAll/afterAll), not per test.
  *
+ * Suites that use it MUST be named `*.e2e.test.ts` (vitest project "e2e": run one file at a time,
+ * long timeouts; `npm run test:e2e` runs exactly these) and guard with
+ * `describe.skipIf(controlPlaneSkip)`. Usage:
+ *   let cp: ControlPlane;
+ *   beforeAll(async () => { if (!controlPlaneSkip) cp = await startControlPlane({ controllerManager: true, kwok: true }); });
+ *   afterAll(() => cp?.stop());
+ *   cp.kubeConfig / cp.kubeconfigPath / cp.apply(yaml|objs) / cp.createGpuNode('n1', 'dgx1-v100') /
+ *   cp.createFakeNode('n2', { gpus: 8 }) / cp.get / cp.list / cp.request / cp.writeStatus / cp.eventually
+ * KWOK pods: Running once bound; annotation linkpack.test/exit-code=<n> ends the container
+ * (test/support/kwok/stages.yaml).
+ *
  * What still needs test/support/apiserver.ts (faults the real server cannot produce on demand):
  * 409 storms and slow responses (extender binder, agent publisher, MLTask reconciler), dropped
  * watch streams mid-event (informers), an API outage with writes pending (agent publisher).
