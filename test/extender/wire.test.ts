@@ -173,7 +173,7 @@ describe('bind', () => {
   });
 
   it('an unknown pod or a uid mismatch is an Error, not a crash', async () => {
-    expect((await post('/bind', { PodName: 'nope', PodNamespace: 'ml', PodUID: 'x', Node: 'h100-a' })).json().Error).toMatch(/not in the extender's cache/);
+    expect((await post('/bind', { PodName: 'nope', PodNamespace: 'ml', PodUID: 'x', Node: 'h100-a' })).json().Error).toMatch(/neither in the extender's cache nor in a filter\/prioritize call/);
     const pod = schedulerPod('w10', 1);
     cluster.addPod(pod);
     expect((await post('/bind', { PodName: 'w10', PodNamespace: 'ml', PodUID: 'other', Node: 'h100-a' })).json().Error).toMatch(/uid/);
