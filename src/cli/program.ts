@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerExtenderCommand } from '../extender/command.js';
 import { registerInspectCommand } from '../inspect/command.js';
 import { registerMLTaskCommand } from '../mltask/command.js';
+import { registerMLTaskCommand } from '../mltask/command.js';
 import { registerSimulateCommand } from '../sim/command.js';
 
 export function buildProgram(): Command {
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
   registerSimulateCommand(program);
   registerExtenderCommand(program);
   registerInspectCommand(program);
+  registerMLTaskCommand(program);
   registerMLTaskCommand(program);
   return program;
 }
