@@ -10,7 +10,8 @@ import type { GpuNodeRecord } from './types.js';
 export const GPUNODE_KIND = 'GPUNode';
 export const GPUNODE_PLURAL = 'gpunodes';
 
-export type GpuHealth = 'Healthy' | 'Unhealthy';
+/** Unknown: the agent could not read the GPU (nvidia-smi failed or left it out); not schedulable. */
+export type GpuHealth = 'Healthy' | 'Unhealthy' | 'Unknown';
 
 export interface GpuNodeGpuStatus {
   index: number;
@@ -23,6 +24,17 @@ export interface GpuNodeGpuStatus {
   numaNode?: number | null;
   /** CPU list as nvidia-smi prints it, e.g. `0-23,48-71`. */
   cpuAffinity?: string | null;
+  /** `00000000:8A:00.0` (nvidia-smi's form, 8-digit domain). */
+  pciBusId?: string;
+}
+
+/**
+ * An NVLink pair that was NVLink at baseline and is now degraded (a link of one of the two GPUs went
+ * inactive). `links` keeps the baseline; readers treat a degraded pair as having no NVLink.
+ */
+export interface GpuNodeDegradedLink {
+  gpus: [number, number];
+  reasons: string[];
 }
 
 /** GPUs the kubelet has given a pod (pod-resources API), as the agent saw them. */
@@ -31,6 +43,8 @@ export interface GpuNodeAssignment {
   pod: string;
   uid?: string;
   gpus: number[];
+  /** Per container, when known (PodResources reports containers). */
+  containers?: { name: string; gpus: number[] }[];
 }
 
 export interface GpuNodeStatus {
@@ -38,6 +52,8 @@ export interface GpuNodeStatus {
   /** n×n nvidia-smi `topo -m` legend, 'X' on the diagonal. */
   links: string[][];
   nvlinkGBpsPerLink?: number;
+  /** Pairs whose NVLink is degraded now (the matrix above is the baseline). */
+  degradedLinks?: GpuNodeDegradedLink[];
   /** RFC 3339 time of the agent's last report. */
   heartbeatTime?: string;
   assignments?: GpuNodeAssignment[];
@@ -62,8 +78,10 @@ export interface GpuNodeObject {
 
 /** A parsed GPUNode: the contract record plus what the kubelet reports as assigned. */
 export interface ParsedGpuNode {
+  /** record.topology has every degraded pair turned into SYS (no NVLink), so the core avoids it. */
   record: GpuNodeRecord;
   kubeletAssignments: GpuNodeAssignment[];
+  degradedLinks: GpuNodeDegradedLink[];
 }
 
 type Obj = Record<string, unknown>;
@@ -95,11 +113,13 @@ function parseGpu(v: unknown, i: number): { info: GpuInfo; unhealthy?: string } 
   else if (v.numaNode !== undefined) info.numaNode = int(v.numaNode, `${at}.numaNode`);
   if (v.cpuAffinity === null) info.cpuAffinity = null;
   else if (v.cpuAffinity !== undefined) info.cpuAffinity = optString(v.cpuAffinity, `${at}.cpuAffinity`)!;
-  if (v.health !== 'Healthy' && v.health !== 'Unhealthy') throw new Bad(`${at}.health: expected "Healthy" or "Unhealthy", got ${JSON.stringify(v.health)}`);
+  optString(v.pciBusId, `${at}.pciBusId`); // checked only: placement has no use for it
+  if (v.health !== 'Healthy' && v.health !== 'Unhealthy' && v.health !== 'Unknown') throw new Bad(`${at}.health: expected "Healthy", "Unhealthy" or "Unknown", got ${JSON.stringify(v.health)}`);
   if (v.reasons !== undefined && !(Array.isArray(v.reasons) && v.reasons.every((r) => typeof r === 'string'))) {
     throw new Bad(`${at}.reasons: expected a list of strings`);
   }
   const reasons = (v.reasons as string[] | undefined) ?? [];
+  if (v.health === 'Unknown') return { info, unhealthy: `health unknown: ${reasons.length > 0 ? reasons.join('; ') : 'the agent could not read it'}` };
   return v.health === 'Unhealthy' ? { info, unhealthy: reasons.length > 0 ? reasons.join('; ') : 'reported Unhealthy by the agent' } : { info };
 }
 
@@ -114,6 +134,20 @@ function parseLinks(v: unknown, n: number): string[][] {
   });
 }
 
+function parseDegraded(v: unknown, n: number): GpuNodeDegradedLink[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw new Bad('status.degradedLinks: expected a list');
+  return v.map((d, i) => {
+    const at = `status.degradedLinks[${i}]`;
+    if (!isObj(d) || !Array.isArray(d.gpus) || d.gpus.length !== 2) throw new Bad(`${at}.gpus: expected a pair of GPU indices`);
+    const a = int(d.gpus[0], `${at}.gpus[0]`);
+    const b = int(d.gpus[1], `${at}.gpus[1]`);
+    if (a >= n || b >= n || a === b) throw new Bad(`${at}.gpus: expected two different GPU indices below ${n}, got [${a}, ${b}]`);
+    if (d.reasons !== undefined && !(Array.isArray(d.reasons) && d.reasons.every((r) => typeof r === 'string'))) throw new Bad(`${at}.reasons: expected a list of strings`);
+    return { gpus: [a, b], reasons: [...((d.reasons as string[] | undefined) ?? [])] };
+  });
+}
+
 function parseAssignments(v: unknown): GpuNodeAssignment[] {
   if (v === undefined || v === null) return [];
   if (!Array.isArray(v)) throw new Bad('status.assignments: expected a list');
@@ -124,6 +158,13 @@ function parseAssignments(v: unknown): GpuNodeAssignment[] {
     const out: GpuNodeAssignment = { pod: a.pod, gpus: a.gpus.map((g, k) => int(g, `${at}.gpus[${k}]`)) };
     const uid = optString(a.uid, `${at}.uid`);
     if (uid !== undefined) out.uid = uid;
+    if (a.containers !== undefined && a.containers !== null) {
+      if (!Array.isArray(a.containers)) throw new Bad(`${at}.containers: expected a list`);
+      out.containers = a.containers.map((c, k) => {
+        if (!isObj(c) || typeof c.name !== 'string' || !Array.isArray(c.gpus)) throw new Bad(`${at}.containers[${k}]: expected {name, gpus}`);
+        return { name: c.name, gpus: c.gpus.map((g, m) => int(g, `${at}.containers[${k}].gpus[${m}]`)) };
+      });
+    }
     return out;
   });
 }
@@ -147,6 +188,11 @@ export function parseGpuNode(obj: unknown): Parsed<ParsedGpuNode> {
       if (g.info.index !== i) throw new Bad(`status.gpus: indices must be 0..${parsed.length - 1} without gaps or repeats (found ${parsed.map((p) => p.info.index).join(',')})`);
     });
     const links = parseLinks(status.links, parsed.length);
+    const degradedLinks = parseDegraded(status.degradedLinks, parsed.length);
+    for (const { gpus: [a, b] } of degradedLinks) {
+      // A degraded NVLink is treated as missing: the worst PCIe path, since the real one is unknown.
+      if (/^NV\d+$/.test(links[a][b])) links[a][b] = links[b][a] = 'SYS';
+    }
     const topology: Topology = { name: `GPUNode ${name}`, gpus: parsed.map((g) => g.info), links };
     if (status.nvlinkGBpsPerLink !== undefined && status.nvlinkGBpsPerLink !== null) {
       if (typeof status.nvlinkGBpsPerLink !== 'number' || !(status.nvlinkGBpsPerLink > 0)) {
@@ -161,7 +207,7 @@ export function parseGpuNode(obj: unknown): Parsed<ParsedGpuNode> {
       if (Number.isNaN(hb)) throw new Bad(`status.heartbeatTime: expected an RFC 3339 time, got ${JSON.stringify(status.heartbeatTime)}`);
       record.heartbeatMs = hb;
     }
-    return { ok: true, value: { record, kubeletAssignments: parseAssignments(status.assignments) } };
+    return { ok: true, value: { record, kubeletAssignments: parseAssignments(status.assignments), degradedLinks } };
   } catch (e) {
     if (e instanceof Bad) return { ok: false, error: `${label}: ${e.message}` };
     return { ok: false, error: `${label}: ${e instanceof Error ? e.message : String(e)}` };
@@ -175,6 +221,11 @@ export interface GpuNodeObjectOptions {
   heartbeat?: Date;
   /** GPU index → reasons it is unhealthy. */
   unhealthy?: Record<number, string[]>;
+  /** GPU index → health and reasons (overrides `unhealthy` for that GPU). */
+  health?: Record<number, { health: GpuHealth; reasons: string[] }>;
+  /** GPU index → PCI bus id. */
+  pciBusIds?: Record<number, string>;
+  degradedLinks?: GpuNodeDegradedLink[];
   assignments?: GpuNodeAssignment[];
   labels?: Record<string, string>;
 }
@@ -186,14 +237,17 @@ function rfc3339(d: Date): string {
 /** A GPUNode object describing `topology` (for the agent, `linkpack inspect --as-gpunode`, tests). */
 export function gpuNodeObject(nodeName: string, topology: Topology, opts: GpuNodeObjectOptions = {}): GpuNodeObject {
   const gpus: GpuNodeGpuStatus[] = topology.gpus.map((g) => {
-    const reasons = opts.unhealthy?.[g.index];
-    const s: GpuNodeGpuStatus = { index: g.index, health: reasons ? 'Unhealthy' : 'Healthy' };
+    const given = opts.health?.[g.index];
+    const reasons = given ? (given.reasons.length > 0 ? given.reasons : undefined) : opts.unhealthy?.[g.index];
+    const s: GpuNodeGpuStatus = { index: g.index, health: given?.health ?? (reasons ? 'Unhealthy' : 'Healthy') };
     if (g.uuid !== undefined) s.uuid = g.uuid;
     if (g.model !== undefined) s.model = g.model;
     if (g.memoryMiB !== undefined) s.memoryMiB = g.memoryMiB;
     if (reasons) s.reasons = [...reasons];
     if (g.numaNode !== undefined) s.numaNode = g.numaNode;
     if (g.cpuAffinity !== undefined) s.cpuAffinity = g.cpuAffinity;
+    const bus = opts.pciBusIds?.[g.index];
+    if (bus !== undefined) s.pciBusId = bus;
     return s;
   });
   const status: GpuNodeStatus = {
@@ -204,7 +258,10 @@ export function gpuNodeObject(nodeName: string, topology: Topology, opts: GpuNod
     healthyCount: gpus.filter((g) => g.health === 'Healthy').length,
   };
   if (topology.nvlinkGBpsPerLink !== undefined) status.nvlinkGBpsPerLink = topology.nvlinkGBpsPerLink;
-  if (opts.assignments) status.assignments = opts.assignments.map((a) => ({ ...a, gpus: [...a.gpus] }));
+  if (opts.degradedLinks && opts.degradedLinks.length > 0) status.degradedLinks = opts.degradedLinks.map((d) => ({ gpus: [d.gpus[0], d.gpus[1]], reasons: [...d.reasons] }));
+  if (opts.assignments) {
+    status.assignments = opts.assignments.map((a) => ({ ...a, gpus: [...a.gpus], ...(a.containers ? { containers: a.containers.map((c) => ({ name: c.name, gpus: [...c.gpus] })) } : {}) }));
+  }
   const obj: GpuNodeObject = { apiVersion: GROUP_VERSION, kind: GPUNODE_KIND, metadata: { name: nodeName }, spec: {}, status };
   if (opts.labels) obj.metadata.labels = { ...opts.labels };
   if (opts.nodeUid) {

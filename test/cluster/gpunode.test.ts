@@ -44,6 +44,30 @@ describe('GPUNode parse / build', () => {
     expect(parsed.value.record.topology.gpus.map((g) => g.numaNode)).toEqual(real.gpus.map((g) => g.numaNode));
   });
 
+  it('treats degraded NVLink pairs as missing (SYS) for placement, keeps the baseline in status, and reads Unknown health as not usable', () => {
+    const obj = gpuNodeObject('n', getPreset('dgx-a100')!, {
+      health: { 2: { health: 'Unknown', reasons: ['not read: nvidia-smi timed out'] }, 5: { health: 'Unhealthy', reasons: ['GPU lost'] } },
+      degradedLinks: [{ gpus: [0, 1], reasons: ['GPU 0 NVLink 3 inactive (active at baseline)'] }],
+      pciBusIds: { 0: '00000000:07:00.0' },
+      assignments: [{ pod: 'ml/a', gpus: [3, 4], containers: [{ name: 'main', gpus: [3, 4] }] }],
+    });
+    expect(obj.status!.links[0][1]).toBe('NV12');
+    expect(obj.status!.gpus[2].health).toBe('Unknown');
+    expect(obj.status!.healthyCount).toBe(6);
+    const r = parseGpuNode(JSON.parse(JSON.stringify(obj)));
+    if (!r.ok) throw new Error(r.error);
+    expect(r.value.record.topology.links[0][1]).toBe('SYS');
+    expect(r.value.record.topology.links[1][0]).toBe('SYS');
+    expect(r.value.record.topology.links[0][2]).toBe('NV12');
+    expect(r.value.record.unhealthy).toEqual({ 2: 'health unknown: not read: nvidia-smi timed out', 5: 'GPU lost' });
+    expect(r.value.degradedLinks).toEqual([{ gpus: [0, 1], reasons: ['GPU 0 NVLink 3 inactive (active at baseline)'] }]);
+    expect(r.value.kubeletAssignments[0].containers).toEqual([{ name: 'main', gpus: [3, 4] }]);
+    const bad = JSON.parse(JSON.stringify(obj));
+    bad.status.degradedLinks = [{ gpus: [0, 9] }];
+    const rb = parseGpuNode(bad);
+    expect(rb.ok ? '' : rb.error).toMatch(/status\.degradedLinks\[0\]\.gpus: expected two different GPU indices below 8, got \[0, 9\]/);
+  });
+
   const good = (): Any => JSON.parse(JSON.stringify(gpuNodeObject('n1', getPreset('pcie-4x')!, { heartbeat: new Date(0) })));
   const cases: [string, (o: Any) => unknown, RegExp][] = [
     ['not an object', () => 'x', /^GPUNode: not an object/],
@@ -53,7 +77,7 @@ describe('GPUNode parse / build', () => {
     ['empty gpus', (o) => ((o.status.gpus = []), o), /status\.gpus: expected a non-empty list/],
     ['index gap', (o) => ((o.status.gpus[2].index = 7), o), /indices must be 0\.\.3.*0,1,3,7/],
     ['bad index type', (o) => ((o.status.gpus[1].index = '1'), o), /status\.gpus\[1\]\.index: expected an integer/],
-    ['bad health', (o) => ((o.status.gpus[0].health = 'Sick'), o), /status\.gpus\[0\]\.health: expected "Healthy" or "Unhealthy", got "Sick"/],
+    ['bad health', (o) => ((o.status.gpus[0].health = 'Sick'), o), /status\.gpus\[0\]\.health: expected "Healthy", "Unhealthy" or "Unknown", got "Sick"/],
     ['negative memory', (o) => ((o.status.gpus[0].memoryMiB = -1), o), /status\.gpus\[0\]\.memoryMiB/],
     ['short links', (o) => (o.status.links.pop(), o), /status\.links: expected 4 rows/],
     ['ragged links', (o) => (o.status.links[2].pop(), o), /status\.links\[2\]: expected 4 cells/],
@@ -108,6 +132,16 @@ describe('GPUNode CRD (deploy/crds/gpunodes.linkpack.io.yaml)', () => {
 
   it.each(listPresets().map((p) => p.name))('validates gpuNodeObject() of preset %s, with nothing pruned', (name) => {
     const obj: GpuNodeObject = gpuNodeObject('n', getPreset(name)!, { nodeUid: 'u', unhealthy: { 0: ['XID 48'] }, assignments: [{ pod: 'a/b', uid: 'x', gpus: [1] }] });
+    expect(validate(JSON.parse(JSON.stringify(obj)), schema)).toEqual([]);
+  });
+
+  it('validates the agent-only fields: Unknown health, pciBusId, degraded links, per-container assignments', () => {
+    const obj = gpuNodeObject('n', getPreset('dgx-a100')!, {
+      health: { 2: { health: 'Unknown', reasons: ['not read'] } },
+      pciBusIds: { 0: '00000000:07:00.0' },
+      degradedLinks: [{ gpus: [0, 1], reasons: ['x'] }],
+      assignments: [{ pod: 'a/b', gpus: [1], containers: [{ name: 'c', gpus: [1] }] }],
+    });
     expect(validate(JSON.parse(JSON.stringify(obj)), schema)).toEqual([]);
   });
 
