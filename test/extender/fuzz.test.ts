@@ -7,17 +7,28 @@ import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { getPreset } from '../../src/topology/index.js';
 import { buildExtenderServer } from '../../src/extender/server.js';
-import { MemoryCluster, RecordingBinder, withUuids } from './memory-cluster.js';
+import type { PodBinder } from '../../src/cluster/types.js';
+import { MemoryCluster, withUuids } from './memory-cluster.js';
 import { argsByName, schedulerPod } from './fixtures.js';
 
 let app: FastifyInstance;
 const cluster = new MemoryCluster();
 
+/** Counts the binds that reach the API step and refuses them, so the pod stays unbound and every bind case runs the whole bind path (lock, core, assume, write, forget). */
+class RefusingBinder implements PodBinder {
+  calls = 0;
+  async bind(): Promise<void> {
+    this.calls++;
+    throw new Error('fuzz: the API refused the bind');
+  }
+}
+const binder = new RefusingBinder();
+
 beforeAll(async () => {
   cluster.addNode('a', withUuids(getPreset('hgx-h100')!, 'a'));
   cluster.addNode('b', withUuids(getPreset('dgx1-v100')!, 'b'));
   cluster.addPod(schedulerPod('p', 2));
-  app = buildExtenderServer({ cluster, binder: new RecordingBinder(), bodyLimitBytes: 256 * 1024 });
+  app = buildExtenderServer({ cluster, binder, bodyLimitBytes: 256 * 1024 });
   await app.ready();
 });
 afterAll(async () => {
@@ -46,7 +57,8 @@ function mutate(value: unknown, path: number[], replacement: unknown): unknown {
 const validBodies: Record<string, unknown> = {
   '/filter': argsByName(schedulerPod('p', 2, { 'linkpack.io/topology': 'require-nvlink' }), ['a', 'b', 'c']),
   '/prioritize': argsByName(schedulerPod('p', 2), ['a', 'b']),
-  '/bind': { PodName: 'p', PodNamespace: 'default', PodUID: 'uid-p', Node: 'a' },
+  // The pod of the cache (schedulerPod: namespace ml, its uid), so mutations reach the bind code.
+  '/bind': { PodName: 'p', PodNamespace: 'ml', PodUID: '0b6c1d3e-p', Node: 'a' },
   '/preempt': { Pod: schedulerPod('p', 2), NodeNameToVictims: null, NodeNameToMetaVictims: { a: { Pods: [{ UID: 'u1' }], NumPDBViolations: 0 } } },
 };
 
@@ -65,6 +77,18 @@ describe('fuzz', () => {
       ),
       { numRuns: 600 },
     );
+  });
+
+  it('binds of the cached pod to any node, with any uid, reach the bind code', async () => {
+    const before = binder.calls;
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.constantFrom('a', 'b', 'c', '__proto__'), fc.string({ minLength: 1 })), fc.constantFrom('0b6c1d3e-p', '', 'other'), async (node, uid) =>
+        expectNo5xx('/bind', JSON.stringify({ PodName: 'p', PodNamespace: 'ml', PodUID: uid, Node: node })),
+      ),
+      { numRuns: 200 },
+    );
+    // Not stopped at "not in cache": the binds to nodes where the pod fits got to the API step.
+    expect(binder.calls - before).toBeGreaterThan(20);
   });
 
   it('arbitrary strings, truncated JSON, prototype keys, wrong content types, oversize bodies', async () => {
