@@ -287,6 +287,8 @@ export class ControlPlane {
       `--secure-port=${apiPort}`,
       '--bind-address=127.0.0.1',
       '--advertise-address=127.0.0.1',
+      // 1.37 refuses a loopback advertise address with the endpoint reconciler; no Service needs it here.
+      '--endpoint-reconciler-type=none',
       `--cert-dir=${path.join(dir, 'apiserver-certs')}`,
       `--tls-cert-file=${path.join(dir, 'apiserver.crt')}`,
       `--tls-private-key-file=${path.join(dir, 'apiserver.key')}`,
@@ -348,22 +350,26 @@ export class ControlPlane {
       await ControlPlane.waitFor(kwok, `http://127.0.0.1:${port}/healthz`, {});
     }
 
-    if (opts.scheduler) {
-      const text = opts.scheduler.config ?? readFileSync(opts.scheduler.configFile ?? path.join(repoRoot, 'deploy/scheduler/scheduler-config.yaml'), 'utf8');
-      const cfgPath = path.join(dir, 'scheduler-config.json');
-      writeFileSync(cfgPath, schedulerConfigFor(text, kubeconfigPath, opts.scheduler.extenderUrl));
-      const port = await freePort();
-      const sched = ControlPlane.spawnProc(dir, procs, 'kube-scheduler', 'kube-scheduler', [
-        `--config=${cfgPath}`,
-        `--authentication-kubeconfig=${kubeconfigPath}`,
-        `--authorization-kubeconfig=${kubeconfigPath}`,
-        `--secure-port=${port}`,
-        '--bind-address=127.0.0.1',
-        '--v=2',
-      ]);
-      await ControlPlane.waitFor(sched, `https://127.0.0.1:${port}/healthz`, {});
-    }
+    if (opts.scheduler) await cp.startScheduler(opts.scheduler);
     return cp;
+  }
+
+  /** Starts kube-scheduler (at most one per control plane) once the extender's address is known. */
+  async startScheduler(o: SchedulerOptions = {}): Promise<void> {
+    if (this.procs.some((p) => p.name === 'kube-scheduler' && !p.exited)) throw new Error('kube-scheduler already runs');
+    const text = o.config ?? readFileSync(o.configFile ?? path.join(repoRoot, 'deploy/scheduler/scheduler-config.yaml'), 'utf8');
+    const cfgPath = path.join(this.dir, 'scheduler-config.json');
+    writeFileSync(cfgPath, schedulerConfigFor(text, this.kubeconfigPath, o.extenderUrl));
+    const port = await freePort();
+    const sched = ControlPlane.spawnProc(this.dir, this.procs, 'kube-scheduler', 'kube-scheduler', [
+      `--config=${cfgPath}`,
+      `--authentication-kubeconfig=${this.kubeconfigPath}`,
+      `--authorization-kubeconfig=${this.kubeconfigPath}`,
+      `--secure-port=${port}`,
+      '--bind-address=127.0.0.1',
+      '--v=2',
+    ]);
+    await ControlPlane.waitFor(sched, `https://127.0.0.1:${port}/healthz`, {});
   }
 
   /** Log of one component (for assertions on what the real scheduler did, and for failures). */

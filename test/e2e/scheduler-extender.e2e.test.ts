@@ -1,0 +1,183 @@
+/**
+ * The extender end to end with the real kube-scheduler, started with the KubeSchedulerConfiguration
+ * shipped in deploy/scheduler/scheduler-config.yaml (only addresses rewritten), on the real
+ * kube-apiserver with KWOK running fake GPU nodes whose GPUNodes carry real topologies.
+ * kube-scheduler decides how our filter/prioritize/bind/preempt answers combine with its plugins.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { ANN_ASSIGNED_GPUS, ANN_TOPOLOGY, parseAssignedGpus } from '../../src/api/annotations.js';
+import { runExtender, type RunningExtender } from '../../src/extender/command.js';
+import { getPreset } from '../../src/topology/index.js';
+import { controlPlaneSkip, freePort, startControlPlane, type ControlPlane, type KObj } from '../support/control-plane.js';
+
+const NS = 'ml';
+let cp: ControlPlane;
+let ext: RunningExtender | undefined;
+let extPort: number;
+
+async function startExtender(): Promise<RunningExtender> {
+  const r = await runExtender(
+    { kubeconfig: cp.kubeconfigPath, port: String(extPort), host: '127.0.0.1', heartbeatTimeout: '600', bodyLimitMib: '16', logLevel: 'silent', profile: 'none' },
+    pino({ level: 'silent' }),
+  );
+  await cp.eventually(async () => (await fetch(`${r.address}/readyz`)).status === 200, 'extender ready');
+  return r;
+}
+
+function pod(name: string, gpus: number, o: { annotations?: Record<string, string>; priorityClassName?: string; labels?: Record<string, string> } = {}): KObj {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: NS, annotations: o.annotations ?? {}, labels: o.labels ?? {} },
+    spec: {
+      schedulerName: 'linkpack-scheduler',
+      ...(o.priorityClassName ? { priorityClassName: o.priorityClassName } : {}),
+      containers: [{ name: 'main', image: 'train:1', resources: { limits: { 'nvidia.com/gpu': String(gpus) }, requests: { cpu: '100m' } } }],
+    },
+  };
+}
+
+function assignedOf(p: KObj): number[] {
+  const text = p.metadata.annotations?.[ANN_ASSIGNED_GPUS];
+  if (!text) return [];
+  const parsed = parseAssignedGpus(text);
+  if (!parsed.ok) throw new Error(parsed.error);
+  return parsed.value.map((g) => g.index);
+}
+
+async function pods(selector?: string): Promise<KObj[]> {
+  const list = await cp.request('GET', `/api/v1/namespaces/${NS}/pods${selector ? `?labelSelector=${encodeURIComponent(selector)}` : ''}`);
+  return list.items as KObj[];
+}
+
+async function boundPod(name: string, timeoutMs = 60_000): Promise<KObj> {
+  let got: KObj | undefined;
+  await cp.eventually(async () => {
+    got = await cp.get('v1', 'Pod', name, NS);
+    return Boolean(got?.spec?.nodeName);
+  }, `pod ${name} bound`, timeoutMs);
+  return got!;
+}
+
+/** No GPU of any node is held by two live pods. */
+function assertNoSharedGpu(all: KObj[]): void {
+  const seen = new Map<string, string>();
+  for (const p of all) {
+    if (!p.spec.nodeName || p.metadata.deletionTimestamp) continue;
+    for (const g of assignedOf(p)) {
+      const key = `${p.spec.nodeName}/${g}`;
+      expect(seen.get(key), `GPU ${key} given to ${seen.get(key)} and ${p.metadata.name}`).toBeUndefined();
+      seen.set(key, p.metadata.name);
+    }
+  }
+}
+
+beforeAll(async () => {
+  if (controlPlaneSkip) return;
+  cp = await startControlPlane({ crds: true, kwok: true });
+  await cp.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
+  await cp.createGpuNode('dgx1', 'dgx1-v100');
+  await cp.createGpuNode('h100', 'hgx-h100');
+  await cp.createGpuNode('pcie', 'pcie-8x-2socket');
+  await cp.eventually(async () => {
+    const nodes = await cp.list('v1', 'Node');
+    return nodes.length === 3 && nodes.every((n) => (n.status?.conditions ?? []).some((c: KObj) => c.type === 'Ready' && c.status === 'True'));
+  }, 'three Ready fake nodes');
+  extPort = await freePort();
+  ext = await startExtender();
+  await cp.startScheduler({ extenderUrl: `http://127.0.0.1:${extPort}` });
+});
+
+afterAll(async () => {
+  await ext?.close();
+  await cp?.stop();
+});
+
+async function deleteAll(): Promise<void> {
+  await cp.request('DELETE', `/api/v1/namespaces/${NS}/pods?gracePeriodSeconds=0`);
+  await cp.eventually(async () => (await pods()).length === 0, 'pods deleted');
+}
+
+describe.skipIf(controlPlaneSkip)('kube-scheduler + linkpack extender on the real control plane', () => {
+  it('a 4-GPU require-nvlink pod lands on an NVLink node with its exact GPUs annotated', async () => {
+    await cp.apply(pod('nv4', 4, { annotations: { [ANN_TOPOLOGY]: 'require-nvlink' } }));
+    const p = await boundPod('nv4');
+    expect(['dgx1', 'h100']).toContain(p.spec.nodeName);
+    const gpus = assignedOf(p);
+    expect(gpus).toHaveLength(4);
+    const topo = getPreset(p.spec.nodeName === 'dgx1' ? 'dgx1-v100' : 'hgx-h100')!;
+    for (const a of gpus) for (const b of gpus) if (a !== b) expect(topo.links[a]![b]).toMatch(/^NV/);
+    // KWOK runs it: the pod the scheduler bound reaches Running.
+    await cp.eventually(async () => (await cp.get('v1', 'Pod', 'nv4', NS))?.status?.phase === 'Running', 'nv4 Running');
+    await deleteAll();
+  });
+
+  it('an invalid annotation: FailedScheduling Event carrying our reason', async () => {
+    await cp.apply(pod('bad', 1, { annotations: { [ANN_TOPOLOGY]: 'maybe-nvlink' } }));
+    let ev: KObj | undefined;
+    await cp.eventually(async () => {
+      const events = (await cp.request('GET', `/api/v1/namespaces/${NS}/events?fieldSelector=involvedObject.name=bad`)).items as KObj[];
+      ev = events.find((e) => e.reason === 'FailedScheduling');
+      return Boolean(ev);
+    }, 'FailedScheduling event for pod bad');
+    expect(ev!.message).toContain(ANN_TOPOLOGY);
+    expect(ev!.message).toContain('maybe-nvlink');
+    expect((await cp.get('v1', 'Pod', 'bad', NS))?.spec.nodeName).toBeUndefined();
+    await deleteAll();
+  });
+
+  it('30 pods racing for 24 GPUs never share one; the extender restarted mid-stream loses nothing', async () => {
+    const sizes = Array.from({ length: 30 }, (_, i) => (i % 5 === 0 ? 2 : 1));
+    const total = sizes.reduce((a, b) => a + b, 0); // 36 GPUs asked for, 24 exist
+    await Promise.all(sizes.map((g, i) => cp.apply(pod(`race-${i}`, g, { labels: { race: 'yes' } }))));
+    // Restart the extender while the scheduler is still binding.
+    await cp.eventually(async () => (await pods('race=yes')).filter((p) => p.spec.nodeName).length >= 5, 'first binds');
+    await ext!.close();
+    ext = await startExtender();
+    await cp.eventually(async () => {
+      const all = await pods('race=yes');
+      const held = all.filter((p) => p.spec.nodeName).reduce((n, p) => n + assignedOf(p).length, 0);
+      return held >= 23; // every GPU but at most one (the 2-GPU pods may leave one idle)
+    }, 'cluster filled', 90_000);
+    const all = await pods('race=yes');
+    assertNoSharedGpu(all);
+    for (const p of all.filter((x) => x.spec.nodeName)) {
+      // What the extender bound is what the annotation says: size matches the request.
+      expect(assignedOf(p)).toHaveLength(Number(p.spec.containers[0].resources.limits['nvidia.com/gpu']));
+    }
+    expect(all.filter((p) => !p.spec.nodeName).length).toBeGreaterThan(0);
+    expect(total).toBeGreaterThan(24);
+    await deleteAll();
+  });
+
+  it('preemption through the real scheduler evicts the victims we chose and the preemptor lands on an NVLink set', async () => {
+    await cp.apply([
+      { apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name: 'low' }, value: 10 },
+      { apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name: 'high' }, value: 1000 },
+    ]);
+    // Fill every GPU with 1-GPU low-priority pods.
+    await Promise.all(Array.from({ length: 24 }, (_, i) => cp.apply(pod(`low-${i}`, 1, { priorityClassName: 'low', labels: { tier: 'low' } }))));
+    await cp.eventually(async () => (await pods('tier=low')).filter((p) => p.spec.nodeName).length === 24, '24 low pods bound', 90_000);
+    const before = new Map((await pods('tier=low')).map((p) => [p.metadata.name as string, { node: p.spec.nodeName as string, gpus: assignedOf(p) }]));
+
+    await cp.apply(pod('vip', 4, { priorityClassName: 'high', annotations: { [ANN_TOPOLOGY]: 'require-nvlink' } }));
+    const vip = await boundPod('vip', 90_000);
+    expect(['dgx1', 'h100']).toContain(vip.spec.nodeName);
+    const vipGpus = assignedOf(vip);
+    expect(vipGpus).toHaveLength(4);
+    const topo = getPreset(vip.spec.nodeName === 'dgx1' ? 'dgx1-v100' : 'hgx-h100')!;
+    for (const a of vipGpus) for (const b of vipGpus) if (a !== b) expect(topo.links[a]![b]).toMatch(/^NV/);
+
+    const after = new Set((await pods('tier=low')).filter((p) => !p.metadata.deletionTimestamp).map((p) => p.metadata.name as string));
+    const evicted = [...before.entries()].filter(([name]) => !after.has(name));
+    // Victims are exactly the pods that held the preemptor's GPUs: nobody else was evicted.
+    expect(evicted.length).toBeGreaterThanOrEqual(1);
+    for (const [, v] of evicted) {
+      expect(v.node).toBe(vip.spec.nodeName);
+      for (const g of v.gpus) expect(vipGpus).toContain(g);
+    }
+    assertNoSharedGpu([...(await pods('tier=low')), vip]);
+    await deleteAll();
+  });
+});
