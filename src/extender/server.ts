@@ -9,7 +9,7 @@ import { Value } from '@sinclair/typebox/value';
 import type { ClusterView, PodBinder } from '../cluster/types.js';
 import type { WorkloadProfile } from '../core/types.js';
 import { bindPod, filterNodes, preemptVictims, prioritizeNodes, type CandidateVictims, type DecideContext } from './decide.js';
-import { explainPod, type LastBind } from './explain.js';
+import { boundAssignment, explainBound, explainPod, type LastBind } from './explain.js';
 import { ExtenderMetrics, type Verb } from './metrics.js';
 import { PodMemory, type PodMemoryOptions } from './pod-memory.js';
 import { podGpuAsk, podKey, type PodLike } from './preferences.js';
@@ -249,6 +249,8 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
     const cached = cluster.getPod(namespace, name);
     const pod = cached !== undefined && !firstSchemaError(cached) ? (cached as PodLike) : last?.pod;
     if (!pod) return reply.status(404).send({ statusCode: 404, error: 'Not Found', message: `pod ${key} is neither in the cache nor in a recent scheduler call` });
+    const assigned = boundAssignment(cached, bound.get(key));
+    if (assigned) return explainBound(key, now(), assigned, bound.get(key));
     const names = last?.names ?? cluster.nodeNames();
     const explanation = explainPod(ctx(), key, podGpuAsk(pod), names, last ? 'last-scheduler-call' : 'all-cached-nodes');
     const lastBind = bound.get(key);

@@ -10,6 +10,7 @@ import { buildExtenderServer } from '../../src/extender/server.js';
 import type { PodBinder } from '../../src/cluster/types.js';
 import { MemoryCluster, withUuids } from './memory-cluster.js';
 import { argsByName, schedulerPod } from './fixtures.js';
+import { mutate } from '../../bench/fuzz.js';
 
 let app: FastifyInstance;
 const cluster = new MemoryCluster();
@@ -41,17 +42,6 @@ async function expectNo5xx(url: string, payload: string, contentType = 'applicat
   const res = await app.inject({ method: 'POST', url, headers: { 'content-type': contentType }, payload });
   expect(res.statusCode, `${url} ${payload.slice(0, 200)} → ${res.body.slice(0, 200)}`).toBeLessThan(500);
   if (res.statusCode >= 400) expect(res.json().message).toBeTruthy();
-}
-
-/** Replace one subtree of a valid body by an arbitrary JSON value. */
-function mutate(value: unknown, path: number[], replacement: unknown): unknown {
-  if (path.length === 0 || value === null || typeof value !== 'object') return replacement;
-  const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
-  if (entries.length === 0) return replacement;
-  const [k, v] = entries[path[0]! % entries.length]!;
-  const copy: Record<string, unknown> | unknown[] = Array.isArray(value) ? [...value] : { ...value };
-  (copy as Record<string, unknown>)[k] = mutate(v, path.slice(1), replacement);
-  return copy;
 }
 
 const validBodies: Record<string, unknown> = {

@@ -1,0 +1,257 @@
+/**
+ * `npm run fuzz -- [--bodies 100000] [--seed 1] [--concurrency 8] [--nodes 200] [--json]`
+ *
+ * The standing fuzz of the extender (not part of `npm test`): generated and mutated
+ * kube-scheduler bodies to every verb (filter, prioritize, bind, preempt, and GET /explain) over
+ * real HTTP against the real server and ClusterCache in a child process, with binds that really
+ * change the cache and pod churn (bound pods are deleted again after a second). Passes when no
+ * answer is a 5xx, every 4xx carries a message, the server never dies, and its RSS at the end is
+ * within 20% (+16 MiB) of the largest RSS seen in the first 30% of the run.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
+import { StaticPodBinder } from '../src/cluster/static-file.js';
+import type { PodBinder } from '../src/cluster/types.js';
+import { buildExtenderServer } from '../src/extender/server.js';
+import { benchCluster, benchPod } from './http.js';
+
+const ANNOTATIONS = ['topology', 'policy', 'gpu-model', 'gpu-memory-min', 'gpu-milli', 'include-gpus', 'exclude-gpus', 'unknown-key'].map((k) => `linkpack.io/${k}`);
+const GOOD_VALUES = ['require-nvlink', 'prefer-nvlink', 'any', 'binpack', 'spread', 'H100', 'A100,V100', '80Gi', '16384', '500', '1000', 'GPU-1-0,GPU-2-3'];
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+const nodeName = (i: number) => `gpu-node-${String(i).padStart(5, '0')}`;
+
+// ---------------------------------------------------------------------------------------------
+// Child: serve
+
+async function serve(n: number): Promise<void> {
+  const cluster = benchCluster(n);
+  const binder = new StaticPodBinder(cluster);
+  // Pod churn: every pod bound here finishes a second later (and the binder's record is cleared).
+  const bound: { namespace: string; name: string; at: number }[] = [];
+  const recording: PodBinder = {
+    bind: async (args) => {
+      await binder.bind(args);
+      bound.push({ namespace: args.namespace, name: args.name, at: Date.now() });
+      binder.binds.length = 0;
+    },
+  };
+  setInterval(() => {
+    const now = Date.now();
+    while (bound.length > 0 && now - bound[0]!.at > 1000) {
+      const b = bound.shift()!;
+      const obj = cluster.getPod(b.namespace, b.name);
+      if (obj) cluster.deletePod(obj);
+    }
+  }, 250).unref();
+  const app = buildExtenderServer({ cluster, binder: recording, bodyLimitBytes: 1024 * 1024 });
+  const address = await app.listen({ port: 0, host: '127.0.0.1' });
+  process.stdout.write(`LISTENING ${address}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parent: generate and send
+
+/** Replace one subtree of a value by another value (path indices wrap around). */
+export function mutate(value: unknown, path: readonly number[], replacement: unknown): unknown {
+  if (path.length === 0 || value === null || typeof value !== 'object') return replacement;
+  const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
+  if (entries.length === 0) return replacement;
+  const [k, v] = entries[path[0]! % entries.length]!;
+  const copy: Record<string, unknown> | unknown[] = Array.isArray(value) ? [...value] : { ...value };
+  (copy as Record<string, unknown>)[k] = mutate(v, path.slice(1), replacement);
+  return copy;
+}
+
+interface Case {
+  method: 'POST' | 'GET';
+  path: string;
+  body: string;
+  contentType: string;
+}
+
+function generators(nodes: number) {
+  const known = fc.nat(nodes - 1).map(nodeName);
+  const name = fc.oneof({ weight: 6, arbitrary: known }, { weight: 1, arbitrary: fc.string({ maxLength: 12 }) }, { weight: 1, arbitrary: fc.constantFrom('__proto__', 'constructor', 'toString', '') });
+  const annotations = fc.dictionary(fc.oneof(fc.constantFrom(...ANNOTATIONS), fc.string({ maxLength: 8 })), fc.oneof(fc.constantFrom(...GOOD_VALUES), fc.string({ maxLength: 20 })), { maxKeys: 4 });
+  const podName = fc.oneof(fc.constantFrom('trainer-0', 'trainer-1', 'trainer-2'), fc.string({ minLength: 1, maxLength: 10 }));
+  const pod = fc.record({ name: podName, gpus: fc.oneof(fc.constantFrom('0', '1', '2', '4', '8'), fc.string({ maxLength: 4 })), annotations, uidSuffix: fc.nat(20) }).map(({ name, gpus, annotations, uidSuffix }) => {
+    const p = benchPod();
+    p.metadata = { ...p.metadata, name, uid: `uid-${name}-${uidSuffix % 3}`, annotations: annotations as { 'linkpack.io/topology': string } };
+    p.spec.containers[0]!.resources = { requests: { cpu: '1', 'nvidia.com/gpu': gpus }, limits: { cpu: '1', 'nvidia.com/gpu': gpus } };
+    return p;
+  });
+  const args = fc.record({ pod, names: fc.array(name, { maxLength: 64 }), full: fc.boolean() }).map(({ pod, names, full }) =>
+    full ? { Pod: pod, Nodes: { metadata: {}, items: names.map((n) => ({ metadata: { name: n }, status: {} })) }, NodeNames: null } : { Pod: pod, Nodes: null, NodeNames: names },
+  );
+  const bind = fc.record({ pod, node: name }).map(({ pod, node }) => ({ PodName: pod.metadata.name, PodNamespace: pod.metadata.namespace, PodUID: pod.metadata.uid, Node: node }));
+  const victims = fc.array(fc.oneof(fc.nat(nodes - 1).map((i) => `uid-run-${i}`), fc.string({ minLength: 1, maxLength: 8 })), { maxLength: 4 });
+  const preempt = fc.record({ pod, byNode: fc.dictionary(name, victims, { maxKeys: 6 }), meta: fc.boolean() }).map(({ pod, byNode, meta }) =>
+    meta
+      ? { Pod: pod, NodeNameToVictims: null, NodeNameToMetaVictims: Object.fromEntries(Object.entries(byNode).map(([n, v]) => [n, { Pods: v.map((UID) => ({ UID })), NumPDBViolations: 0 }])) }
+      : { Pod: pod, NodeNameToMetaVictims: null, NodeNameToVictims: Object.fromEntries(Object.entries(byNode).map(([n, v]) => [n, { Pods: v.map((uid) => ({ metadata: { uid }, spec: { priority: 0 } })), NumPDBViolations: 0 }])) },
+  );
+  const valid = fc.oneof(
+    args.map((b) => ['/filter', b] as const),
+    args.map((b) => ['/prioritize', b] as const),
+    bind.map((b) => ['/bind', b] as const),
+    preempt.map((b) => ['/preempt', b] as const),
+  );
+  const json = (path: string, body: string, contentType = 'application/json'): Case => ({ method: 'POST', path, body, contentType });
+  const verb = fc.constantFrom('/filter', '/prioritize', '/bind', '/preempt');
+  return fc.oneof(
+    // Well-formed kube-scheduler bodies (they bind, churn and score).
+    { weight: 8, arbitrary: valid.map(([path, b]) => json(path, JSON.stringify(b))) },
+    // One subtree replaced by anything.
+    { weight: 6, arbitrary: fc.tuple(valid, fc.array(fc.nat(40), { maxLength: 8 }), fc.jsonValue({ maxDepth: 3 })).map(([[path, b], at, repl]) => json(path, JSON.stringify(mutate(b, at, repl)))) },
+    // Anything at all.
+    { weight: 2, arbitrary: fc.tuple(verb, fc.jsonValue()).map(([path, v]) => json(path, JSON.stringify(v) ?? 'null')) },
+    { weight: 1, arbitrary: fc.tuple(verb, fc.string({ maxLength: 200 })).map(([path, s]) => json(path, s)) },
+    // Truncated valid bodies, prototype keys, wrong content types, explain.
+    { weight: 1, arbitrary: fc.tuple(valid, fc.double({ min: 0, max: 1, noNaN: true })).map(([[path, b], cut]) => { const t = JSON.stringify(b); return json(path, t.slice(0, Math.floor(t.length * cut))); }) },
+    { weight: 1, arbitrary: fc.tuple(verb, fc.constantFrom('{"__proto__":{"x":1},"Pod":{}}', '{"constructor":{"prototype":{"x":1}}}', '{"Pod":{"metadata":{"name":"p","__proto__":{"annotations":{"linkpack.io/topology":"x"}}},"spec":{"containers":[]}},"NodeNames":["__proto__"]}')).map(([path, b]) => json(path, b)) },
+    { weight: 1, arbitrary: fc.tuple(valid, fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'application/json; charset=latin1', '')).map(([[path, b], ct]) => json(path, JSON.stringify(b), ct)) },
+    { weight: 1, arbitrary: fc.oneof(fc.string({ maxLength: 30 }), podName.map((n) => `bench/${n}`)).map((q): Case => ({ method: 'GET', path: `/explain?pod=${encodeURIComponent(q)}`, body: '', contentType: '' })) },
+  );
+}
+
+function send(agent: Agent, url: URL, c: Case): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = { 'content-length': Buffer.byteLength(c.body) };
+    if (c.contentType) headers['content-type'] = c.contentType;
+    const req = request({ agent, host: url.hostname, port: url.port, path: c.path, method: c.method, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end(c.method === 'POST' ? c.body : undefined);
+  });
+}
+
+const rssMiB = (pid: number) => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024);
+
+export interface FuzzResult {
+  bodies: number;
+  /** Binds that succeeded (the bind path ran to the end and changed the cache). */
+  binds: number;
+  byStatus: Record<string, number>;
+  fiveXx: number;
+  missingMessage: number;
+  crashed: boolean;
+  seconds: number;
+  rssMiB: { atProgress: number; rssMiB: number }[];
+  rssFlat: boolean;
+  failures: string[];
+}
+
+async function startChild(nodes: number): Promise<{ child: ChildProcess; url: URL }> {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve', String(nodes)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const address = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = /LISTENING (\S+)/.exec(buf);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`fuzz server exited with ${code} before listening`)));
+  });
+  return { child, url: new URL(address) };
+}
+
+async function main(): Promise<void> {
+  const serveN = arg('--serve');
+  if (serveN) return serve(Number(serveN));
+  const total = Number(arg('--bodies') ?? 100_000);
+  const seed = Number(arg('--seed') ?? 1);
+  const concurrency = Number(arg('--concurrency') ?? 8);
+  const nodes = Number(arg('--nodes') ?? 200);
+  const jsonOut = process.argv.includes('--json');
+  const { child, url } = await startChild(nodes);
+  let crashed = false;
+  child.once('exit', () => (crashed = true));
+  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const gen = generators(nodes);
+  const result: FuzzResult = { bodies: 0, binds: 0, byStatus: {}, fiveXx: 0, missingMessage: 0, crashed: false, seconds: 0, rssMiB: [], rssFlat: false, failures: [] };
+  const t0 = Date.now();
+  const batch = 2000;
+  let nextSample = 0;
+  try {
+    for (let done = 0; done < total && !crashed; ) {
+      const cases = fc.sample(gen, { numRuns: Math.min(batch, total - done), seed: seed * 1_000_003 + done });
+      let i = 0;
+      const worker = async () => {
+        while (i < cases.length && !crashed) {
+          const c = cases[i++]!;
+          let r: { status: number; text: string };
+          try {
+            r = await send(agent, url, c);
+          } catch (err) {
+            if (crashed) return;
+            throw new Error(`${c.method} ${c.path}: ${err instanceof Error ? err.message : String(err)}`);
+          }
+          result.byStatus[r.status] = (result.byStatus[r.status] ?? 0) + 1;
+          if (c.path === '/bind' && r.status === 200 && r.text === '{"Error":""}') result.binds++;
+          if (r.status >= 500) {
+            result.fiveXx++;
+            if (result.failures.length < 10) result.failures.push(`${r.status} ${c.path} ${c.body.slice(0, 300)} → ${r.text.slice(0, 300)}`);
+          } else if (r.status >= 400) {
+            let msg: unknown;
+            try {
+              msg = (JSON.parse(r.text) as { message?: unknown }).message;
+            } catch {
+              msg = undefined;
+            }
+            if (typeof msg !== 'string' || msg === '') {
+              result.missingMessage++;
+              if (result.failures.length < 10) result.failures.push(`${r.status} without a message: ${c.path} ${c.body.slice(0, 200)} → ${r.text.slice(0, 200)}`);
+            }
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: concurrency }, worker));
+      done += cases.length;
+      result.bodies = done;
+      if (!crashed && done >= nextSample) {
+        result.rssMiB.push({ atProgress: Math.round((done / total) * 100) / 100, rssMiB: rssMiB(child.pid!) });
+        nextSample += total / 10;
+        if (!jsonOut) console.error(`${done} bodies, ${Math.round((Date.now() - t0) / 1000)} s, server RSS ${result.rssMiB.at(-1)!.rssMiB} MiB`);
+      }
+    }
+    // Still serving?
+    const health = await send(agent, url, { method: 'GET', path: '/healthz', body: '', contentType: '' }).catch(() => ({ status: 0, text: '' }));
+    if (health.status !== 200) crashed = true;
+  } finally {
+    result.crashed = crashed;
+    agent.destroy();
+    child.kill();
+  }
+  result.seconds = Math.round((Date.now() - t0) / 100) / 10;
+  const earlySamples = result.rssMiB.filter((s) => s.atProgress <= 0.3);
+  const early = Math.max(...(earlySamples.length > 0 ? earlySamples : result.rssMiB.slice(0, 1)).map((s) => s.rssMiB));
+  const last = result.rssMiB.at(-1)?.rssMiB ?? Infinity;
+  result.rssFlat = last <= early * 1.2 + 16;
+  const ok = result.fiveXx === 0 && result.missingMessage === 0 && !result.crashed && result.rssFlat && result.bodies >= total;
+  if (jsonOut) console.log(JSON.stringify(result));
+  else {
+    console.log(`${result.bodies} bodies in ${result.seconds} s: status ${JSON.stringify(result.byStatus)}; 5xx ${result.fiveXx}; 4xx without message ${result.missingMessage}; crashed ${result.crashed}; successful binds ${result.binds}`);
+    console.log(`server RSS MiB by progress: ${result.rssMiB.map((s) => `${Math.round(s.atProgress * 100)}%:${s.rssMiB}`).join(' ')} → ${result.rssFlat ? 'flat' : 'GROWING'}`);
+    for (const f of result.failures) console.log(`  ${f}`);
+  }
+  process.exit(ok ? 0 : 1);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  main().catch((err) => {
+    console.error(err instanceof Error ? err.stack : err);
+    process.exit(2);
+  });
+}
