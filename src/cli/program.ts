@@ -1,5 +1,6 @@
 /** `linkpack <command>`: one binary for every component; each registers its own subcommand. */
 import { Command } from 'commander';
+import { registerDevicePluginCommand } from '../deviceplugin/command.js';
 import { registerExtenderCommand } from '../extender/command.js';
 import { registerInspectCommand } from '../inspect/command.js';
 import { registerMLTaskCommand } from '../mltask/command.js';
@@ -15,5 +16,6 @@ export function buildProgram(): Command {
   registerInspectCommand(program);
   registerMLTaskCommand(program);
   registerMLTaskCommand(program);
+  registerDevicePluginCommand(program);
   return program;
 }

@@ -1,0 +1,109 @@
+/**
+ * `linkpack device-plugin`: serve nvidia.com/gpu to the kubelet, honouring the extender's
+ * assigned GPUs. GPUs and health from nvidia-smi (the agent's runner and rules); intents from a
+ * watch of this node's pods, unless --no-api.
+ */
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { KubeConfig } from '@kubernetes/client-node';
+import { pino, type Logger } from 'pino';
+import { nvidiaSmiRunner } from '../agent/nvidia-smi.js';
+import { DEVICE_PLUGIN_DIR } from '../kubelet/device-plugin-api.js';
+import type { Feed } from '../kube/informer.js';
+import { KubePodEventRecorder } from './events.js';
+import { IntentStore } from './intents.js';
+import { nodePodFeed } from './pods.js';
+import { nodeGpus } from './preferred.js';
+import { LinkpackDevicePlugin } from './server.js';
+import { readSmiInventory, SmiDeviceSource } from './smi-source.js';
+
+export interface DevicePluginCommandOptions {
+  nodeName?: string;
+  nvidiaSmi: string;
+  pluginDir: string;
+  kubeconfig?: string;
+  api: boolean;
+  cdi?: boolean;
+  healthInterval: string;
+  logLevel: string;
+}
+
+export interface RunningDevicePlugin {
+  plugin: LinkpackDevicePlugin;
+  close(): Promise<void>;
+}
+
+function positiveSeconds(text: string, flag: string): number {
+  const n = Number(text);
+  if (!(n > 0)) throw new Error(`${flag} "${text}": expected a positive number of seconds`);
+  return n * 1000;
+}
+
+export async function runDevicePlugin(opts: DevicePluginCommandOptions, logger: Logger = pino({ level: opts.logLevel })): Promise<RunningDevicePlugin> {
+  const nodeName = opts.nodeName ?? process.env.NODE_NAME;
+  if (!nodeName) throw new Error('--node-name is required (or $NODE_NAME, set from spec.nodeName in the DaemonSet)');
+  const intervalMs = positiveSeconds(opts.healthInterval, '--health-interval');
+  if (opts.kubeconfig && !existsSync(opts.kubeconfig)) throw new Error(`--kubeconfig ${opts.kubeconfig}: no such file`);
+  const log = (level: 'info' | 'warn' | 'error', message: string) => logger[level](message);
+
+  const runner = nvidiaSmiRunner({ path: opts.nvidiaSmi });
+  const inv = await readSmiInventory(runner);
+  const node = nodeGpus(nodeName, inv.topology);
+  const devices = new SmiDeviceSource(runner, inv, { intervalMs, log });
+
+  let feed: Feed | undefined;
+  let intents: IntentStore | undefined;
+  let events: KubePodEventRecorder | undefined;
+  if (opts.api) {
+    const kc = new KubeConfig();
+    if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
+    else kc.loadFromDefault();
+    intents = new IntentStore((i) => node.uuidOf[i], (u) => node.indexOf.has(u), log);
+    events = new KubePodEventRecorder(kc, 'linkpack-device-plugin', nodeName, log);
+    feed = nodePodFeed(kc, nodeName, intents, log);
+  }
+
+  const plugin = new LinkpackDevicePlugin({ node, devices, pluginDir: opts.pluginDir, intents, events, cdi: opts.cdi ?? false, log });
+  await plugin.start();
+  devices.start();
+  // Not awaited: the kubelet must get its devices even while the API server is unreachable
+  // (preferences then come from the core until the first list arrives).
+  void feed?.start().then(() => log('info', `watching pods on ${nodeName}: ${intents!.size} with a linkpack assignment`));
+  log('info', `device plugin for ${nodeName}: ${node.uuidOf.length} GPUs, ${opts.api ? 'honouring linkpack assignments' : 'core only (--no-api)'}${opts.cdi ? ', CDI device names' : ''}`);
+  return {
+    plugin,
+    async close() {
+      devices.stop();
+      await feed?.stop();
+      await plugin.stop();
+    },
+  };
+}
+
+export function registerDevicePluginCommand(program: Command, hooks: { onStarted?: (r: RunningDevicePlugin) => void } = {}): Command {
+  return program
+    .command('device-plugin')
+    .description('Serve nvidia.com/gpu to the kubelet (device plugin v1beta1), giving each pod the GPUs linkpack assigned at bind')
+    .option('--node-name <name>', 'this node (default $NODE_NAME)')
+    .option('--nvidia-smi <path>', 'nvidia-smi executable', 'nvidia-smi')
+    .option('--plugin-dir <dir>', "the kubelet's device-plugins directory", DEVICE_PLUGIN_DIR)
+    .option('--kubeconfig <file>', 'kubeconfig (default: in-cluster, then $KUBECONFIG / ~/.kube/config)')
+    .option('--no-api', 'make no API calls: preferred allocations from the core alone, mismatches only logged')
+    .option('--cdi', 'give containers CDI device names (nvidia.com/gpu=<uuid>) instead of NVIDIA_VISIBLE_DEVICES')
+    .option('--health-interval <seconds>', 'how often GPU health is re-read with nvidia-smi', '10')
+    .option('--log-level <level>', 'pino log level', 'info')
+    .action(async (opts: DevicePluginCommandOptions) => {
+      let running: RunningDevicePlugin;
+      try {
+        running = await runDevicePlugin(opts);
+      } catch (err) {
+        console.error(`linkpack device-plugin: ${err instanceof Error ? err.message : String(err)}`);
+        process.exitCode = 2;
+        return;
+      }
+      if (hooks.onStarted) return hooks.onStarted(running);
+      const shutdown = () => void running.close().then(() => process.exit(0));
+      process.once('SIGTERM', shutdown);
+      process.once('SIGINT', shutdown);
+    });
+}

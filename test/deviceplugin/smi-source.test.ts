@@ -1,0 +1,117 @@
+/**
+ * GPUs and health from a fake nvidia-smi (a recorded-layout `topo -m`, a --query-gpu answer per
+ * cycle) through the agent's runner and health rules, and the command end to end on the kubelet
+ * stand-in with --no-api.
+ */
+import { rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { nvidiaSmiRunner } from '../../src/agent/nvidia-smi.js';
+import { GPU_QUERY_FIELDS } from '../../src/agent/observe.js';
+import { runDevicePlugin, type RunningDevicePlugin } from '../../src/deviceplugin/command.js';
+import { readSmiInventory, SmiDeviceSource } from '../../src/deviceplugin/smi-source.js';
+import { makeFakeSmi, type FakeSmi } from '../agent/fake-smi.js';
+import { FakeKubelet } from '../support/fake-kubelet.js';
+import { ownFixture } from '../support/nvidia-smi-fixtures.js';
+import { waitFor } from '../support/wait.js';
+import { pluginDir, uuidOf } from './helpers.js';
+
+/** One --query-gpu line per GPU in the order the agent asks; `ecc` = uncorrected ECC errors. */
+function queryAnswer(n: number, ecc: Record<number, number> = {}): string {
+  const value = (field: string, i: number): string => {
+    switch (field) {
+      case 'index':
+        return String(i);
+      case 'uuid':
+        return uuidOf(i);
+      case 'name':
+        return 'NVIDIA A100-SXM4-40GB';
+      case 'pci.bus_id':
+        return `00000000:${(0x10 + i).toString(16).toUpperCase()}:00.0`;
+      case 'driver_version':
+        return '535.161.08';
+      case 'memory.total':
+        return '40960';
+      case 'ecc.errors.uncorrected.volatile.total':
+        return String(ecc[i] ?? 0);
+      case 'retired_pages.pending':
+        return 'No';
+      default:
+        return field.startsWith('clocks_event_reasons.') ? 'Not Active' : '0';
+    }
+  };
+  return Array.from({ length: n }, (_, i) => GPU_QUERY_FIELDS.map((f) => value(f.name, i)).join(', ')).join('\n') + '\n';
+}
+
+let smi: FakeSmi | undefined;
+let queryFile = '';
+function fakeSmi(): FakeSmi {
+  smi = makeFakeSmi([
+    { when: 'topo -m', stdout: ownFixture('topo-tab-4gpu-2island-gpu-numa-id.txt') },
+    { when: '--query-gpu=*', stdout: queryAnswer(4) },
+  ]);
+  queryFile = path.join(smi.dir, 'out-1.txt');
+  return smi;
+}
+
+let running: RunningDevicePlugin | undefined;
+let kubelet: FakeKubelet | undefined;
+let dir: string | undefined;
+afterEach(async () => {
+  await running?.close();
+  await kubelet?.stop();
+  smi?.remove();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  running = kubelet = smi = dir = undefined;
+});
+
+describe('SmiDeviceSource', () => {
+  it('takes UUIDs and NUMA nodes from nvidia-smi and health from the agent’s rules, with hysteresis', async () => {
+    const runner = nvidiaSmiRunner({ path: fakeSmi().path });
+    const inv = await readSmiInventory(runner);
+    expect(inv.topology.gpus.map((g) => g.uuid)).toEqual([0, 1, 2, 3].map(uuidOf));
+    const src = new SmiDeviceSource(runner, inv, { intervalMs: 60_000, flipAfter: 2 });
+    expect(src.devices().map((g) => [g.healthy, g.numaNode])).toEqual([[true, 0], [true, 0], [true, 1], [true, 1]]);
+    let changes = 0;
+    src.subscribe(() => (changes += 1));
+    writeFileSync(queryFile, queryAnswer(4, { 1: 3 }));
+    await src.tick();
+    expect(src.devices()[1]!.healthy).toBe(true); // one reading changes nothing
+    await src.tick();
+    expect(src.devices()[1]).toMatchObject({ healthy: false, reasons: [expect.stringContaining('uncorrected ECC errors')] });
+    expect(changes).toBe(1);
+  });
+
+  it('a GPU without a UUID is refused by name', async () => {
+    smi = makeFakeSmi([
+      { when: 'topo -m', stdout: ownFixture('topo-tab-4gpu-2island-gpu-numa-id.txt') },
+      { when: '--query-gpu=*', stdout: queryAnswer(3) },
+    ]);
+    await expect(readSmiInventory(nvidiaSmiRunner({ path: smi.path }))).rejects.toThrow(/GPU 3 of topo -m has no UUID/);
+  });
+});
+
+describe('linkpack device-plugin --no-api', () => {
+  it('registers with the kubelet and advertises the GPUs nvidia-smi reports', async () => {
+    dir = pluginDir();
+    kubelet = new FakeKubelet(dir);
+    await kubelet.start();
+    running = await runDevicePlugin(
+      { nodeName: 'n1', nvidiaSmi: fakeSmi().path, pluginDir: dir, api: false, healthInterval: '60', logLevel: 'silent' },
+      pino({ level: 'silent' }),
+    );
+    await running.plugin.whenRegistered();
+    await waitFor(() => kubelet!.lists.length >= 1, 'device list');
+    expect(kubelet.devices.map((d) => [d.ID, d.health])).toEqual([0, 1, 2, 3].map((i) => [uuidOf(i), 'Healthy']));
+    // Two of four with NVLink pairs (0,1) and (2,3): the core keeps a pair together.
+    const got = (await kubelet.preferred([0, 1, 2, 3].map(uuidOf), 2)).sort();
+    expect([[uuidOf(0), uuidOf(1)], [uuidOf(2), uuidOf(3)]]).toContainEqual(got);
+  });
+
+  it('says what is wrong when the plugin directory is missing', async () => {
+    await expect(
+      runDevicePlugin({ nodeName: 'n1', nvidiaSmi: fakeSmi().path, pluginDir: '/nonexistent/dp', api: false, healthInterval: '60', logLevel: 'silent' }, pino({ level: 'silent' })),
+    ).rejects.toThrow(/device plugin directory \/nonexistent\/dp does not exist/);
+  });
+});
