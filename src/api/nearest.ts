@@ -18,22 +18,25 @@ export function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
-export function nearest(word: string, candidates: readonly string[]): string | undefined {
+/** Every candidate at the smallest edit distance, when that distance is a near miss. */
+export function nearestAll(word: string, candidates: readonly string[]): string[] {
   const w = word.toLowerCase();
-  let best: string | undefined;
+  let best: string[] = [];
   let bestD = Infinity;
   for (const c of candidates) {
     const d = editDistance(w, c.toLowerCase());
-    if (d < bestD) {
-      best = c;
-      bestD = d;
-    }
+    if (d < bestD) [best, bestD] = [[c], d];
+    else if (d === bestD) best.push(c);
   }
-  return bestD <= Math.max(2, Math.floor(w.length / 3)) ? best : undefined;
+  return bestD <= Math.max(2, Math.floor(w.length / 3)) ? best : [];
 }
 
-/** `; did you mean "x"?` or the empty string. */
+export function nearest(word: string, candidates: readonly string[]): string | undefined {
+  return nearestAll(word, candidates)[0];
+}
+
+/** `; did you mean "x"?` (or `"x" or "y"` on a tie), or the empty string. */
 export function didYouMean(word: string, candidates: readonly string[]): string {
-  const n = nearest(word, candidates);
-  return n === undefined ? '' : `; did you mean "${n}"?`;
+  const n = nearestAll(word, candidates);
+  return n.length === 0 ? '' : `; did you mean ${n.map((c) => `"${c}"`).join(' or ')}?`;
 }

@@ -1,5 +1,6 @@
 /** `linkpack <command>`: one binary for every component; each registers its own subcommand. */
 import { Command } from 'commander';
+import { packageVersion, USAGE_HINT } from './usage.js';
 import { registerDevicePluginCommand } from '../deviceplugin/command.js';
 import { registerExtenderCommand } from '../extender/command.js';
 import { registerInspectCommand } from '../inspect/command.js';
@@ -10,7 +11,11 @@ import { registerSimulateCommand } from '../sim/command.js';
 export function buildProgram(): Command {
   const program = new Command('linkpack')
     .description('NVLink-aware, fragmentation-aware GPU placement for Kubernetes')
-    .showHelpAfterError();
+    .version(packageVersion(), '-V, --version', 'print the linkpack version')
+    // One line of error and a hint, not 30 lines of help (inherited by every subcommand).
+    .showHelpAfterError(USAGE_HINT)
+    // Commander's own errors become exceptions, so main.ts gives every usage error one exit status.
+    .exitOverride();
   registerSimulateCommand(program);
   registerExtenderCommand(program);
   registerInspectCommand(program);

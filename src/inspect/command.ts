@@ -1,24 +1,55 @@
+import { existsSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { stringify as toYaml } from 'yaml';
 import { TOPOLOGY_MODES, PACKING_POLICIES, type GpuRequest, type PackingPolicy, type TopologyMode } from '../core/index.js';
 import { validateRequest } from '../core/index.js';
-import { listPresets } from '../topology/index.js';
-import { loadTopology } from '../topology/load.js';
+import { didYouMean } from '../api/nearest.js';
+import { getPreset, listPresets } from '../topology/index.js';
+import { GPUS_COMMAND, loadTopology } from '../topology/load.js';
 import { formatInspect, inspectTopology } from './report.js';
 
-function intArg(name: string) {
-  return (v: string) => {
-    if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`${name} must be a whole number, got "${v}"`);
-    return Number(v);
-  };
+/** Exit status when the request does not fit: scripts can test for it (`inspect … && deploy`). */
+export const EXIT_DOES_NOT_FIT = 3;
+
+function gpuCountArg(v: string): number {
+  if (!/^\d+$/.test(v.trim())) throw new InvalidArgumentError(`--request takes a number of GPUs (1 or more), got "${v}"`);
+  const n = Number(v);
+  if (n < 1) throw new InvalidArgumentError(`--request ${v}: ask for at least 1 GPU`);
+  return n;
+}
+
+function milliArg(v: string): number {
+  const n = /^\d+$/.test(v.trim()) ? Number(v) : NaN;
+  if (!(n >= 1 && n <= 1000)) throw new InvalidArgumentError(`--milli takes a share of one GPU in thousandths, 1–1000, got "${v}"`);
+  return n;
 }
 
 function gpuList(v: string): number[] {
-  if (v.trim() === '') return [];
-  return v.split(',').map((s) => {
+  const out: number[] = [];
+  if (v.trim() === '') return out;
+  for (const s of v.split(',')) {
     if (!/^\s*\d+\s*$/.test(s)) throw new InvalidArgumentError(`--free takes GPU indices like 0,2,5; "${s}" is not one`);
-    return Number(s);
-  });
+    const g = Number(s);
+    if (out.includes(g)) throw new InvalidArgumentError(`--free lists GPU ${g} twice ("${v}")`);
+    out.push(g);
+  }
+  return out;
+}
+
+/** A Kubernetes node name is a DNS-1123 subdomain. */
+const NODE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+function nodeNameArg(v: string): string {
+  if (v.length > 253 || !NODE_NAME.test(v)) {
+    throw new InvalidArgumentError(`"${v}" is not a Kubernetes node name: lower-case letters, digits, '-' and '.', starting and ending with a letter or digit`);
+  }
+  return v;
+}
+
+/** A --topo that is neither a preset nor an existing file: suggest the preset it nearly names. */
+function topoProblem(topo: string): string | undefined {
+  if (getPreset(topo) || existsSync(topo)) return undefined;
+  const hint = didYouMean(topo, listPresets().map((p) => p.name));
+  return `--topo "${topo}" is neither a preset nor a file${hint || ' (linkpack inspect --list-presets lists the presets)'}`;
 }
 
 export function registerInspectCommand(program: Command): void {
@@ -26,14 +57,14 @@ export function registerInspectCommand(program: Command): void {
     .command('inspect')
     .description('show a topology (nvidia-smi topo -m file or preset), its NVLink islands and bandwidths, and what linkpack would choose')
     .option('--topo <file|preset>', 'a `nvidia-smi topo -m` output file or a preset name (see --list-presets)')
-    .option('--gpus <csv>', 'optional `nvidia-smi --query-gpu=index,uuid,name,memory.total --format=csv` output')
-    .option('--nvlink <file>', 'optional `nvidia-smi nvlink -s` output (measured per-link speed)')
-    .option('--request <k>', 'number of GPUs to place', intArg('--request'))
-    .option('--milli <m>', 'share of each GPU in milli-GPU (1..1000)', intArg('--milli'), 1000)
-    .option('--free <list>', 'free GPU indices, e.g. 0,2,5 (default: all)', gpuList)
+    .option('--gpus <csv>', `optional \`${GPUS_COMMAND}\` output (one sample, with its header)`)
+    .option('--nvlink <file>', 'optional `nvidia-smi nvlink -s` output of the same machine (measured per-link speed)')
+    .option('--request <k>', 'number of GPUs to place', gpuCountArg)
+    .option('--milli <m>', 'share of each GPU in milli-GPU (1..1000)', milliArg, 1000)
+    .option('--free <list>', 'with --request: free GPU indices, e.g. 0,2,5 (default: all)', gpuList)
     .addOption(new Option('--topology <mode>', 'NVLink requirement').choices([...TOPOLOGY_MODES]).default('prefer-nvlink'))
     .addOption(new Option('--policy <policy>', 'packing policy').choices([...PACKING_POLICIES]).default('binpack'))
-    .option('--as-gpunode <node-name>', 'print a GPUNode object (YAML) for this node instead')
+    .option('--as-gpunode <node-name>', 'print a GPUNode object (YAML) for this node instead', nodeNameArg)
     .option('--json', 'print JSON')
     .option('--list-presets', 'list the built-in topologies')
     .action(async (o) => {
@@ -43,6 +74,9 @@ export function registerInspectCommand(program: Command): void {
         return;
       }
       if (!o.topo) throw new InvalidArgumentError('--topo <file|preset> is required (or --list-presets)');
+      const problem = topoProblem(o.topo);
+      if (problem) throw new InvalidArgumentError(problem);
+      if (o.free !== undefined && o.request === undefined) throw new InvalidArgumentError('--free says which GPUs are free for --request; give --request <k> too');
       const topology = loadTopology({ topo: o.topo, gpusCsv: o.gpus, nvlinkStatus: o.nvlink });
       if (o.asGpunode) {
         const { gpuNodeObject } = await import('../cluster/gpunode.js');
@@ -52,11 +86,14 @@ export function registerInspectCommand(program: Command): void {
       }
       let request: GpuRequest | undefined;
       if (o.request !== undefined) {
+        const n = topology.gpus.length;
+        if (o.request > n) throw new InvalidArgumentError(`--request ${o.request}: the topology has ${n} GPU${n === 1 ? '' : 's'}`);
         request = { gpuCount: o.request, milliPerGpu: o.milli, topology: o.topology as TopologyMode, policy: o.policy as PackingPolicy };
         const err = validateRequest(request);
         if (err) throw new InvalidArgumentError(err);
       }
       const report = inspectTopology(topology, request, o.free);
       console.log(o.json ? JSON.stringify(report, null, 2) : formatInspect(report));
+      if (report.best && !report.best.fits) process.exitCode = EXIT_DOES_NOT_FIT;
     });
 }

@@ -22,8 +22,9 @@ export function inspectTopology(t: Topology, request?: GpuRequest, freeGpus?: nu
     gpus: t.gpus,
     matrix: t.links,
     islands: islands(t),
-    nvlinkGBpsPerLink: per,
-    bandwidthGBps: t.links.map((row) => row.map((c) => linkBandwidthGBps(c, per))),
+    // Rounded to the MB/s: 18 × 26.562 is 478.116, not 478.11600000000004.
+    nvlinkGBpsPerLink: round3(per),
+    bandwidthGBps: t.links.map((row) => row.map((c) => round3(linkBandwidthGBps(c, per)))),
   };
   if (request) {
     const free = freeGpus ?? t.gpus.map((g) => g.index);
@@ -37,6 +38,10 @@ export function inspectTopology(t: Topology, request?: GpuRequest, freeGpus?: nu
       : { fits: false, reason: d.reason, request, freeGpus: free };
   }
   return report;
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
 }
 
 function table(rows: string[][]): string {
@@ -63,7 +68,7 @@ export function formatInspect(r: InspectReport): string {
     if (r.best.fits) {
       const b = r.best.breakdown as Record<string, unknown>;
       out.push(`Best set: ${r.best.gpus.join(',')}`);
-      for (const [k, v] of Object.entries(b)) out.push(`  ${k}: ${typeof v === 'number' ? Math.round(v * 1000) / 1000 : v}`);
+      for (const [k, v] of Object.entries(b)) out.push(`  ${k}: ${typeof v === 'number' ? round3(v) : v}`);
     } else out.push(`Does not fit: ${r.best.reason}`);
   }
   return out.join('\n');
