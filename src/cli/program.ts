@@ -5,6 +5,7 @@ import { registerDevicePluginCommand } from '../deviceplugin/command.js';
 import { registerExtenderCommand } from '../extender/command.js';
 import { registerInspectCommand } from '../inspect/command.js';
 import { registerMLTaskCommand } from '../mltask/command.js';
+import { registerControllerCommand } from '../mltask/controller-command.js';
 import { registerMLTaskCommand } from '../mltask/command.js';
 import { registerSimulateCommand } from '../sim/command.js';
 
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerExtenderCommand(program);
   registerInspectCommand(program);
   registerMLTaskCommand(program);
+  registerControllerCommand(program);
   registerMLTaskCommand(program);
   registerDevicePluginCommand(program);
   return program;

@@ -43,7 +43,7 @@ const docs: Doc[] = files.flatMap((file) =>
 );
 /** Objects that go to the API server (kustomize patches are partial and are checked as patches). */
 const isPatch = (d: Doc) => d.file.includes('/tls/') && d.obj.kind !== 'Kustomization';
-const apiObjects = docs.filter((d) => !['Kustomization', 'KubeSchedulerConfiguration', 'GPUNode'].includes(d.obj.kind) && !isPatch(d));
+const apiObjects = docs.filter((d) => !['Kustomization', 'KubeSchedulerConfiguration', 'GPUNode', 'MLTask'].includes(d.obj.kind) && !isPatch(d));
 
 /** Field-by-field check against client-node's generated model types. */
 function checkTyped(value: unknown, type: string, at: string, errs: string[]): void {
