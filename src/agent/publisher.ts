@@ -5,14 +5,14 @@
  * other API errors back off (capped, jittered). The publisher holds the latest wanted status, so
  * an outage loses nothing: the newest status is written when the API server is back.
  */
-import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { API_GROUP as GROUP, API_VERSION as VERSION } from '../api/annotations.js';
 import { GPUNODE_KIND, GPUNODE_PLURAL, type GpuNodeObject, type GpuNodeStatus } from '../cluster/gpunode.js';
 import { errorText, statusCodeOf } from '../kube/errors.js';
 import type { BackoffOptions } from '../kube/informer.js';
+import type { KubeRest } from './kube-rest.js';
 
 export interface PublisherOptions {
-  kubeConfig: KubeConfig;
+  api: KubeRest;
   nodeName: string;
   /** The extender's heartbeat timeout (default 120 s); a heartbeat is written every third of it. */
   heartbeatTimeoutMs?: number;
@@ -46,8 +46,8 @@ const statusKey = (s: Desired) => JSON.stringify(s);
 
 export class GpuNodePublisher {
   readonly stats: PublisherStats = { creates: 0, changes: 0, heartbeats: 0, conflicts: 0, failures: 0, failingFor: 0 };
-  private readonly custom: CustomObjectsApi;
-  private readonly core: CoreV1Api;
+  private readonly api: KubeRest;
+  private readonly path: string;
   private readonly heartbeatEveryMs: number;
   private readonly now: () => number;
   private readonly log: NonNullable<PublisherOptions['log']>;
@@ -62,8 +62,8 @@ export class GpuNodePublisher {
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly opts: PublisherOptions) {
-    this.custom = opts.kubeConfig.makeApiClient(CustomObjectsApi);
-    this.core = opts.kubeConfig.makeApiClient(CoreV1Api);
+    this.api = opts.api;
+    this.path = `/apis/${GROUP}/${VERSION}/${GPUNODE_PLURAL}`;
     this.heartbeatEveryMs = Math.max(1000, Math.floor((opts.heartbeatTimeoutMs ?? 120_000) / 3));
     this.now = opts.now ?? Date.now;
     this.log = opts.log ?? (() => {});
@@ -146,7 +146,7 @@ export class GpuNodePublisher {
       const at = this.now();
       const body: GpuNodeObject = { ...this.current, status: { ...structuredClone(desired), heartbeatTime: rfc3339(at) } };
       try {
-        this.current = (await this.custom.replaceClusterCustomObjectStatus({ group: GROUP, version: VERSION, plural: GPUNODE_PLURAL, name: this.opts.nodeName, body })) as GpuNodeObject;
+        this.current = (await this.api.request('PUT', `${this.path}/${encodeURIComponent(this.opts.nodeName)}/status`, body)) as GpuNodeObject;
         this.written = { key, atMs: at };
         this.stats.lastWriteMs = at;
         if (changed) this.stats.changes++;
@@ -168,7 +168,7 @@ export class GpuNodePublisher {
 
   private async readNodeUid(): Promise<string> {
     try {
-      const node = await this.core.readNode({ name: this.opts.nodeName });
+      const node = (await this.api.request('GET', `/api/v1/nodes/${encodeURIComponent(this.opts.nodeName)}`)) as { metadata?: { uid?: string } };
       const uid = node.metadata?.uid;
       if (!uid) throw new Error(`Node ${this.opts.nodeName} has no uid`);
       return uid;
@@ -179,9 +179,9 @@ export class GpuNodePublisher {
   }
 
   private async readOrCreate(): Promise<GpuNodeObject> {
-    const ref = { group: GROUP, version: VERSION, plural: GPUNODE_PLURAL, name: this.opts.nodeName };
+    const one = `${this.path}/${encodeURIComponent(this.opts.nodeName)}`;
     try {
-      return (await this.custom.getClusterCustomObject(ref)) as GpuNodeObject;
+      return (await this.api.request('GET', one)) as GpuNodeObject;
     } catch (e) {
       if (statusCodeOf(e) !== 404) throw e;
     }
@@ -196,12 +196,12 @@ export class GpuNodePublisher {
       spec: {},
     };
     try {
-      const created = (await this.custom.createClusterCustomObject({ group: GROUP, version: VERSION, plural: GPUNODE_PLURAL, body })) as GpuNodeObject;
+      const created = (await this.api.request('POST', this.path, body)) as GpuNodeObject;
       this.stats.creates++;
       this.log('info', `created GPUNode ${this.opts.nodeName}`);
       return created;
     } catch (e) {
-      if (statusCodeOf(e) === 409) return (await this.custom.getClusterCustomObject(ref)) as GpuNodeObject; // created meanwhile
+      if (statusCodeOf(e) === 409) return (await this.api.request('GET', one)) as GpuNodeObject; // created meanwhile
       throw e;
     }
   }

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { kubeRest, targetOfKubeConfig } from '../../src/agent/kube-rest.js';
 import { GpuNodePublisher, type PublisherOptions } from '../../src/agent/publisher.js';
 import { gpuNodeObject, parseGpuNode, type GpuNodeStatus } from '../../src/cluster/gpunode.js';
 import { getPreset } from '../../src/topology/index.js';
@@ -18,7 +19,7 @@ afterEach(async () => {
 async function setup(opts: Partial<PublisherOptions> = {}) {
   api = await TestApiServer.start();
   api.create('nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: 'gpu-1' } });
-  const p = new GpuNodePublisher({ kubeConfig: api.kubeConfig(), nodeName: 'gpu-1', backoff: { initialMs: 20, maxMs: 100 }, ...opts });
+  const p = new GpuNodePublisher({ api: kubeRest(targetOfKubeConfig(api.kubeConfig())), nodeName: 'gpu-1', backoff: { initialMs: 20, maxMs: 100 }, ...opts });
   pubs.push(p);
   return { api, p };
 }
@@ -82,7 +83,7 @@ describe('GPUNode publisher (test API server)', () => {
     p.stop();
     api.addFault({ method: 'PUT', path: /\/status$/, status: 409, times: 3 });
     p.update(status());
-    await expect(p.syncOnce()).rejects.toThrow(/^status update conflicted 3 times in a row: 409/);
+    await expect(p.syncOnce()).rejects.toThrow(/^status update conflicted 3 times in a row: PUT \/apis\/linkpack.io\/v1alpha1\/gpunodes\/gpu-1\/status: 409 /);
     expect(await p.syncOnce()).toBe('written');
   });
 
@@ -109,7 +110,7 @@ describe('GPUNode publisher (test API server)', () => {
     p.update(status({ 4: ['z'] }));
     expect(await p.syncOnce()).toBe('written');
     expect(api.get('gpunodes', undefined, 'gpu-1')!.status.gpus[4].reasons).toEqual(['z']);
-    const orphan = new GpuNodePublisher({ kubeConfig: api.kubeConfig(), nodeName: 'no-such-node' });
+    const orphan = new GpuNodePublisher({ api: kubeRest(targetOfKubeConfig(api.kubeConfig())), nodeName: 'no-such-node' });
     orphan.update(status());
     await expect(orphan.syncOnce()).rejects.toThrow('Node no-such-node not found (check --node-name; the GPUNode is owned by its Node)');
   });
