@@ -8,7 +8,7 @@ import cliProgress from 'cli-progress';
 import { reportJson, reportText, mapaRows, textTable } from './format.js';
 import { mapaScenario } from './mapa.js';
 import { POLICY_NAMES, TIE_BREAKS, parsePolicies, type PolicyName, type TieBreak } from './policies.js';
-import { writeReport } from './report.js';
+import { winnersText, writeReport } from './report.js';
 import { parseSeeds } from './rng.js';
 import { runSynthetic, runTrace, type Progress } from './run.js';
 import { G_TOPOLOGIES, type GTopology } from './topology-map.js';
@@ -74,7 +74,7 @@ export function registerSimulateCommand(program: Command): void {
     .addOption(new Option('--g-topology <kind>', 'assumed topology of the undisclosed 8-GPU models G2/G3').choices([...G_TOPOLOGIES]).default('nvswitch'))
     .addOption(new Option('--ties <rule>', 'ties between equal node scores: first node of a per-run random node order (FGD artifact; default for a trace), first node in file order (default built-in), or random each time').choices([...TIE_BREAKS]))
     .option('--json', 'print the results as JSON')
-    .option('--out <dir>', `write the HTML report here (default for the built-in run: ${DEFAULT_REPORT_DIR})`)
+    .option('--out <dir>', `write the HTML report here (default: ${DEFAULT_REPORT_DIR})`)
     .option('--no-report', 'do not write the HTML report')
     .option('--mapa', 'run only the MAPA locality scenario (one DGX-1 V100, 1,000 jobs)')
     .option('--jobs <n>', 'jobs in the built-in scenario (default 1500)', (v) => {
@@ -110,12 +110,14 @@ async function runSimulateCommand(o: SimulateOptions): Promise<void> {
     progress.stop();
   }
   const json = reportJson(report);
-  const dir = o.out ?? (report.mode === 'synthetic' ? DEFAULT_REPORT_DIR : undefined);
+  // Every run writes its report (a trace run as well: it is the long one worth keeping).
+  const dir = o.out ?? DEFAULT_REPORT_DIR;
   let written: string | undefined;
   if (o.report && dir !== undefined) written = await writeReport(report, dir, json);
   if (o.json) console.log(JSON.stringify(json, null, 2));
   else {
     console.log(reportText(report));
+    console.log(`\nBest policy per measure:\n${winnersText(report)}`);
     if (written) console.log(`\nReport: ${written}`);
   }
 }
