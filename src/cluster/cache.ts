@@ -49,6 +49,7 @@ interface Usage {
 }
 
 const DEFAULT_HEARTBEAT_TIMEOUT_MS = 120_000;
+const NO_GPUNODE: NodeLookup = Object.freeze({ ok: false, reason: 'no GPUNode: the linkpack agent has not reported this node' });
 const DEFAULT_ASSUME_TTL_MS = 30_000;
 
 const podRef = (namespace: string, name: string) => `${namespace}/${name}`;
@@ -243,7 +244,7 @@ export class ClusterCache implements ClusterView {
   lookupNode(name: string, nowMs: number): NodeLookup {
     this.expireAssumptions();
     const e = this.gpuNodes.get(name);
-    if (!e) return { ok: false, reason: `no GPUNode ${name}: the linkpack agent has not reported this node` };
+    if (!e) return NO_GPUNODE; // one shared answer: unknown names (up to the request bound) allocate nothing
     if (!e.record || !e.compiled) return { ok: false, reason: `${e.error ?? `GPUNode ${name} is unusable`}` };
     const rec = e.record;
     if (Number.isFinite(this.heartbeatTimeoutMs)) {

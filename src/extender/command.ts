@@ -28,6 +28,8 @@ export interface ExtenderCommandOptions {
   logLevel: string;
   /** 'observed' (default) or 'none'. */
   profile?: string;
+  /** 'true' (default) or 'false': as kube-scheduler's nodeCacheCapable for this extender. */
+  nodeCacheCapable?: string;
   /** --heartbeat-timeout was given (with --cluster-file, heartbeats are checked only then). */
   heartbeatTimeoutExplicit?: boolean;
 }
@@ -81,6 +83,9 @@ export async function runExtender(opts: ExtenderCommandOptions, logger: Logger =
   if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) throw new UsageError('--tls-cert and --tls-key go together: give both or neither');
   const https = opts.tlsCert && opts.tlsKey ? { cert: await readFile(opts.tlsCert), key: await readFile(opts.tlsKey) } : undefined;
 
+  const nccText = opts.nodeCacheCapable ?? 'true';
+  if (nccText !== 'true' && nccText !== 'false') throw new UsageError(`--node-cache-capable "${opts.nodeCacheCapable}": expected true or false`);
+  const nodeCacheCapable = nccText === 'true';
   const profileSource = opts.profile ?? 'observed';
   if (profileSource !== 'observed' && profileSource !== 'none') throw new UsageError(`--profile "${opts.profile}": expected observed or none`);
   let cluster: ClusterView;
@@ -134,6 +139,7 @@ export async function runExtender(opts: ExtenderCommandOptions, logger: Logger =
     https,
     processMetrics: true,
     verbsLoopbackOnly: !opts.remoteVerbs,
+    nodeCacheCapable,
     ...(profileSource === 'observed' ? { profile: observedProfile(podObjects, undefined, undefined, { isGpuNode }) } : {}),
   });
   const address = await app.listen({ port, host: opts.host });
@@ -163,6 +169,7 @@ export function registerExtenderCommand(program: Command, hooks: { onStarted?: (
     .option('--kubeconfig <file>', 'kubeconfig (default: in-cluster, then $KUBECONFIG / ~/.kube/config)')
     .option('--heartbeat-timeout <seconds>', 'ignore a GPUNode whose agent heartbeat is older than this', '120')
     .option('--body-limit-mib <MiB>', 'largest request body accepted', '64')
+    .option('--node-cache-capable <bool>', 'as nodeCacheCapable in the scheduler config: true caps filter/prioritize bodies (names only) at 8 MiB; false (whole Node objects) at --body-limit-mib', 'true')
     .option('--remote-verbs', 'accept filter/prioritize/bind/preempt from non-loopback callers (extender added to the default scheduler)')
     .option('--profile <source>', 'fragmentation look-ahead: "observed" learns typical GPU pod shapes from the cluster (as the simulator does); "none" scores NVLink first', 'observed')
     .option('--log-level <level>', 'pino log level', 'info')

@@ -8,10 +8,12 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import { Value } from '@sinclair/typebox/value';
 import type { ClusterView, PodBinder } from '../cluster/types.js';
 import type { WorkloadProfile } from '../core/types.js';
-import { bindPod, filterNodes, preemptVictims, prioritizeNodes, type CandidateVictims, type DecideContext } from './decide.js';
+import { preemptVictims, type CandidateVictims, type DecideContext } from './decide.js';
+import { bindWithGangs, filterWithGangs, GangPlanner, prioritizeWithGangs } from './gang.js';
 import { boundAssignment, explainBound, explainPod, type LastBind } from './explain.js';
 import { ExtenderMetrics, type Verb } from './metrics.js';
 import { PodMemory, type PodMemoryOptions } from './pod-memory.js';
+import { candidatesOf, DEFAULT_MAX_NODES } from './candidates.js';
 import { podGpuAsk, podKey, type PodLike } from './preferences.js';
 import {
   BindingArgsSchema,
@@ -33,6 +35,10 @@ import {
 /** Full Node objects (nodeCacheCapable: false) make bodies large: 5,000 nodes × ~10 KiB. */
 export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024 * 1024;
 const RECENT_PODS = 1024;
+/** Limit of filter/prioritize bodies with nodeCacheCapable: true (names only). */
+export const NAMES_BODY_LIMIT_BYTES = 8 * 1024 * 1024;
+/** A bind body is four short strings. */
+const BIND_BODY_LIMIT_BYTES = 64 * 1024;
 
 export interface ExtenderServerOptions {
   cluster: ClusterView;
@@ -51,8 +57,17 @@ export interface ExtenderServerOptions {
    * Service that exposes /metrics and /explain cannot be used to bind pods. Default false.
    */
   verbsLoopbackOnly?: boolean;
+  /** How long a gang's GPU reservation lives without progress (default 60 s; see gang.ts). */
+  gangReservationMs?: number;
   /** Bounds of the Pods kept from filter/prioritize for bind and explain (see pod-memory.ts). */
   podMemory?: Omit<PodMemoryOptions, 'now'>;
+  /**
+   * kube-scheduler's nodeCacheCapable for this extender (default true, as deploy/scheduler sets it):
+   * true caps filter/prioritize bodies at NAMES_BODY_LIMIT_BYTES (or bodyLimitBytes if smaller).
+   */
+  nodeCacheCapable?: boolean;
+  /** Most candidate nodes accepted in one filter/prioritize call (default 50,000); more is a 413. */
+  maxNodes?: number;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
@@ -94,6 +109,7 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
 
   const profileNow = typeof profile === 'function' ? profile : () => profile;
   const ctx = (): DecideContext => ({ cluster, nowMs: now(), profile: profileNow() });
+  const gangs = new GangPlanner({ ttlMs: opts.gangReservationMs });
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
@@ -121,11 +137,15 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
   }
 
   const badRequest = (message: string) => Object.assign(new Error(message), { statusCode: 400 });
-  const candidateNames = (body: ExtenderArgs): readonly string[] => {
-    if (body.NodeNames) return body.NodeNames;
-    if (body.Nodes?.items) return body.Nodes.items.map((n) => n.metadata.name);
-    throw badRequest('body must carry NodeNames (nodeCacheCapable: true) or Nodes.items (nodeCacheCapable: false); both are null');
+  const maxNodes = opts.maxNodes ?? DEFAULT_MAX_NODES;
+  const candidatesOrThrow = (body: ExtenderArgs) => {
+    const c = candidatesOf(body, maxNodes);
+    if (!c.ok) throw Object.assign(badRequest(c.error), { statusCode: c.status });
+    return c;
   };
+  // nodeCacheCapable: true bodies carry names only (15,000 names ≈ 0.5 MiB): a small limit refuses
+  // a runaway body while it is being read, before any parse work.
+  const argsBodyLimit = (opts.nodeCacheCapable ?? true) ? Math.min(opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES, NAMES_BODY_LIMIT_BYTES) : (opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES);
 
   // Before the first list a filter answer would blame every node ("no GPUNode"): answer 503 so
   // kube-scheduler fails this cycle and retries the pod, and say why.
@@ -135,14 +155,15 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
     return reply.status(503).send({ statusCode: 503, error: 'Service Unavailable', message: NOT_SYNCED, Error: NOT_SYNCED });
   };
 
-  app.post<{ Body: ExtenderArgs }>('/filter', { schema: { body: ExtenderArgsSchema } }, async (req, reply) => {
+  app.post<{ Body: ExtenderArgs }>('/filter', { bodyLimit: argsBodyLimit, schema: { body: ExtenderArgsSchema } }, async (req, reply) => {
     if (!cluster.synced()) return notSynced('filter', reply);
     const body = req.body;
-    const names = candidateNames(body);
+    const cand = candidatesOrThrow(body);
+    const names = cand.names;
     const pod = body.Pod as PodLike;
     remember(pod, names);
     const ask = podGpuAsk(pod);
-    const r = filterNodes(ctx(), ask, names);
+    const r = filterWithGangs(gangs, ctx(), pod, ask, names);
     metrics.recordFilter(r.passed.length, r.rejects);
     req.log.debug({ pod: podKey(pod), nodes: names.length, passed: r.passed.length, rejects: r.rejects }, 'filter');
     const result: ExtenderFilterResult = {
@@ -152,24 +173,24 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
       FailedAndUnresolvableNodes: r.unresolvable,
       Error: '',
     };
-    if (body.NodeNames) {
+    if (cand.byName) {
       result.NodeNames = r.passed.length === names.length ? (names as string[]) : r.passed.map((i) => names[i]!);
     } else {
       // nodeCacheCapable: false — kube-scheduler reads Nodes.items and ignores NodeNames.
-      const items = body.Nodes!.items!;
-      result.Nodes = { metadata: {}, items: r.passed.length === items.length ? items : r.passed.map((i) => items[i]) };
+      const items = cand.items;
+      result.Nodes = { metadata: {}, items: r.passed.length === items.length ? (items as unknown[]) : r.passed.map((i) => items[i]) };
     }
     return result;
   });
 
   // The response schema lets fastify serialise the 5,000-entry list with a compiled stringifier.
-  app.post<{ Body: ExtenderArgs }>('/prioritize', { schema: { body: ExtenderArgsSchema, response: { 200: HostPriorityListSchema } } }, async (req, reply) => {
+  app.post<{ Body: ExtenderArgs }>('/prioritize', { bodyLimit: argsBodyLimit, schema: { body: ExtenderArgsSchema, response: { 200: HostPriorityListSchema } } }, async (req, reply) => {
     if (!cluster.synced()) return notSynced('prioritize', reply);
     const body = req.body;
-    const names = candidateNames(body);
+    const names = candidatesOrThrow(body).names;
     const pod = body.Pod as PodLike;
     remember(pod, names);
-    const scores = prioritizeNodes(ctx(), podGpuAsk(pod), names);
+    const scores = prioritizeWithGangs(gangs, ctx(), pod, podGpuAsk(pod), names);
     // A pod without GPUs: an empty list, i.e. no opinion (equal scores would change nothing).
     if (scores === null) return [];
     const out: HostPriority[] = new Array(names.length);
@@ -177,7 +198,7 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
     return out;
   });
 
-  app.post<{ Body: ExtenderBindingArgs }>('/bind', { schema: { body: BindingArgsSchema } }, async (req): Promise<ExtenderBindingResult> => {
+  app.post<{ Body: ExtenderBindingArgs }>('/bind', { bodyLimit: BIND_BODY_LIMIT_BYTES, schema: { body: BindingArgsSchema } }, async (req): Promise<ExtenderBindingResult> => {
     const args = req.body;
     const key = `${args.PodNamespace}/${args.PodName}`;
     const fail = (reason: string, error: string): ExtenderBindingResult => {
@@ -197,7 +218,8 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
     const problem = firstSchemaError(raw);
     if (problem) return fail('invalid-pod', `pod ${key} in the cache is malformed: ${problem}`);
     const pod = raw as PodLike;
-    const outcome = await bindPod(
+    const outcome = await bindWithGangs(
+      gangs,
       { ...ctx(), binder },
       { namespace: args.PodNamespace, name: args.PodName, uid: args.PodUID, node: args.Node, ...(sent !== undefined ? { pod: sent } : {}) },
       podGpuAsk(pod),
