@@ -169,7 +169,11 @@ export class Feed {
           this.controller = c;
           if (this.stopped) c.abort();
           // Connected (the server answered 200): we stream from a consistent version again.
-          else if (!finished) this.onSynced(true);
+          else if (!finished) {
+            this.onSynced(true);
+            // A restarted feed resumes from its resourceVersion without listing: it is started now.
+            this.firstList?.resolve();
+          }
         }, resolve);
     });
     const err = await ended;
