@@ -23,6 +23,8 @@ export interface ExtenderCommandOptions {
   tlsKey?: string;
   kubeconfig?: string;
   heartbeatTimeout: string;
+  /** Seconds a gang's GPU reservation lives without progress (default 60). */
+  gangReservation?: string;
   bodyLimitMib: string;
   remoteVerbs?: boolean;
   logLevel: string;
@@ -140,6 +142,7 @@ export async function runExtender(opts: ExtenderCommandOptions, logger: Logger =
     processMetrics: true,
     verbsLoopbackOnly: !opts.remoteVerbs,
     nodeCacheCapable,
+    gangReservationMs: parseSeconds(opts.gangReservation ?? '60', '--gang-reservation'),
     ...(profileSource === 'observed' ? { profile: observedProfile(podObjects, undefined, undefined, { isGpuNode }) } : {}),
   });
   const address = await app.listen({ port, host: opts.host });
@@ -168,6 +171,7 @@ export function registerExtenderCommand(program: Command, hooks: { onStarted?: (
     .option('--tls-key <file>', 'PEM private key of --tls-cert')
     .option('--kubeconfig <file>', 'kubeconfig (default: in-cluster, then $KUBECONFIG / ~/.kube/config)')
     .option('--heartbeat-timeout <seconds>', 'ignore a GPUNode whose agent heartbeat is older than this', '120')
+    .option('--gang-reservation <seconds>', 'how long GPU sets planned for an MLTask gang stay reserved without progress', '60')
     .option('--body-limit-mib <MiB>', 'largest request body accepted', '64')
     .option('--node-cache-capable <bool>', 'as nodeCacheCapable in the scheduler config: true caps filter/prioritize bodies (names only) at 8 MiB; false (whole Node objects) at --body-limit-mib', 'true')
     .option('--remote-verbs', 'accept filter/prioritize/bind/preempt from non-loopback callers (extender added to the default scheduler)')
