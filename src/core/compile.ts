@@ -6,9 +6,19 @@
  */
 import type { Topology } from '../topology/types.js';
 import { linkBandwidthGBps, nvlinkGBpsPerLinkFor, parseLinkLegend } from '../topology/link.js';
+import { BoundedCache } from './lru.js';
 
 /** Largest node the exact tables support (2^16 subsets). */
 export const MAX_GPUS_PER_NODE = 16;
+
+/**
+ * Per link matrix: decision tables kept (each up to 2^n entries; 2^16 for DGX-2 is 512 KiB of
+ * slots). A request mix uses a handful of (eligible, k, mode) keys; users' include/exclude masks
+ * can make any number.
+ */
+export const DECISION_TABLES_PER_TOPOLOGY = 256;
+/** Per topology with its models: model/memory constraints kept (a few distinct ones in practice). */
+export const ELIGIBILITY_MASKS_PER_TOPOLOGY = 1024;
 
 export interface CompiledTopology {
   readonly fingerprint: string;
@@ -29,12 +39,15 @@ export interface CompiledTopology {
   readonly nvAggGBps: Float64Array;
   /** bestQuality[s * 2^n + mask]: best quality of an s-subset of mask (s ≥ 2), 0 if none. */
   readonly bestQuality: Float64Array;
-  /** Decision cache of the search, keyed by (eligible, free, k, mode), shared by identical link matrices; see search.ts. */
-  readonly decisions: Map<number, unknown>;
+  /**
+   * Decision cache of the search, keyed by (eligible, k, mode) → a table by free mask, shared by
+   * identical link matrices; see search.ts. Bounded: eligible masks come from users' include/exclude.
+   */
+  readonly decisions: BoundedCache<number, unknown>;
   /** Per-GPU lower-cased model strings, for the model constraint. */
   readonly modelsLower: readonly string[];
-  /** Cache of model/memory constraint → mask of GPUs that satisfy it. */
-  readonly eligibilityMasks: Map<string, number>;
+  /** Cache of model/memory constraint → mask of GPUs that satisfy it (bounded: the strings are users'). */
+  readonly eligibilityMasks: BoundedCache<string, number>;
 }
 
 // Packed quality: connected bit, then spanning-tree bottleneck, then slowest pair, then aggregate.
@@ -135,7 +148,7 @@ interface LinkTables {
   quality: Float64Array;
   nvAggGBps: Float64Array;
   bestQuality: Float64Array;
-  decisions: Map<number, unknown>;
+  decisions: BoundedCache<number, unknown>;
 }
 
 const linkTables = new Map<string, LinkTables>();
@@ -221,7 +234,7 @@ function buildLinkTables(t: Topology, perLink: number): LinkTables {
       r ^= lb;
     }
   }
-  return { n, bandwidthGBps: bw, nvAdj, quality, nvAggGBps: nvAgg, bestQuality: best, decisions: new Map() };
+  return { n, bandwidthGBps: bw, nvAdj, quality, nvAggGBps: nvAgg, bestQuality: best, decisions: new BoundedCache(DECISION_TABLES_PER_TOPOLOGY) };
 }
 
 const compiled = new WeakMap<Topology, CompiledTopology>();
@@ -246,7 +259,7 @@ export function compileTopology(t: Topology): CompiledTopology {
   const modelKey = `${fp}#${modelsLower.join('|')}#${t.gpus.map((g) => g.memoryMiB ?? '').join('|')}`;
   let c = byModelKey.get(modelKey);
   if (!c) {
-    c = { fingerprint: modelKey, topology: t, ...tables, modelsLower, eligibilityMasks: new Map() };
+    c = { fingerprint: modelKey, topology: t, ...tables, modelsLower, eligibilityMasks: new BoundedCache(ELIGIBILITY_MASKS_PER_TOPOLOGY) };
     byModelKey.set(modelKey, c);
   }
   compiled.set(t, c);

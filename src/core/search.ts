@@ -10,6 +10,7 @@
  * query is two array reads.
  */
 import { type CompiledTopology, isConnectedQuality, popcount, unpackQuality, type SetQuality } from './compile.js';
+import type { BoundedCache } from './lru.js';
 
 export type ConnectivityRule = 'require' | 'prefer' | 'ignore';
 const RULE_INDEX: Record<ConnectivityRule, number> = { require: 0, prefer: 1, ignore: 2 };
@@ -29,7 +30,7 @@ export interface WholeSetChoice {
 
 /** null = no subset qualifies. */
 export function bestWholeSet(ct: CompiledTopology, eligible: number, free: number, k: number, rule: ConnectivityRule): WholeSetChoice | null {
-  const tables = ct.decisions as Map<number, Array<WholeSetChoice | null | undefined>>;
+  const tables = ct.decisions as BoundedCache<number, Array<WholeSetChoice | null | undefined>>;
   const key = eligible | (k << 16) | (RULE_INDEX[rule] << 21);
   let table = tables.get(key);
   if (!table) {

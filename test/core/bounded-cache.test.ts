@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { compileTopology, placeOnNode, type GpuRequest } from '../../src/core/index.js';
+import { DECISION_TABLES_PER_TOPOLOGY, ELIGIBILITY_MASKS_PER_TOPOLOGY } from '../../src/core/compile.js';
+import { BoundedCache } from '../../src/core/lru.js';
+import { getPreset } from '../../src/topology/index.js';
+
+describe('BoundedCache', () => {
+  it('never holds more than its capacity; an entry in steady use survives any number of one-off keys', () => {
+    const c = new BoundedCache<string, number>(100);
+    c.set('hot', 1);
+    for (let i = 0; i < 10_000; i++) {
+      c.set(`k${i}`, i);
+      expect(c.get('hot')).toBe(1);
+      expect(c.size).toBeLessThanOrEqual(100);
+    }
+    expect(c.get('k0')).toBeUndefined();
+    expect(c.get('k9999')).toBe(9999);
+  });
+});
+
+describe('core caches keyed by what users write are bounded', () => {
+  const ct = compileTopology(getPreset('dgx2')!);
+  const state = { name: 'n', topology: ct, freeMilli: new Array(ct.n).fill(1000) };
+  const req = (over: Partial<GpuRequest>): GpuRequest => ({ gpuCount: 2, milliPerGpu: 1000, topology: 'prefer-nvlink', policy: 'binpack', ...over });
+
+  it('distinct gpu-model / gpu-memory-min values: eligibility masks', () => {
+    for (let i = 0; i < 5000; i++) placeOnNode(state, req({ models: [`model-${i}`], minMemoryMiB: i }));
+    expect(ct.eligibilityMasks.size).toBeLessThanOrEqual(ELIGIBILITY_MASKS_PER_TOPOLOGY);
+  });
+
+  it('distinct include/exclude masks: the 2^n decision tables', () => {
+    for (let mask = 3; mask < 3000; mask++) {
+      const includeGpus = [...Array(16).keys()].filter((i) => mask & (1 << i));
+      placeOnNode(state, req({ includeGpus }));
+    }
+    expect(ct.decisions.size).toBeLessThanOrEqual(DECISION_TABLES_PER_TOPOLOGY);
+  });
+});
