@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { GPU_QUERY_FIELDS } from '../../src/agent/observe.js';
 import { ANN_ASSIGNED_AT, ANN_ASSIGNED_GPUS, GPU_RESOURCE } from '../../src/api/annotations.js';
 import { StaticDeviceSource, type PluginGpu } from '../../src/deviceplugin/devices.js';
 import type { PodEventRecorder, PodRef } from '../../src/deviceplugin/events.js';
@@ -85,4 +86,31 @@ export async function startRig(topology: Topology, cfg: Partial<DevicePluginConf
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A fake `--query-gpu` answer: one line per GPU in the order the agent asks; `ecc` = uncorrected ECC errors. */
+export function queryAnswer(n: number, ecc: Record<number, number> = {}, uuid: (i: number) => string = uuidOf): string {
+  const value = (field: string, i: number): string => {
+    switch (field) {
+      case 'index':
+        return String(i);
+      case 'uuid':
+        return uuid(i);
+      case 'name':
+        return 'NVIDIA A100-SXM4-40GB';
+      case 'pci.bus_id':
+        return `00000000:${(0x10 + i).toString(16).toUpperCase()}:00.0`;
+      case 'driver_version':
+        return '535.161.08';
+      case 'memory.total':
+        return '40960';
+      case 'ecc.errors.uncorrected.volatile.total':
+        return String(ecc[i] ?? 0);
+      case 'retired_pages.pending':
+        return 'No';
+      default:
+        return field.startsWith('clocks_event_reasons.') ? 'Not Active' : '0';
+    }
+  };
+  return Array.from({ length: n }, (_, i) => GPU_QUERY_FIELDS.map((f) => value(f.name, i)).join(', ')).join('\n') + '\n';
 }

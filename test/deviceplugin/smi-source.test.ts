@@ -8,41 +8,13 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { nvidiaSmiRunner } from '../../src/agent/nvidia-smi.js';
-import { GPU_QUERY_FIELDS } from '../../src/agent/observe.js';
 import { runDevicePlugin, type RunningDevicePlugin } from '../../src/deviceplugin/command.js';
 import { readSmiInventory, SmiDeviceSource } from '../../src/deviceplugin/smi-source.js';
 import { makeFakeSmi, type FakeSmi } from '../agent/fake-smi.js';
 import { FakeKubelet } from '../support/fake-kubelet.js';
 import { ownFixture } from '../support/nvidia-smi-fixtures.js';
 import { waitFor } from '../support/wait.js';
-import { pluginDir, uuidOf } from './helpers.js';
-
-/** One --query-gpu line per GPU in the order the agent asks; `ecc` = uncorrected ECC errors. */
-function queryAnswer(n: number, ecc: Record<number, number> = {}): string {
-  const value = (field: string, i: number): string => {
-    switch (field) {
-      case 'index':
-        return String(i);
-      case 'uuid':
-        return uuidOf(i);
-      case 'name':
-        return 'NVIDIA A100-SXM4-40GB';
-      case 'pci.bus_id':
-        return `00000000:${(0x10 + i).toString(16).toUpperCase()}:00.0`;
-      case 'driver_version':
-        return '535.161.08';
-      case 'memory.total':
-        return '40960';
-      case 'ecc.errors.uncorrected.volatile.total':
-        return String(ecc[i] ?? 0);
-      case 'retired_pages.pending':
-        return 'No';
-      default:
-        return field.startsWith('clocks_event_reasons.') ? 'Not Active' : '0';
-    }
-  };
-  return Array.from({ length: n }, (_, i) => GPU_QUERY_FIELDS.map((f) => value(f.name, i)).join(', ')).join('\n') + '\n';
-}
+import { pluginDir, queryAnswer, uuidOf } from './helpers.js';
 
 let smi: FakeSmi | undefined;
 let queryFile = '';
