@@ -6,7 +6,8 @@
  *
  *   npm run bench:core -- [--json] [--nodes 5000,15000] [--repeat 15]
  */
-import { compileTopology, extenderScoresFromRaw, scoreNodes, type GpuRequest, type NodeState } from '../src/core/index.js';
+import { compileTopology, scoreNodes, type GpuRequest, type NodeState } from '../src/core/index.js';
+import { extenderScoresFromRaw } from '../src/extender/scores.js';
 import { getPreset } from '../src/topology/index.js';
 
 function arg(name: string, dflt: string): string {

@@ -64,6 +64,8 @@ function ruleFor(req: GpuRequest): ConnectivityRule {
 
 // Weights of the node score: lexicographic in effect (each term's range is below the next weight).
 export const W_TIER = 1e12; // NVLink tier of the chosen set: all pairs > connected > not (multi-GPU, NVLink modes)
+/** A rawScore at or above this: the set is NVLink-connected and the tier leads (no profile). */
+export const RAW_SCORE_NVLINK_TIER = W_TIER / 2;
 const W_FRAG = 1e8; // per point of the FGD score 0..100 (with a workload profile, binpack): < W_TIER / 2
 const W_TIER_SOFT = 1e7; // the NVLink tier below the FGD points (fragmentation-aware scoring)
 const W_PRESERVE = 1e2; // per GB/s of NVLink bandwidth taken out of the free pool

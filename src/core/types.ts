@@ -98,7 +98,7 @@ export type NodeDecision =
       /** Chosen GPU indices, ascending. */
       gpus: number[];
       breakdown: ScoreBreakdown;
-      /** Totally ordered node preference (higher is better); map to 0..10 with extenderScores(). */
+      /** Totally ordered node preference (higher is better); the extender maps it to kube-scheduler's 0..10. */
       rawScore: number;
     }
   | { node: string; fits: false; reason: string };

@@ -6,7 +6,7 @@ import { formatAssignedGpus, ANN_ASSIGNED_AT, ANN_ASSIGNED_GPUS, ANN_DECISION } 
 import type { AssignedGpuRef } from '../api/annotations.js';
 import type { ClusterView, GpuNodeRecord, PodAssignment, PodBinder } from '../cluster/types.js';
 import { placeOnNode, scoreNodes, type CompiledTopology } from '../core/index.js';
-import { extenderScoresFromRaw } from '../core/extender-score.js';
+import { extenderScoresFromRaw } from './scores.js';
 import { GPU_MILLI } from '../core/types.js';
 import type { GpuRequest, NodeDecision, NodeState, ScoreBreakdown, WorkloadProfile } from '../core/types.js';
 import { requestForNode, type PodGpuAsk } from './preferences.js';

@@ -5,7 +5,7 @@
  */
 import { ANN_ASSIGNED_AT, ANN_DECISION, type AssignedGpuRef } from '../api/annotations.js';
 import { podFacts } from '../cluster/pod.js';
-import { extenderScores } from '../core/index.js';
+import { extenderScores } from './scores.js';
 import type { NodeDecision, ScoreBreakdown } from '../core/types.js';
 import { NodeEvaluator, type DecideContext } from './decide.js';
 import type { PodGpuAsk } from './preferences.js';

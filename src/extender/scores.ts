@@ -1,14 +1,14 @@
 /**
- * Map raw node scores onto kube-scheduler's eleven extender levels (0..10).
+ * Map the core's raw node scores onto kube-scheduler's eleven extender levels (0..10): the
+ * scheduler's scale, not placement, so it lives in the extender; the core keeps rawScore.
  * 0 is kept for nodes that do not fit. Fitting nodes get 1..10; with an NVLink mode and k ≥ 2,
  * nodes that give an NVLink-connected set take the upper band (6..10) and the rest 1..5, so that
  * a PCIe-only choice never outranks an NVLink one by our score. Within a band, levels follow the
  * dense rank of the raw scores, so the levels in use spread over the band.
  */
-import { W_TIER } from './place.js';
-import type { NodeDecision } from './types.js';
+import { RAW_SCORE_NVLINK_TIER, type NodeDecision } from '../core/index.js';
 
-const UPPER_BAND = W_TIER / 2;
+const UPPER_BAND = RAW_SCORE_NVLINK_TIER;
 /** Ranks are taken over at most this many evenly strided samples per band: exact below it. */
 const RANK_SAMPLES = 512;
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   compileTopology,
-  extenderScores,
+  RAW_SCORE_NVLINK_TIER,
   fragmentationMilli,
   placeOnNode,
   profileFromShapes,
@@ -106,34 +106,23 @@ describe('GPU shares', () => {
 });
 
 describe('node score', () => {
+  const raw = (d: NodeDecision) => (d.fits ? d.rawScore : NaN);
   it('a node that gives an NVLink-connected set beats one that cannot, whatever the packing', () => {
     const nv = placeOnNode(node('nv', dgx1), req(2)); // empty node
     const busyPcie = placeOnNode(node('pc', pcie8, [0, 1]), req(2)); // would be fully packed
-    const s = extenderScores([nv, busyPcie]);
-    expect(s[0]).toBeGreaterThan(s[1]);
-    expect(s[0]).toBeGreaterThanOrEqual(6);
-    expect(s[1]).toBeLessThanOrEqual(5);
+    expect(raw(nv)).toBeGreaterThan(raw(busyPcie));
+    expect(raw(nv)).toBeGreaterThanOrEqual(RAW_SCORE_NVLINK_TIER);
+    expect(raw(busyPcie)).toBeLessThan(RAW_SCORE_NVLINK_TIER);
   });
   it('a single GPU goes where it costs no NVLink (PCIe box before a DGX-1)', () => {
     const [onDgx, onPcie] = [placeOnNode(node('d'), req(1)), placeOnNode(node('p', pcie8), req(1))];
-    const s = extenderScores([onDgx, onPcie]);
-    expect(s[1]).toBeGreaterThan(s[0]);
+    expect(raw(onPcie)).toBeGreaterThan(raw(onDgx));
   });
   it('binpack prefers the fuller node, spread the emptier', () => {
     const a = node('full', pcie8, [0, 1, 2]);
     const b = node('empty', pcie8);
-    const bin = extenderScores([placeOnNode(a, req(1)), placeOnNode(b, req(1))]);
-    const spr = extenderScores([placeOnNode(a, req(1, { policy: 'spread' })), placeOnNode(b, req(1, { policy: 'spread' }))]);
-    expect(bin[0]).toBeGreaterThan(bin[1]);
-    expect(spr[1]).toBeGreaterThan(spr[0]);
-  });
-  it('uses the whole 0..10 range: 0 for no fit, distinct levels by rank', () => {
-    const ds = [0, 1, 2, 3, 4, 5, 6, 7, 8].map((used) => placeOnNode(node(`n${used}`, pcie8, [0, 1, 2, 3, 4, 5, 6, 7].slice(used)), req(1)));
-    const s = extenderScores(ds);
-    expect(s[8]).toBe(0); // a full node
-    expect(Math.max(...s)).toBe(10);
-    expect(Math.min(...s.slice(0, 8))).toBe(1);
-    for (let i = 1; i < 8; i++) expect(s[i]).toBeGreaterThanOrEqual(s[i - 1]);
+    expect(raw(placeOnNode(a, req(1)))).toBeGreaterThan(raw(placeOnNode(b, req(1))));
+    expect(raw(placeOnNode(b, req(1, { policy: 'spread' })))).toBeGreaterThan(raw(placeOnNode(a, req(1, { policy: 'spread' }))));
   });
 });
 

@@ -4,7 +4,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { extenderScores, placeOnNode, profileFromShapes } from '../../src/core/index.js';
+import { placeOnNode, profileFromShapes } from '../../src/core/index.js';
+import { extenderScores } from '../../src/extender/scores.js';
 import { prioritizeNodes } from '../../src/extender/decide.js';
 import { podGpuAsk } from '../../src/extender/preferences.js';
 import { getPreset } from '../../src/topology/index.js';
