@@ -12,6 +12,7 @@ import { preemptVictims, type CandidateVictims, type DecideContext } from './dec
 import { bindWithGangs, filterWithGangs, GangPlanner, prioritizeWithGangs } from './gang.js';
 import { boundAssignment, explainBound, explainPod, type LastBind } from './explain.js';
 import { ExtenderMetrics, type Verb } from './metrics.js';
+import { DecisionLog, registerUi } from './ui.js';
 import { PodMemory, type PodMemoryOptions } from './pod-memory.js';
 import { candidatesOf, DEFAULT_MAX_NODES } from './candidates.js';
 import { podGpuAsk, podKey, type PodLike } from './preferences.js';
@@ -97,6 +98,7 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
   const seen = new PodMemory({ now, ...opts.podMemory });
   const remember = (pod: PodLike, names: readonly string[]) => seen.remember(pod, podKey(pod), names, JSON.stringify(pod).length);
   const bound = new Recent<LastBind>(RECENT_PODS);
+  const decisions = new DecisionLog();
 
   const serverOpts: FastifyServerOptions & { https?: unknown } = {
     bodyLimit: opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
@@ -205,6 +207,7 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
       metrics.binds.inc({ result: 'failed', nvlink: 'n/a' });
       metrics.failures.inc({ verb: 'bind', reason });
       req.log.warn({ pod: key, node: args.Node, reason }, error);
+      decisions.add({ pod: key, node: args.Node, gpus: [], atIso: new Date(now()).toISOString(), ok: false, text: error });
       return { Error: error };
     };
     // The informer may not have delivered the pod yet (or there is none: standalone): bind from
@@ -230,6 +233,7 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
     metrics.binds.inc({ result: 'bound', nvlink });
     bound.set(key, { node: outcome.node, gpus: outcome.gpus, atIso: new Date(now()).toISOString(), message: outcome.message });
     req.log.info({ pod: key, node: outcome.node, gpus: outcome.gpus.map((g) => g.index) }, outcome.message);
+    decisions.add({ pod: key, node: outcome.node, gpus: outcome.gpus.map((g) => g.index), atIso: new Date(now()).toISOString(), ok: true, text: outcome.message });
     return { Error: '' };
   });
 
@@ -254,6 +258,7 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
     return { NodeNameToMetaVictims: out };
   });
 
+  registerUi(app, { cluster, now, decisions });
   app.get('/healthz', async () => 'ok');
   app.get('/readyz', async (_req, reply) => {
     if (cluster.synced()) return 'ok';
