@@ -75,15 +75,16 @@ function assertNoSharedGpu(all: KObj[]): void {
 
 beforeAll(async () => {
   if (controlPlaneSkip) return;
-  cp = await startControlPlane({ crds: true, kwok: true });
+  // The controller manager's node-lifecycle controller lifts the not-ready taint admission puts on new nodes.
+  cp = await startControlPlane({ crds: true, kwok: true, controllerManager: true });
   await cp.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
   await cp.createGpuNode('dgx1', 'dgx1-v100');
   await cp.createGpuNode('h100', 'hgx-h100');
   await cp.createGpuNode('pcie', 'pcie-8x-2socket');
   await cp.eventually(async () => {
     const nodes = await cp.list('v1', 'Node');
-    return nodes.length === 3 && nodes.every((n) => (n.status?.conditions ?? []).some((c: KObj) => c.type === 'Ready' && c.status === 'True'));
-  }, 'three Ready fake nodes');
+    return nodes.length === 3 && nodes.every((n) => (n.status?.conditions ?? []).some((c: KObj) => c.type === 'Ready' && c.status === 'True') && !(n.spec?.taints ?? []).length);
+  }, 'three Ready, untainted fake nodes');
   extPort = await freePort();
   ext = await startExtender();
   await cp.startScheduler({ extenderUrl: `http://127.0.0.1:${extPort}` });
