@@ -7,6 +7,14 @@
  *
  * Test hooks: direct store access (create/get/list/modify/remove), compact(), closeWatches(),
  * bookmark(), faults (status or delay for matching requests) and a request log.
+ *
+ * Everything the real kube-apiserver can do is tested on it (test/support/control-plane.ts, the
+ * `*.e2e.test.ts` suites). This server stays for faults the real one cannot produce on demand:
+ * - slow responses and 409 storms: the extender's binder (test/extender/e2e-apiserver.test.ts,
+ *   concurrency.test.ts), the agent's publisher and the MLTask reconciler (conflict retries);
+ * - watches dropped mid-stream, ERROR events and held-back watch delivery: the informers
+ *   (test/cluster/informers.test.ts) and every controller built on src/kube/informer;
+ * - an API outage with writes pending: the agent's publisher (nothing lost, backoff).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
