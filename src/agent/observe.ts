@@ -199,14 +199,16 @@ export interface Baseline {
  * Baseline from `topo -m` (required) and `nvlink -s` (optional: its failure or absence leaves link
  * health unmonitored, said in `problems`). Throws ParseError when topo -m does not parse.
  */
-export function buildBaseline(topoText: string, nvlinkText: string | undefined): { baseline: Baseline; problems: string[] } {
+export function buildBaseline(topoText: string, nvlinkText: string | undefined): { baseline: Baseline; problems: string[]; nvlink?: NvlinkGpuStatus[] } {
   const { topology } = parseTopoMatrix(topoText, 'nvidia-smi topo -m');
   const problems: string[] = [];
   const activeLinks: number[][] = topology.gpus.map(() => []);
   let nvlinkKnown = false;
+  let nvlink: NvlinkGpuStatus[] | undefined;
   if (nvlinkText !== undefined) {
     try {
       const status = parseNvlinkStatus(nvlinkText, 'nvidia-smi nvlink -s');
+      nvlink = status;
       nvlinkKnown = true;
       for (const g of status) {
         if (g.index < activeLinks.length) activeLinks[g.index] = g.links.filter((l) => l.speedGBps !== null).map((l) => l.link);
@@ -218,7 +220,7 @@ export function buildBaseline(topoText: string, nvlinkText: string | undefined):
       problems.push(`NVLink health not monitored: ${e.message}`);
     }
   }
-  return { baseline: { topology, activeLinks, nvlinkKnown }, problems };
+  return { baseline: { topology, activeLinks, nvlinkKnown }, problems, ...(nvlink ? { nvlink } : {}) };
 }
 
 /** GPU indices with an NVLink peer in the baseline matrix. */
@@ -252,20 +254,26 @@ export interface Verdicts {
 export function verdictsOf(baseline: Baseline, obs: Observation, busIdOf: (gpu: number) => string | undefined): Verdicts {
   const gpus = new Map<number, Verdict>();
   const n = baseline.topology.gpus.length;
+  // A lost GPU's bus id may never have been seen (lost from the start): if exactly one GPU is
+  // missing and exactly one lost bus id is unmatched, they are the same GPU.
+  const known = new Set([...Array(n).keys()].map(busIdOf).filter((b) => b !== undefined));
+  const unmatched = obs.query?.lost.filter((l) => !known.has(l.pciBusId)) ?? [];
+  const missing = [...Array(n).keys()].filter((i) => !obs.query?.gpus.some((g) => g.index === i) && !obs.query?.lost.some((l) => l.pciBusId === busIdOf(i)));
   for (let i = 0; i < n; i++) {
     if (!obs.query) {
       gpus.set(i, { status: 'Unknown', reasons: [`not read: ${obs.queryFailure ?? 'nvidia-smi gave no output'}`] });
       continue;
     }
     const bus = busIdOf(i);
-    const lost = bus !== undefined ? obs.query.lost.find((l) => l.pciBusId === bus) : undefined;
+    const lost = bus !== undefined ? obs.query.lost.find((l) => l.pciBusId === bus) : missing.length === 1 && missing[0] === i && unmatched.length === 1 ? unmatched[0] : undefined;
     if (lost) {
       gpus.set(i, { status: 'Unhealthy', reasons: [`GPU lost: ${lost.message}`] });
       continue;
     }
     const r = obs.query.gpus.find((g) => g.index === i);
     if (!r) {
-      const why = obs.query.problems[0] ?? obs.queryFailure ?? 'nvidia-smi printed no line for it (partial output?)';
+      const lostElsewhere = unmatched.map((l) => `nvidia-smi reports GPU ${l.pciBusId} lost (${l.message})`).join('; ');
+      const why = obs.query.problems[0] ?? (lostElsewhere || obs.queryFailure) ?? 'nvidia-smi printed no line for it (partial output?)';
       gpus.set(i, { status: 'Unknown', reasons: [`not read: ${why}`] });
       continue;
     }
@@ -294,10 +302,15 @@ export function verdictsOf(baseline: Baseline, obs: Observation, busIdOf: (gpu: 
         );
       }
       if (nvPeers(baseline.topology, i).length > 0 && now) {
-        links.set(
-          linkKey(i, 'any'),
-          now.allInactive ? { status: 'Unhealthy', reasons: [`GPU ${i} has NVLink peers in topo -m but nvlink -s reports no active link`] } : { status: 'Healthy', reasons: [] },
-        );
+        // topo -m's widest bond (NV12) needs at least that many active links on this GPU.
+        const bond = Math.max(...baseline.topology.links[i].map((c, j) => (j === i ? 0 : (parseLinkLegend(c)?.nvlinks ?? 0))));
+        const active = now.links.filter((l) => l.speedGBps !== null).length;
+        const why = now.allInactive
+          ? `GPU ${i} has NVLink peers in topo -m but nvlink -s reports no active link`
+          : active < bond
+            ? `GPU ${i} has ${active} active NVLinks but topo -m shows NV${bond}`
+            : undefined;
+        links.set(linkKey(i, 'any'), why ? { status: 'Unhealthy', reasons: [why] } : { status: 'Healthy', reasons: [] });
       }
     }
   }

@@ -1,12 +1,12 @@
 /** `linkpack <command>`: one binary for every component; each registers its own subcommand. */
 import { Command } from 'commander';
 import { packageVersion, USAGE_HINT } from './usage.js';
+import { registerAgentCommand } from '../agent/command.js';
 import { registerDevicePluginCommand } from '../deviceplugin/command.js';
 import { registerExtenderCommand } from '../extender/command.js';
 import { registerInspectCommand } from '../inspect/command.js';
 import { registerMLTaskCommand } from '../mltask/command.js';
 import { registerControllerCommand } from '../mltask/controller-command.js';
-import { registerMLTaskCommand } from '../mltask/command.js';
 import { registerSimulateCommand } from '../sim/command.js';
 
 export function buildProgram(): Command {
@@ -22,7 +22,7 @@ export function buildProgram(): Command {
   registerInspectCommand(program);
   registerMLTaskCommand(program);
   registerControllerCommand(program);
-  registerMLTaskCommand(program);
   registerDevicePluginCommand(program);
+  registerAgentCommand(program);
   return program;
 }

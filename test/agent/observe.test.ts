@@ -86,7 +86,10 @@ describe.skipIf(!hasShared)('baseline and verdicts from recorded outputs (needs 
     const now = nvlink().replace(/(GPU 1:[^]*?Link 3: )26\.562 GB\/s/, '$1<inactive>');
     const v = verdictsOf(baseline, { query: healthyQuery, nvlink: parseNvlinkStatus(now) }, bus);
     const bad = [...v.links].filter(([, x]) => x.status !== 'Healthy');
-    expect(bad).toEqual([[linkKey(1, 3), { status: 'Unhealthy', reasons: ['GPU 1 NVLink 3 inactive (active at baseline)'] }]]);
+    expect(bad).toEqual([
+      [linkKey(1, 3), { status: 'Unhealthy', reasons: ['GPU 1 NVLink 3 inactive (active at baseline)'] }],
+      [linkKey(1, 'any'), { status: 'Unhealthy', reasons: ['GPU 1 has 11 active NVLinks but topo -m shows NV12'] }],
+    ]);
     expect(v.links.has(linkKey(0, 4))).toBe(false);
     expect([...v.gpus.values()].every((g) => g.status === 'Healthy')).toBe(true);
   });
