@@ -7,7 +7,9 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
+import { fakeSmiScript } from '../agent/command.js';
 import { nvidiaSmiRunner } from '../agent/nvidia-smi.js';
+import { getPreset, listPresets } from '../topology/presets.js';
 import { DEVICE_PLUGIN_DIR } from '../kubelet/device-plugin-api.js';
 import type { Feed } from '../kube/informer.js';
 import { KubePodEventRecorder } from './events.js';
@@ -15,11 +17,13 @@ import { IntentStore } from './intents.js';
 import { nodePodFeed } from './pods.js';
 import { nodeGpus } from './preferred.js';
 import { LinkpackDevicePlugin } from './server.js';
-import { readSmiInventory, SmiDeviceSource } from './smi-source.js';
+import { SmiDeviceSource } from './smi-source.js';
 
 export interface DevicePluginCommandOptions {
   nodeName?: string;
-  nvidiaSmi: string;
+  nvidiaSmi?: string;
+  /** The agent's built-in fake nvidia-smi for a preset machine. */
+  fake?: string;
   pluginDir: string;
   kubeconfig?: string;
   api: boolean;
@@ -46,10 +50,11 @@ export async function runDevicePlugin(opts: DevicePluginCommandOptions, logger: 
   if (opts.kubeconfig && !existsSync(opts.kubeconfig)) throw new Error(`--kubeconfig ${opts.kubeconfig}: no such file`);
   const log = (level: 'info' | 'warn' | 'error', message: string) => logger[level](message);
 
-  const runner = nvidiaSmiRunner({ path: opts.nvidiaSmi });
-  const inv = await readSmiInventory(runner);
-  const node = nodeGpus(nodeName, inv.topology);
-  const devices = new SmiDeviceSource(runner, inv, { intervalMs, log });
+  if (opts.fake && opts.nvidiaSmi) throw new Error('--fake and --nvidia-smi exclude each other: --fake runs the built-in fake nvidia-smi');
+  if (opts.fake && !getPreset(opts.fake)) throw new Error(`--fake "${opts.fake}": not a preset (one of ${listPresets().map((p) => p.name).join(', ')})`);
+  const runner = nvidiaSmiRunner(opts.fake ? { path: process.execPath, argsPrefix: [fakeSmiScript(), '--preset', opts.fake] } : { path: opts.nvidiaSmi ?? 'nvidia-smi' });
+  const devices = await SmiDeviceSource.open(runner, { nodeName, intervalMs, log: (level, m) => log(level, m) });
+  const node = nodeGpus(nodeName, devices.topology());
 
   let feed: Feed | undefined;
   let intents: IntentStore | undefined;
@@ -85,7 +90,8 @@ export function registerDevicePluginCommand(program: Command, hooks: { onStarted
     .command('device-plugin')
     .description('Serve nvidia.com/gpu to the kubelet (device plugin v1beta1), giving each pod the GPUs linkpack assigned at bind')
     .option('--node-name <name>', 'this node (default $NODE_NAME)')
-    .option('--nvidia-smi <path>', 'nvidia-smi executable', 'nvidia-smi')
+    .option('--nvidia-smi <path>', 'nvidia-smi executable (default: nvidia-smi on PATH)')
+    .option('--fake <preset>', "the agent's built-in fake nvidia-smi for a preset machine (try it without GPUs)")
     .option('--plugin-dir <dir>', "the kubelet's device-plugins directory", DEVICE_PLUGIN_DIR)
     .option('--kubeconfig <file>', 'kubeconfig (default: in-cluster, then $KUBECONFIG / ~/.kube/config)')
     .option('--no-api', 'make no API calls: preferred allocations from the core alone, mismatches only logged')

@@ -1,66 +1,70 @@
 /**
- * The device plugin's GPUs and their health from nvidia-smi, through the agent's code: its runner
- * (timeouts, one child at a time), its readings (observe.ts) and its health rules (health.ts, with
- * hysteresis). Nothing here decides health; it only turns the agent's state into PluginGpus.
+ * The device plugin's GPUs and their health: the agent's own reading loop (`Agent`: nvidia-smi
+ * runner, readings, the health rules with hysteresis), run in this process without a publisher.
+ * Nothing here decides health; it only turns the agent's state into PluginGpus and says when
+ * what the kubelet sees has changed.
  */
-import { gpuHealth, isHealthy, emptyHealth, nextHealth, type HealthState } from '../agent/health.js';
-import { SmiFailure, queryFields, type SmiRunner } from '../agent/nvidia-smi.js';
-import { GPU_QUERY_FIELDS, buildBaseline, parseGpuQuery, verdictsOf, type Baseline, type GpuQueryReading } from '../agent/observe.js';
+import { Agent } from '../agent/agent.js';
+import { gpuHealth, isHealthy } from '../agent/health.js';
+import type { SmiRunner } from '../agent/nvidia-smi.js';
 import type { Topology } from '../topology/types.js';
 import { advertisedKey, type DeviceSource, type PluginGpu } from './devices.js';
 
-export interface SmiInventory {
-  baseline: Baseline;
-  /** The baseline topology with UUID, model and memory of every GPU. */
-  topology: Topology;
-  first: GpuQueryReading;
-}
-
-const failureText = (e: unknown) => (e instanceof Error ? e.message : String(e));
-
-/** Reads `topo -m` and `--query-gpu` once; throws one line naming what is missing. */
-export async function readSmiInventory(runner: SmiRunner): Promise<SmiInventory> {
-  const topo = await runner.run(['topo', '-m']);
-  const { baseline } = buildBaseline(topo.stdout, undefined);
-  const q = await queryFields(runner, '--query-gpu', GPU_QUERY_FIELDS);
-  const first = parseGpuQuery(q.stdout, q.asked, q.used);
-  const topology: Topology = { ...baseline.topology, gpus: baseline.topology.gpus.map((g) => ({ ...g })) };
-  for (const g of topology.gpus) {
-    const r = first.gpus.find((x) => x.index === g.index);
-    if (!r?.uuid) {
-      const why = first.problems[0] ?? (r ? 'its line has no uuid' : 'no --query-gpu line for it');
-      throw new Error(`nvidia-smi: GPU ${g.index} of topo -m has no UUID (${why}); the device plugin advertises GPUs by UUID`);
-    }
-    g.uuid = r.uuid;
-    if (r.name) g.model = r.name;
-    if (r.memoryTotalMiB !== undefined) g.memoryMiB = r.memoryTotalMiB;
-  }
-  return { baseline, topology, first };
-}
-
 export interface SmiDeviceSourceOptions {
+  nodeName: string;
   intervalMs: number;
   flipAfter?: number;
   log?: (level: 'info' | 'warn', message: string) => void;
 }
 
-/** GPUs with health from the agent's rules, re-read every intervalMs. */
 export class SmiDeviceSource implements DeviceSource {
-  private state: HealthState = emptyHealth();
   private gpus: PluginGpu[] = [];
   private readonly listeners = new Set<() => void>();
   private timer?: NodeJS.Timeout;
-  private busy = false;
-  private readonly busIdOf: (gpu: number) => string | undefined;
+  private stopped = false;
+  private readonly agent: Agent;
+  private uuids: string[] = [];
 
-  constructor(
-    private readonly runner: SmiRunner,
-    private readonly inv: SmiInventory,
+  private constructor(
+    runner: SmiRunner,
     private readonly opts: SmiDeviceSourceOptions,
   ) {
-    const bus = new Map(inv.first.gpus.map((g) => [g.index, g.pciBusId]));
-    this.busIdOf = (i) => bus.get(i);
-    this.apply(inv.first, undefined);
+    // Link health is not the plugin's business (a GPU with a degraded NVLink is still a GPU):
+    // nvlink -s only at topology reads.
+    this.agent = new Agent({ nodeName: opts.nodeName, runner, intervalMs: opts.intervalMs, flipAfter: opts.flipAfter, nvlinkIntervalMs: Number.MAX_SAFE_INTEGER, log: opts.log });
+  }
+
+  /**
+   * Reads nvidia-smi once; throws one line naming what is missing when the topology or a GPU's
+   * UUID cannot be read (the plugin advertises GPUs by UUID and cannot start without them).
+   */
+  static async open(runner: SmiRunner, opts: SmiDeviceSourceOptions): Promise<SmiDeviceSource> {
+    const s = new SmiDeviceSource(runner, opts);
+    const first = await s.agent.cycle();
+    const baseline = s.agent.baseline;
+    if (!baseline) throw new Error(`nvidia-smi: ${first.problems[0] ?? 'no topology'}`);
+    for (const g of baseline.topology.gpus) {
+      const uuid = s.agent.readings.find((r) => r.index === g.index)?.uuid;
+      if (!uuid) {
+        const why = first.problems.find((p) => !p.startsWith('GPU(s)')) ?? first.problems[0] ?? 'its --query-gpu line has no uuid';
+        throw new Error(`nvidia-smi: GPU ${g.index} of topo -m has no UUID (${why}); the device plugin advertises GPUs by UUID`);
+      }
+      s.uuids[g.index] = uuid;
+    }
+    s.refresh();
+    return s;
+  }
+
+  /** The node's topology with UUID, model and memory per GPU (for the core's fallback choice). */
+  topology(): Topology {
+    const t = this.agent.baseline!.topology;
+    return {
+      ...t,
+      gpus: t.gpus.map((g) => {
+        const r = this.agent.readings.find((x) => x.index === g.index);
+        return { ...g, uuid: this.uuids[g.index], ...(r?.name ? { model: r.name } : {}), ...(r?.memoryTotalMiB !== undefined ? { memoryMiB: r.memoryTotalMiB } : {}) };
+      }),
+    };
   }
 
   devices(): readonly PluginGpu[] {
@@ -72,42 +76,41 @@ export class SmiDeviceSource implements DeviceSource {
     return () => this.listeners.delete(listener);
   }
 
+  /** Reads every interval, one reading at a time (a hung nvidia-smi delays the next, never doubles it). */
   start(): void {
-    this.timer = setInterval(() => void this.tick(), this.opts.intervalMs);
+    const loop = async () => {
+      await this.tick();
+      if (!this.stopped) {
+        this.timer = setTimeout(loop, this.opts.intervalMs);
+        this.timer.unref();
+      }
+    };
+    this.timer = setTimeout(loop, this.opts.intervalMs);
     this.timer.unref();
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.stopped = true;
+    clearTimeout(this.timer);
   }
 
-  /** One reading (exported for tests); never overlaps itself. */
+  /** One reading (public for tests). */
   async tick(): Promise<void> {
-    if (this.busy) return;
-    this.busy = true;
-    try {
-      const q = await queryFields(this.runner, '--query-gpu', GPU_QUERY_FIELDS);
-      this.apply(parseGpuQuery(q.stdout, q.asked, q.used), undefined);
-    } catch (e) {
-      if (!(e instanceof SmiFailure)) throw e;
-      this.apply(undefined, failureText(e));
-    } finally {
-      this.busy = false;
-    }
+    await this.agent.cycle();
+    this.refresh();
   }
 
-  private apply(query: GpuQueryReading | undefined, queryFailure: string | undefined): void {
-    const verdicts = verdictsOf(this.inv.baseline, { query, queryFailure }, this.busIdOf);
-    this.state = nextHealth(this.state, { gpus: verdicts.gpus }, { flipAfter: this.opts.flipAfter });
+  private refresh(): void {
     const before = advertisedKey(this.gpus);
     const prev = new Map(this.gpus.map((g) => [g.index, g.healthy]));
-    this.gpus = this.inv.topology.gpus.map((g) => ({
-      index: g.index,
-      uuid: g.uuid!,
-      healthy: isHealthy(this.state, g.index),
-      reasons: gpuHealth(this.state, g.index).reasons,
-      numaNode: g.numaNode ?? null,
-    }));
+    const state = this.agent.health;
+    // GPUs are the baseline's, by index; the UUID is the one read at start (it identifies the device to the kubelet).
+    // A GPU that appeared after start (a topology re-read) has no UUID from us: not advertised.
+    this.gpus = this.agent.baseline!.topology.gpus.flatMap((g) =>
+      this.uuids[g.index] === undefined
+        ? []
+        : [{ index: g.index, uuid: this.uuids[g.index]!, healthy: isHealthy(state, g.index), reasons: gpuHealth(state, g.index).reasons, numaNode: g.numaNode ?? null }],
+    );
     for (const g of this.gpus) {
       if (prev.has(g.index) && prev.get(g.index) !== g.healthy) {
         this.opts.log?.(g.healthy ? 'info' : 'warn', `GPU ${g.index} (${g.uuid}) is now ${g.healthy ? 'Healthy' : `Unhealthy: ${(g.reasons ?? []).join('; ')}`}`);

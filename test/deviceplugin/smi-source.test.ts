@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { nvidiaSmiRunner } from '../../src/agent/nvidia-smi.js';
 import { runDevicePlugin, type RunningDevicePlugin } from '../../src/deviceplugin/command.js';
-import { readSmiInventory, SmiDeviceSource } from '../../src/deviceplugin/smi-source.js';
+import { SmiDeviceSource } from '../../src/deviceplugin/smi-source.js';
 import { makeFakeSmi, type FakeSmi } from '../agent/fake-smi.js';
 import { FakeKubelet } from '../support/fake-kubelet.js';
 import { ownFixture } from '../support/nvidia-smi-fixtures.js';
@@ -40,11 +40,9 @@ afterEach(async () => {
 
 describe('SmiDeviceSource', () => {
   it('takes UUIDs and NUMA nodes from nvidia-smi and health from the agent’s rules, with hysteresis', async () => {
-    const runner = nvidiaSmiRunner({ path: fakeSmi().path });
-    const inv = await readSmiInventory(runner);
-    expect(inv.topology.gpus.map((g) => g.uuid)).toEqual([0, 1, 2, 3].map(uuidOf));
-    const src = new SmiDeviceSource(runner, inv, { intervalMs: 60_000, flipAfter: 2 });
-    expect(src.devices().map((g) => [g.healthy, g.numaNode])).toEqual([[true, 0], [true, 0], [true, 1], [true, 1]]);
+    const src = await SmiDeviceSource.open(nvidiaSmiRunner({ path: fakeSmi().path }), { nodeName: 'n1', intervalMs: 60_000, flipAfter: 2 });
+    expect(src.topology().gpus.map((g) => g.uuid)).toEqual([0, 1, 2, 3].map(uuidOf));
+    expect(src.devices().map((g) => [g.uuid, g.healthy, g.numaNode])).toEqual([0, 1, 2, 3].map((i) => [uuidOf(i), true, i < 2 ? 0 : 1]));
     let changes = 0;
     src.subscribe(() => (changes += 1));
     writeFileSync(queryFile, queryAnswer(4, { 1: 3 }));
@@ -60,7 +58,7 @@ describe('SmiDeviceSource', () => {
       { when: 'topo -m', stdout: ownFixture('topo-tab-4gpu-2island-gpu-numa-id.txt') },
       { when: '--query-gpu=*', stdout: queryAnswer(3) },
     ]);
-    await expect(readSmiInventory(nvidiaSmiRunner({ path: smi.path }))).rejects.toThrow(/GPU 3 of topo -m has no UUID/);
+    await expect(SmiDeviceSource.open(nvidiaSmiRunner({ path: smi.path }), { nodeName: 'n1', intervalMs: 60_000 })).rejects.toThrow(/GPU 3 of topo -m has no UUID/);
   });
 });
 
