@@ -9,6 +9,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
+          sequence: { groupOrder: 0 },
           include: ['test/**/*.test.ts'],
           exclude: ['test/**/*.e2e.test.ts', '**/node_modules/**'],
           testTimeout: 30_000,
@@ -18,6 +19,8 @@ export default defineConfig({
       {
         test: {
           name: 'e2e',
+          // After every unit file, never beside them: a starting control plane needs the CPUs.
+          sequence: { groupOrder: 1 },
           include: ['test/**/*.e2e.test.ts'],
           fileParallelism: false,
           testTimeout: 120_000,
