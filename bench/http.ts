@@ -92,6 +92,8 @@ async function serve(n: number): Promise<void> {
     return { Nodes: null, NodeNames: body.NodeNames ?? [], FailedNodes: {}, FailedAndUnresolvableNodes: {}, Error: '' };
   });
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
+  // Exit normally on the parent's kill, so --cpu-prof (BENCH_SERVER_NODE_OPTIONS) writes its profile.
+  process.once('SIGTERM', () => process.exit(0));
   process.stdout.write(`LISTENING ${address}\n`);
 }
 

@@ -38,6 +38,8 @@ export interface ClusterView {
   synced(): boolean;
   /** Scoring input for a node, or why it cannot be used (no GPUNode, stale heartbeat…). */
   lookupNode(name: string, nowMs: number): NodeLookup;
+  /** lookupNode for every name, in order (optional: a view may answer a whole candidate list faster). */
+  lookupNodes?(names: readonly string[], nowMs: number): NodeLookup[];
   nodeNames(): string[];
   assignmentsOn(node: string): PodAssignment[];
   /** Raw pod object as last seen (Kubernetes JSON), for bind and explain. */

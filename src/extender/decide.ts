@@ -4,12 +4,13 @@
  */
 import { formatAssignedGpus, ANN_ASSIGNED_AT, ANN_ASSIGNED_GPUS, ANN_DECISION } from '../api/annotations.js';
 import type { AssignedGpuRef } from '../api/annotations.js';
-import type { ClusterView, GpuNodeRecord, PodAssignment, PodBinder } from '../cluster/types.js';
+import type { ClusterView, GpuNodeRecord, NodeLookup, PodAssignment, PodBinder } from '../cluster/types.js';
 import { placeOnNode, scoreNodes, type CompiledTopology } from '../core/index.js';
 import { extenderScoresFromRaw } from './scores.js';
 import { GPU_MILLI } from '../core/types.js';
 import type { GpuRequest, NodeDecision, NodeState, ScoreBreakdown, WorkloadProfile } from '../core/types.js';
 import { requestForNode, type PodGpuAsk } from './preferences.js';
+import { placementInWords } from './words.js';
 
 export type GpuAsk = Extract<PodGpuAsk, { kind: 'gpu' }>;
 export type FitDecision = Extract<NodeDecision, { fits: true }>;
@@ -36,6 +37,27 @@ function allFree(n: number): readonly number[] {
     fullMilliByCount.set(n, a);
   }
   return a;
+}
+
+/** Every candidate's lookup, in order: in one batch when the view offers it (see ClusterCache.lookupNodes). */
+function lookupAll(ctx: DecideContext, names: readonly string[]): readonly NodeLookup[] {
+  if (ctx.cluster.lookupNodes) return ctx.cluster.lookupNodes(names, ctx.nowMs);
+  const out = new Array<NodeLookup>(names.length);
+  for (let i = 0; i < names.length; i++) out[i] = ctx.cluster.lookupNode(names[i]!, ctx.nowMs);
+  return out;
+}
+
+/** One verdict object per distinct reason of an unusable node (unknown names all share one). */
+const unavailableVerdicts = new Map<string, Verdict>();
+function unavailable(reason: string): Verdict {
+  let v = unavailableVerdicts.get(reason);
+  if (!v) {
+    v = { fits: false, reason, unresolvable: true, rejectClass: 'node-unavailable' };
+    // Reasons carry node names and heartbeat ages; keep only a few.
+    if (unavailableVerdicts.size > 64) unavailableVerdicts.clear();
+    unavailableVerdicts.set(reason, v);
+  }
+  return v;
 }
 
 /** The node-independent part of an outcome, shared by every node in the same state. */
@@ -68,15 +90,23 @@ function stateKey(s: NodeState): number | string | undefined {
 export class NodeEvaluator {
   private readonly emptyFit = new Map<string, NodeDecision>();
   private readonly verdicts = new Map<CompiledTopology, Map<number | string, Verdict>>();
+  /** The profile only orders fitting nodes: a fit-only evaluator (filter, preempt) skips the fragmentation look-ahead. */
+  private readonly profile: WorkloadProfile | undefined;
   constructor(
     private readonly ctx: DecideContext,
     readonly ask: GpuAsk,
-  ) {}
+    opts: { fitOnly?: boolean } = {},
+  ) {
+    this.profile = opts.fitOnly ? undefined : ctx.profile;
+  }
 
   /** Fit, score or reason for one node; shared objects, nothing node-specific. */
   verdict(name: string): Verdict {
-    const look = this.ctx.cluster.lookupNode(name, this.ctx.nowMs);
-    if (!look.ok) return { fits: false, reason: look.reason, unresolvable: true, rejectClass: 'node-unavailable' };
+    return this.verdictOf(this.ctx.cluster.lookupNode(name, this.ctx.nowMs));
+  }
+
+  verdictOf(look: NodeLookup): Verdict {
+    if (!look.ok) return unavailable(look.reason);
     const perNode = this.ask.includeUuids !== undefined || this.ask.excludeUuids !== undefined;
     const key = perNode ? undefined : stateKey(look.state);
     let byState = key === undefined ? undefined : this.verdicts.get(look.state.topology);
@@ -100,7 +130,7 @@ export class NodeEvaluator {
 
   evaluateState(state: NodeState, gpuNode: GpuNodeRecord, freeMilli?: readonly number[]): NodeOutcome {
     const req = requestForNode(this.ask, gpuNode.topology);
-    const d = placeOnNode(freeMilli ? { ...state, freeMilli } : state, req, this.ctx.profile);
+    const d = placeOnNode(freeMilli ? { ...state, freeMilli } : state, req, this.profile);
     if (d.fits) return { fits: true, decision: d, state, gpuNode };
     const empty = this.fitsWhenEmpty(state, req);
     if (empty.fits) return { fits: false, reason: d.reason, unresolvable: false, rejectClass: 'insufficient' };
@@ -114,7 +144,7 @@ export class NodeEvaluator {
       const hit = this.emptyFit.get(key);
       if (hit) return hit;
     }
-    const d = placeOnNode({ ...state, freeMilli: allFree(state.topology.n) }, req, this.ctx.profile);
+    const d = placeOnNode({ ...state, freeMilli: allFree(state.topology.n) }, req, this.profile);
     if (!perNode) this.emptyFit.set(key, d);
     return d;
   }
@@ -140,10 +170,11 @@ export function filterNodes(ctx: DecideContext, ask: PodGpuAsk, names: readonly 
     out.rejects['invalid-pod'] = names.length;
     return out;
   }
-  const ev = new NodeEvaluator(ctx, ask);
+  const ev = new NodeEvaluator(ctx, ask, { fitOnly: true });
+  const looks = lookupAll(ctx, names);
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;
-    const o = ev.verdict(name);
+    const o = ev.verdictOf(looks[i]!);
     if (o.fits) {
       out.passed.push(i);
       continue;
@@ -186,9 +217,10 @@ export function prioritizeNodes(ctx: DecideContext, ask: PodGpuAsk, names: reado
   if (ask.includeUuids === undefined && ask.excludeUuids === undefined) {
     // One request for every node: the core scores them in one pass over the cached node views,
     // without building decision objects (scoreNodes is placeOnNode's evaluation, minus the garbage).
+    const looks = lookupAll(ctx, names);
     const states = new Array<NodeState | undefined>(names.length);
     for (let i = 0; i < names.length; i++) {
-      const look = ctx.cluster.lookupNode(names[i]!, ctx.nowMs);
+      const look = looks[i]!;
       states[i] = look.ok ? look.state : undefined;
     }
     if (!ctx.profile) return extenderScoresFromRaw(scoreNodes(states, ask.base));
@@ -196,9 +228,10 @@ export function prioritizeNodes(ctx: DecideContext, ask: PodGpuAsk, names: reado
     return extenderScoresFromRaw(scoreDistinctStates(states, ask.base, ctx.profile));
   }
   const ev = new NodeEvaluator(ctx, ask);
+  const looks = lookupAll(ctx, names);
   const raw = new Float64Array(names.length);
   for (let i = 0; i < names.length; i++) {
-    const v = ev.verdict(names[i]!);
+    const v = ev.verdictOf(looks[i]!);
     raw[i] = v.fits ? v.rawScore : NaN;
   }
   return extenderScoresFromRaw(raw);
@@ -220,19 +253,9 @@ export type BindOutcome =
   | { ok: true; node: string; gpus: AssignedGpuRef[]; decision: FitDecision | null; message: string }
   | { ok: false; error: string; failure: 'pod-not-found' | 'uid-mismatch' | 'invalid-pod' | 'no-fit' | 'already-bound' | 'api-error' };
 
-/** `0,1 (GPU-aa,GPU-bb)`-free one-line summary used in the annotation and the Event. */
-export function describeBreakdown(b: ScoreBreakdown): string {
-  const link = b.nvlinkAllPairs ? 'NVLink all pairs' : b.nvlinkConnected ? 'NVLink connected' : 'no NVLink path';
-  const parts = [
-    link,
-    `bottleneck ${round(b.bottleneckGBps)} GB/s`,
-    `used after ${round(b.gpuUsedAfter)}`,
-    `free after ${b.freeGpusAfter}`,
-    `largest NVLink set after ${b.largestNvlinkSetAfter}`,
-    `leftover quality ${round(b.leftoverQuality)}`,
-  ];
-  if (b.fragDeltaMilli !== undefined) parts.push(`fragmentation ${b.fragDeltaMilli >= 0 ? '+' : ''}${round(b.fragDeltaMilli)} milli`);
-  return parts.join(', ');
+/** The one-line summary used in the annotation and the Event: the placement in words (words.ts). */
+export function describeBreakdown(b: ScoreBreakdown, gpuCount?: number): string {
+  return placementInWords(b, gpuCount);
 }
 
 function round(x: number): number {
@@ -274,7 +297,7 @@ export async function bindPod(
       const uuid = uuids.find((g) => g.index === i)?.uuid;
       return uuid ? { index: i, uuid } : { index: i };
     });
-    const summary = describeBreakdown(d.breakdown);
+    const summary = describeBreakdown(d.breakdown, ask.base.gpuCount);
     const message = `Bound to node ${req.node} on GPUs ${d.gpus.join(',')}: ${summary}`;
     const assignment: PodAssignment = {
       uid,
@@ -340,7 +363,7 @@ export function preemptVictims(
   const out = new Map<string, CandidateVictims>();
   if (ask.kind === 'none') return new Map(candidates);
   if (ask.kind === 'invalid') return out;
-  const ev = new NodeEvaluator(ctx, ask);
+  const ev = new NodeEvaluator(ctx, ask, { fitOnly: true });
   const priorityOfPod = (a: PodAssignment): number | undefined => {
     const p = ctx.cluster.getPod(a.namespace, a.name) as { spec?: { priority?: number | null } } | undefined;
     return p === undefined ? undefined : (p.spec?.priority ?? 0);
