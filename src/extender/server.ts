@@ -15,6 +15,7 @@ import { ExtenderMetrics, type Verb } from './metrics.js';
 import { DecisionLog, registerUi } from './ui.js';
 import { PodMemory, type PodMemoryOptions } from './pod-memory.js';
 import { candidatesOf, DEFAULT_MAX_NODES } from './candidates.js';
+import { hostPriorityJson } from './wire-json.js';
 import { podGpuAsk, podKey, type PodLike } from './preferences.js';
 import {
   BindingArgsSchema,
@@ -28,8 +29,6 @@ import {
   type ExtenderFilterResult,
   type ExtenderPreemptionArgs,
   type ExtenderPreemptionResult,
-  HostPriorityListSchema,
-  type HostPriority,
   type MetaVictimsOut,
 } from './wire-schemas.js';
 
@@ -167,7 +166,6 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
     const ask = podGpuAsk(pod);
     const r = filterWithGangs(gangs, ctx(), pod, ask, names);
     metrics.recordFilter(r.passed.length, r.rejects);
-    req.log.debug({ pod: podKey(pod), nodes: names.length, passed: r.passed.length, rejects: r.rejects }, 'filter');
     const result: ExtenderFilterResult = {
       Nodes: null,
       NodeNames: null,
@@ -185,8 +183,8 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
     return result;
   });
 
-  // The response schema lets fastify serialise the 5,000-entry list with a compiled stringifier.
-  app.post<{ Body: ExtenderArgs }>('/prioritize', { bodyLimit: argsBodyLimit, schema: { body: ExtenderArgsSchema, response: { 200: HostPriorityListSchema } } }, async (req, reply) => {
+  // The answer (one entry per candidate) is built as JSON text by hand: see wire-json.ts.
+  app.post<{ Body: ExtenderArgs }>('/prioritize', { bodyLimit: argsBodyLimit, schema: { body: ExtenderArgsSchema } }, async (req, reply) => {
     if (!cluster.synced()) return notSynced('prioritize', reply);
     const body = req.body;
     const names = candidatesOrThrow(body).names;
@@ -195,9 +193,7 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
     const scores = prioritizeWithGangs(gangs, ctx(), pod, podGpuAsk(pod), names);
     // A pod without GPUs: an empty list, i.e. no opinion (equal scores would change nothing).
     if (scores === null) return [];
-    const out: HostPriority[] = new Array(names.length);
-    for (let i = 0; i < names.length; i++) out[i] = { Host: names[i]!, Score: scores[i]! };
-    return out;
+    return reply.type('application/json; charset=utf-8').send(hostPriorityJson(names, scores));
   });
 
   app.post<{ Body: ExtenderBindingArgs }>('/bind', { bodyLimit: BIND_BODY_LIMIT_BYTES, schema: { body: BindingArgsSchema } }, async (req): Promise<ExtenderBindingResult> => {
