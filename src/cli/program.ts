@@ -4,6 +4,7 @@ import { packageVersion, USAGE_HINT } from './usage.js';
 import { registerAgentCommand } from '../agent/command.js';
 import { registerDevicePluginCommand } from '../deviceplugin/command.js';
 import { registerExtenderCommand } from '../extender/command.js';
+import { registerExplainCommand } from './explain.js';
 import { registerInspectCommand } from '../inspect/command.js';
 import { registerMLTaskCommand } from '../mltask/command.js';
 import { registerControllerCommand } from '../mltask/controller-command.js';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerSimulateCommand(program);
   registerExtenderCommand(program);
   registerInspectCommand(program);
+  registerExplainCommand(program);
   registerMLTaskCommand(program);
   registerControllerCommand(program);
   registerDevicePluginCommand(program);

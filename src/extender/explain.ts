@@ -6,9 +6,10 @@
 import { ANN_ASSIGNED_AT, ANN_DECISION, type AssignedGpuRef } from '../api/annotations.js';
 import { podFacts } from '../cluster/pod.js';
 import { extenderScores } from './scores.js';
-import type { NodeDecision, ScoreBreakdown } from '../core/types.js';
+import { GPU_MILLI, type NodeDecision, type NodeState, type ScoreBreakdown } from '../core/types.js';
 import { NodeEvaluator, type DecideContext } from './decide.js';
 import type { PodGpuAsk } from './preferences.js';
+import { placementInWords, whyLost } from './words.js';
 
 export interface ExplainedNode {
   node: string;
@@ -21,6 +22,10 @@ export interface ExplainedNode {
   score?: number;
   rawScore?: number;
   breakdown?: ScoreBreakdown;
+  /** The set on this node in words (fitting nodes only). */
+  why?: string;
+  /** NVLink bandwidth among free GPUs that this set takes out of the pool (the core's preservation term). */
+  nvlinkTakenGBps?: number;
 }
 
 export interface LastBind {
@@ -57,6 +62,10 @@ export interface Explanation {
   nodes: ExplainedNode[];
   lastBind?: LastBind;
   bound?: BoundAssignment;
+  /** The whole answer in one or two sentences: what wins and why, why the runner-up lost. */
+  summary: string;
+  /** Why the runner-up scored lower (when there is one). */
+  runnerUpLost?: string;
 }
 
 /**
@@ -88,14 +97,35 @@ export function explainBound(podKey: string, nowMs: number, bound: BoundAssignme
     nodes: [],
     bound,
     ...(lastBind ? { lastBind } : {}),
+    summary:
+      `${podKey} is bound to node ${bound.node}` +
+      (bound.gpus.length ? ` on GPUs ${bound.gpus.map((g) => g.index).join(',')}` : '') +
+      // The annotation starts "node X, GPUs …: " — said already.
+      (bound.decision ? `: ${bound.decision.replace(/^node \S+, GPUs [\d,]+: /, '')}` : '') +
+      (bound.problem ? ` (${bound.problem})` : '') +
+      '. Not decided again: the assignment stands until the pod ends.',
   };
+}
+
+/** Same mask arithmetic as the core (search.ts): NVLink GB/s among free healthy whole GPUs, before minus after. */
+function nvlinkTaken(state: NodeState, gpus: readonly number[]): number {
+  let free = 0;
+  for (let i = 0; i < state.freeMilli.length; i++) if (state.freeMilli[i]! >= GPU_MILLI && !((state.unhealthyMask ?? 0) & (1 << i))) free |= 1 << i;
+  let chosen = 0;
+  for (const g of gpus) chosen |= 1 << g;
+  const agg = state.topology.nvAggGBps;
+  return agg[free]! - agg[free & ~chosen]!;
 }
 
 export function explainPod(ctx: DecideContext, podKey: string, ask: PodGpuAsk, names: readonly string[], nodesFrom: Explanation['nodesFrom']): Explanation {
   const base = { pod: podKey, evaluatedAtIso: new Date(ctx.nowMs).toISOString(), nodesFrom };
-  if (ask.kind === 'none') return { ...base, request: null, passThrough: true, best: null, runnerUp: null, nodes: names.map((n) => ({ node: n, fits: true })) };
+  if (ask.kind === 'none') {
+    const summary = `${podKey} requests no GPUs: linkpack lets every node pass and leaves the choice to kube-scheduler.`;
+    return { ...base, request: null, passThrough: true, best: null, runnerUp: null, nodes: names.map((n) => ({ node: n, fits: true })), summary };
+  }
   if (ask.kind === 'invalid') {
-    return { ...base, request: null, invalid: ask.reason, best: null, runnerUp: null, nodes: names.map((n) => ({ node: n, fits: false, reason: ask.reason, unresolvable: true })) };
+    const summary = `${podKey} cannot be scheduled by linkpack: ${ask.reason}.`;
+    return { ...base, request: null, invalid: ask.reason, best: null, runnerUp: null, nodes: names.map((n) => ({ node: n, fits: false, reason: ask.reason, unresolvable: true })), summary };
   }
   const ev = new NodeEvaluator(ctx, ask);
   const nodes: ExplainedNode[] = [];
@@ -104,7 +134,15 @@ export function explainPod(ctx: DecideContext, podKey: string, ask: PodGpuAsk, n
     const o = ev.evaluate(name);
     if (o.fits) {
       decisions.push(o.decision);
-      nodes.push({ node: name, fits: true, gpus: o.decision.gpus, rawScore: o.decision.rawScore, breakdown: o.decision.breakdown });
+      nodes.push({
+        node: name,
+        fits: true,
+        gpus: o.decision.gpus,
+        rawScore: o.decision.rawScore,
+        breakdown: o.decision.breakdown,
+        why: placementInWords(o.decision.breakdown, ask.base.gpuCount),
+        nvlinkTakenGBps: nvlinkTaken(o.state, o.decision.gpus),
+      });
     } else {
       decisions.push({ node: name, fits: false, reason: o.reason });
       nodes.push({ node: name, fits: false, reason: o.reason, unresolvable: o.unresolvable });
@@ -117,5 +155,18 @@ export function explainPod(ctx: DecideContext, podKey: string, ask: PodGpuAsk, n
   nodes.sort((a, b) => Number(b.fits) - Number(a.fits) || (b.rawScore ?? 0) - (a.rawScore ?? 0) || a.node.localeCompare(b.node));
   const fitting = nodes.filter((n) => n.fits);
   const request = { ...ask.base, ...(ask.includeUuids ? { includeUuids: ask.includeUuids } : {}), ...(ask.excludeUuids ? { excludeUuids: ask.excludeUuids } : {}) };
-  return { ...base, request, best: fitting[0] ?? null, runnerUp: fitting[1] ?? null, nodes };
+  const best = fitting[0] ?? null;
+  const runnerUp = fitting[1] ?? null;
+  const fragAware = ask.base.policy === 'binpack' && (ctx.profile?.shapes.length ?? 0) > 0;
+  const cand = (n: ExplainedNode) => ({ node: n.node, breakdown: n.breakdown!, nvlinkTakenGBps: n.nvlinkTakenGBps });
+  const runnerUpLost = best && runnerUp ? whyLost(cand(best), cand(runnerUp), ask.base, fragAware) : undefined;
+  let summary: string;
+  if (best) {
+    summary = `${podKey} → node ${best.node}, GPUs ${best.gpus!.join(',')}: ${best.why}.`;
+    summary += runnerUp ? ` Runner-up ${runnerUp.node} lost: ${runnerUpLost}.` : ` No other node fits (${nodes.length - 1} evaluated).`;
+  } else {
+    const why = nodes.slice(0, 3).map((n) => `${n.node}: ${n.reason}`).join('; ');
+    summary = `${podKey} fits on none of ${nodes.length} node${nodes.length === 1 ? '' : 's'}${why ? ` — ${why}${nodes.length > 3 ? '; …' : ''}` : ''}.`;
+  }
+  return { ...base, request, best, runnerUp, nodes, summary, ...(runnerUpLost ? { runnerUpLost } : {}) };
 }

@@ -1,0 +1,90 @@
+/**
+ * Decisions in words, for people: the `linkpack.io/decision` annotation, the bind Event, /explain,
+ * `linkpack explain` and the web view all use these sentences. The comparison follows the core's
+ * own order of terms (place.ts): NVLink tier, or FGD points first with a workload profile; then
+ * the free NVLink bandwidth a placement breaks up; then packing.
+ */
+import { fragPoints } from '../core/index.js';
+import type { GpuRequest, ScoreBreakdown } from '../core/types.js';
+
+const gbps = (x: number) => `${Math.round(x)} GB/s`;
+const pct = (x: number) => `${Math.round(x * 100)}%`;
+
+function linkWords(b: ScoreBreakdown, gpuCount: number): string {
+  if (gpuCount < 2) return 'a single GPU';
+  if (b.nvlinkAllPairs) return `NVLink all pairs (bottleneck ${gbps(b.bottleneckGBps)})`;
+  if (b.nvlinkConnected) return `NVLink connected, not every pair direct (bottleneck ${gbps(b.bottleneckGBps)})`;
+  return `no NVLink path between them (bottleneck ${gbps(b.bottleneckGBps)} over PCIe/system)`;
+}
+
+/** One line: how good the set is, what it leaves behind. Starts with the link class. */
+export function placementInWords(b: ScoreBreakdown, gpuCount = 2): string {
+  const parts = [linkWords(b, gpuCount)];
+  if (b.freeGpusAfter === 0) parts.push('fills the node exactly');
+  else {
+    parts.push(`leaves ${b.freeGpusAfter} GPU${b.freeGpusAfter === 1 ? '' : 's'} free (largest NVLink set ${b.largestNvlinkSetAfter})`);
+    parts.push(b.leftoverQuality >= 0.9995 ? "keeps the free GPUs' NVLink links whole" : `keeps ${pct(b.leftoverQuality)} of the free GPUs' NVLink bandwidth`);
+  }
+  if (b.fragDeltaMilli !== undefined) {
+    parts.push(b.fragDeltaMilli <= 0 ? 'adds no expected fragmentation' : `adds ${Math.round(b.fragDeltaMilli)} milli-GPU of expected fragmentation`);
+  }
+  return parts.join('; ');
+}
+
+function tier(b: ScoreBreakdown, req: Pick<GpuRequest, 'gpuCount' | 'topology'>): number {
+  if (req.gpuCount < 2 || req.topology === 'any') return 0;
+  return b.nvlinkAllPairs ? 2 : b.nvlinkConnected ? 1 : 0;
+}
+
+export interface Candidate {
+  node: string;
+  breakdown: ScoreBreakdown;
+  /** Free NVLink bandwidth the set takes out of the node's pool (GB/s), when known. */
+  nvlinkTakenGBps?: number;
+}
+
+/**
+ * Why `other` scored below `best`: the first term of the core's order where they differ.
+ * `fragAware`: a workload profile was used with binpack (FGD points lead).
+ */
+export function whyLost(best: Candidate, other: Candidate, req: Pick<GpuRequest, 'gpuCount' | 'topology' | 'policy'>, fragAware: boolean): string {
+  const a = best.breakdown;
+  const b = other.breakdown;
+  const reasons: (() => string | undefined)[] = [];
+  const tierReason = () => {
+    const ta = tier(a, req);
+    const tb = tier(b, req);
+    if (tb >= ta) return undefined;
+    return tb === 1 ? `its best set is NVLink-connected but not every pair is direct (${best.node}'s is)` : `its best set has no NVLink path (${best.node}'s is NVLink-connected)`;
+  };
+  const fragReason = () => {
+    if (!fragAware || a.fragDeltaMilli === undefined || b.fragDeltaMilli === undefined) return undefined;
+    if (fragPoints(b.fragDeltaMilli) >= fragPoints(a.fragDeltaMilli)) return undefined;
+    return `it would add more expected fragmentation (${Math.round(b.fragDeltaMilli)} vs ${Math.round(a.fragDeltaMilli)} milli-GPU), stranding GPU share typical pods could use`;
+  };
+  const preserveReason = () => {
+    const ta = best.nvlinkTakenGBps;
+    const tb = other.nvlinkTakenGBps;
+    if (ta !== undefined && tb !== undefined) {
+      // The core weighs absolute GB/s taken from the free pool (1 GB/s outweighs any packing difference).
+      if (tb <= ta + 1e-6) return undefined;
+      return `it would take more free NVLink bandwidth out of the pool: ${gbps(tb)} on ${other.node} (largest free NVLink set after: ${b.largestNvlinkSetAfter}) vs ${gbps(ta)} on ${best.node}`;
+    }
+    if (b.leftoverQuality + 1e-9 >= a.leftoverQuality) return undefined;
+    return `it would break up a free NVLink group: ${other.node} would keep ${pct(b.leftoverQuality)} of its free NVLink bandwidth (largest free NVLink set ${b.largestNvlinkSetAfter}), ${best.node} keeps ${pct(a.leftoverQuality)}`;
+  };
+  const packReason = () => {
+    if (Math.abs(a.gpuUsedAfter - b.gpuUsedAfter) < 1e-9) return undefined;
+    return req.policy === 'spread'
+      ? `spread prefers the emptier node: ${best.node} ends ${pct(a.gpuUsedAfter)} used, ${other.node} would end ${pct(b.gpuUsedAfter)}`
+      : `binpack fills the fuller node first: ${best.node} ends ${pct(a.gpuUsedAfter)} used${a.freeGpusAfter === 0 ? ' (exactly full)' : ''}, ${other.node} would end ${pct(b.gpuUsedAfter)}`;
+  };
+  if (fragAware) reasons.push(fragReason, tierReason);
+  else reasons.push(tierReason);
+  reasons.push(preserveReason, packReason);
+  for (const r of reasons) {
+    const text = r();
+    if (text) return text;
+  }
+  return 'it scores the same; the tie went to the node kube-scheduler listed first';
+}
