@@ -5,11 +5,8 @@
  * with chosen exit codes; phase, status and Events read back; deletion collected by the real
  * garbage collector.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
-import { repoRoot } from '../support/paths.js';
+import { putMLTaskCrdVerbatim } from './real-crd.js';
 import { pino } from 'pino';
 import { runExtender, type RunningExtender } from '../../src/extender/command.js';
 import { MLTaskController } from '../../src/mltask/controller.js';
@@ -47,27 +44,11 @@ const eventsOf = async (name: string) =>
 const podsOf = async (name: string) => (await cp.request('GET', `/api/v1/namespaces/${NS}/pods?labelSelector=${encodeURIComponent(`linkpack.io/mltask=${name}`)}`)).items as KObj[];
 const phaseIs = (name: string, phase: string) => async () => (await task(name))?.status?.phase === phase;
 
-/**
- * cp.apply goes through client-node's typed serializer, which drops the JSONSchemaProps keys it
- * names differently (default, enum, x-kubernetes-validations…). Send the CRD as plain JSON, and
- * wait until the server enforces it (a dry-run of a bad task is refused).
- */
-async function putCrdVerbatim(): Promise<void> {
-  const crd = parse(readFileSync(path.join(repoRoot, 'deploy/crds/mltasks.linkpack.io.yaml'), 'utf8')) as KObj;
-  const cur = await cp.request('GET', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/mltasks.linkpack.io');
-  await cp.request('PUT', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/mltasks.linkpack.io', { ...crd, metadata: { ...crd.metadata, resourceVersion: cur.metadata.resourceVersion } });
-  await cp.eventually(
-    () => cp.request('POST', `${BASE}?dryRun=All`, mltask('probe', { gpu: { topology: 'nvlink' } })).then(() => false, (e: { code?: number }) => e.code === 422),
-    'the CRD schema enforced',
-    30_000,
-  );
-}
-
 beforeAll(async () => {
   if (controlPlaneSkip) return;
   cp = await startControlPlane({ crds: true, controllerManager: true, kwok: true });
   await cp.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
-  await putCrdVerbatim();
+  await putMLTaskCrdVerbatim(cp, NS);
   for (const n of ['h1', 'h2', 'h3']) await cp.createGpuNode(n, 'hgx-h100');
   await cp.eventually(async () => {
     const nodes = await cp.list('v1', 'Node');
