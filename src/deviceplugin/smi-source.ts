@@ -42,7 +42,7 @@ export class SmiDeviceSource implements DeviceSource {
     const s = new SmiDeviceSource(runner, opts);
     const first = await s.agent.cycle();
     const baseline = s.agent.baseline;
-    if (!baseline) throw new Error(`nvidia-smi: ${first.problems[0] ?? 'no topology'}`);
+    if (!baseline) throw new Error(first.problems.find((p) => p.startsWith('topology not read')) ?? `nvidia-smi: ${first.problems.join('; ') || 'no topology'}`);
     for (const g of baseline.topology.gpus) {
       const uuid = s.agent.readings.find((r) => r.index === g.index)?.uuid;
       if (!uuid) {
