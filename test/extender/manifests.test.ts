@@ -16,7 +16,7 @@ import { parseClusterFile } from '../../src/cluster/static-file.js';
 import { MemoryCluster, RecordingBinder } from './memory-cluster.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const DIRS = ['deploy/scheduler', 'deploy/rbac', 'deploy/examples'];
+const DIRS = ['deploy/scheduler', 'deploy/scheduler-tls', 'deploy/rbac', 'deploy/examples'];
 
 type Obj = Record<string, any>;
 interface Doc {
@@ -42,7 +42,7 @@ const docs: Doc[] = files.flatMap((file) =>
     .filter((d) => d.obj !== null),
 );
 /** Objects that go to the API server (kustomize patches are partial and are checked as patches). */
-const isPatch = (d: Doc) => d.file.includes('/tls/') && d.obj.kind !== 'Kustomization';
+const isPatch = (d: Doc) => d.file.includes('scheduler-tls/') && d.obj.kind !== 'Kustomization';
 const apiObjects = docs.filter((d) => !['Kustomization', 'KubeSchedulerConfiguration', 'GPUNode', 'MLTask'].includes(d.obj.kind) && !isPatch(d));
 
 /** Field-by-field check against client-node's generated model types. */
