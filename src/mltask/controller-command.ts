@@ -59,7 +59,14 @@ export function registerControllerCommand(program: Command): void {
     .action(async (o: ControllerCommandOptions) => {
       const logger = pino({ level: o.logLevel });
       const kubeConfig = new KubeConfig();
-      if (o.kubeconfig) kubeConfig.loadFromFile(o.kubeconfig);
+      if (o.kubeconfig) {
+        try {
+          kubeConfig.loadFromFile(o.kubeconfig);
+        } catch (err) {
+          const why = err instanceof TypeError ? 'not a kubeconfig (no clusters, users or contexts)' : (err as Error).message.split('\n')[0];
+          throw new UsageError(`--kubeconfig ${o.kubeconfig}: ${why}`);
+        }
+      }
       else {
         const missing = noClusterReason(process.env, homedir(), existsSync);
         if (missing) throw new UsageError(missing.replace('linkpack extender --cluster-file deploy/examples/cluster.yaml', 'linkpack mltask render -f <task.yaml> (offline)'));
