@@ -176,7 +176,8 @@ export class MLTaskController {
   }
 
   isLeader(): boolean {
-    return this.elector ? this.elector.isLeader() : !this.stopped;
+    if (this.opts.leaderElection) return this.elector?.isLeader() ?? false;
+    return this.workersDone !== undefined && !this.stopped;
   }
 
   private startWorkers(): void {

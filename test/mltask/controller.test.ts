@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { repoRoot } from '../support/paths.js';
 import { MLTaskController } from '../../src/mltask/controller.js';
+import { kubeApiWriter, type ApiWriter } from '../../src/mltask/client.js';
 import type { TestApiServer, KObject } from '../support/apiserver.js';
 import { waitFor } from '../support/wait.js';
 import { startTestApi } from './api.js';
@@ -153,6 +154,46 @@ describe('MLTaskController on the test API server', () => {
     runPods('a');
     await waitFor(() => sts('b') !== undefined && task('a')!.status.phase === 'Running', 'b created and a Running after the drop', 10_000);
     expect(c.feedStats().some((f) => f.relistsAfterExpired + f.watchFailures > 0)).toBe(true);
+  });
+
+  it('two replicas with leader election: only the leader writes; the standby takes over when it stops', async () => {
+    const writes = new Map<string, number>();
+    const counted = (id: string): ApiWriter => {
+      const w = kubeApiWriter(api.kubeConfig());
+      const count = <A extends unknown[], R>(f: (...a: A) => Promise<R>) => (...a: A) => {
+        writes.set(id, (writes.get(id) ?? 0) + 1);
+        return f(...a);
+      };
+      return { create: count(w.create), update: count(w.update), remove: count(w.remove), updateTaskStatus: count(w.updateTaskStatus), createEvent: count(w.createEvent) };
+    };
+    const replica = (id: string) => {
+      const c = new MLTaskController({
+        kubeConfig: api.kubeConfig(),
+        api: counted(id),
+        identity: id,
+        leaderElection: { namespace: 'sys', name: 'ctl', identity: id, leaseDurationMs: 1500, renewDeadlineMs: 1000, retryPeriodMs: 150 },
+        informer: { backoff: { initialMs: 20, maxMs: 200 } },
+      });
+      controllers.push(c);
+      void c.start();
+      return c;
+    };
+    const a = replica('a');
+    const b = replica('b');
+    await waitFor(() => a.isLeader() !== b.isLeader(), 'one leader', 5000);
+    const [leader, standby] = a.isLeader() ? [a, b] : [b, a];
+    const [lid, sid] = leader === a ? ['a', 'b'] : ['b', 'a'];
+    api.create('mltasks', rawTask({}, 'one'));
+    await waitFor(() => sts('one') !== undefined && task('one')?.status?.phase === 'Pending', 'reconciled by the leader', 5000);
+    expect(writes.get(sid) ?? 0).toBe(0);
+    await leader.stop();
+    controllers = controllers.filter((c) => c !== leader);
+    await waitFor(() => standby.isLeader(), 'standby leads', 5000);
+    api.create('mltasks', rawTask({}, 'two'));
+    await waitFor(() => sts('two') !== undefined, 'reconciled by the new leader', 5000);
+    expect(writes.get(sid)!).toBeGreaterThan(0);
+    expect(writes.get(lid)!).toBeGreaterThan(0);
+    expect(api.list('statefulsets', 'ml')).toHaveLength(2);
   });
 
   it('a restart mid-reconcile duplicates nothing and loses nothing', async () => {
