@@ -49,6 +49,8 @@ interface Usage {
 }
 
 const DEFAULT_HEARTBEAT_TIMEOUT_MS = 120_000;
+/** Candidate lists remembered by lookupNodes (each at most the request bound of names). */
+const NAMES_MEMO_LISTS = 4;
 const NO_GPUNODE: NodeLookup = Object.freeze({ ok: false, reason: 'no GPUNode: the linkpack agent has not reported this node' });
 const DEFAULT_ASSUME_TTL_MS = 30_000;
 
@@ -77,7 +79,7 @@ export class ClusterCache implements ClusterView {
    * call after call; comparing the new names with the last ones in order is a sequential scan,
    * where a Map read per fresh (unhashed) string costs about 100 ns (15,000 names: 1.5 ms).
    */
-  private namesMemo: { names: readonly string[]; entries: (GpuNodeEntry | undefined)[]; version: number } | undefined;
+  private namesMemo: { names: readonly string[]; entries: (GpuNodeEntry | undefined)[]; version: number }[] = [];
 
   constructor(opts: ClusterCacheOptions = {}) {
     this.heartbeatTimeoutMs = opts.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS;
@@ -268,8 +270,9 @@ export class ClusterCache implements ClusterView {
   }
 
   private entriesOf(names: readonly string[]): (GpuNodeEntry | undefined)[] {
-    const memo = this.namesMemo;
-    if (memo && memo.version === this.entriesVersion && memo.names.length === names.length) {
+    // A few lists: filter sends every node, prioritize the ones that passed, pod after pod.
+    for (const memo of this.namesMemo) {
+      if (memo.version !== this.entriesVersion || memo.names.length !== names.length) continue;
       let same = true;
       for (let i = 0; i < names.length; i++) {
         if (memo.names[i] !== names[i]) {
@@ -281,7 +284,8 @@ export class ClusterCache implements ClusterView {
     }
     const entries = new Array<GpuNodeEntry | undefined>(names.length);
     for (let i = 0; i < names.length; i++) entries[i] = this.gpuNodes.get(names[i]!);
-    this.namesMemo = { names, entries, version: this.entriesVersion };
+    this.namesMemo.unshift({ names, entries, version: this.entriesVersion });
+    if (this.namesMemo.length > NAMES_MEMO_LISTS) this.namesMemo.pop();
     return entries;
   }
 

@@ -70,6 +70,18 @@ export type Verdict =
  * fully free or fully used, the common case) get a number without allocating; others a string.
  */
 function stateKey(s: NodeState): number | string | undefined {
+  const hit = stateKeys.get(s);
+  if (hit !== undefined) return hit === NO_KEY ? undefined : hit;
+  const k = computeStateKey(s);
+  stateKeys.set(s, k ?? NO_KEY);
+  return k;
+}
+
+/** Cache views are reused until their node changes: the (string) key of a shared GPU is built once per view, not per request. */
+const stateKeys = new WeakMap<NodeState, number | string | typeof NO_KEY>();
+const NO_KEY = Symbol('no key');
+
+function computeStateKey(s: NodeState): number | string | undefined {
   if (s.cpuFreeMilli !== undefined || s.memoryFreeMiB !== undefined) return undefined;
   const free = s.freeMilli;
   let mask = 0;
@@ -88,7 +100,8 @@ function stateKey(s: NodeState): number | string | undefined {
  * node of this topology" (can preemption help?) is memoised the same way.
  */
 export class NodeEvaluator {
-  private readonly emptyFit = new Map<string, NodeDecision>();
+  /** By topology object and unhealthy mask (the fingerprint string is long: no string keys here). */
+  private readonly emptyFit = new Map<CompiledTopology, Map<number, NodeDecision>>();
   private readonly verdicts = new Map<CompiledTopology, Map<number | string, Verdict>>();
   /** The profile only orders fitting nodes: a fit-only evaluator (filter, preempt) skips the fragmentation look-ahead. */
   private readonly profile: WorkloadProfile | undefined;
@@ -139,13 +152,15 @@ export class NodeEvaluator {
 
   private fitsWhenEmpty(state: NodeState, req: GpuRequest): NodeDecision {
     const perNode = req !== this.ask.base; // include/exclude make the answer node-specific
-    const key = `${state.topology.fingerprint}|${state.unhealthyMask ?? 0}`;
-    if (!perNode) {
-      const hit = this.emptyFit.get(key);
-      if (hit) return hit;
-    }
+    const unhealthy = state.unhealthyMask ?? 0;
+    let byMask = perNode ? undefined : this.emptyFit.get(state.topology);
+    const hit = byMask?.get(unhealthy);
+    if (hit) return hit;
     const d = placeOnNode({ ...state, freeMilli: allFree(state.topology.n) }, req, this.profile);
-    if (!perNode) this.emptyFit.set(key, d);
+    if (!perNode) {
+      if (!byMask) this.emptyFit.set(state.topology, (byMask = new Map()));
+      byMask.set(unhealthy, d);
+    }
     return d;
   }
 }
