@@ -13,6 +13,7 @@ import { bindWithGangs, filterWithGangs, GangPlanner, prioritizeWithGangs } from
 import { boundAssignment, explainBound, explainPod, type LastBind } from './explain.js';
 import { ExtenderMetrics, type Verb } from './metrics.js';
 import { DecisionLog, registerUi } from './ui.js';
+import { registerClusterMetrics } from './cluster-metrics.js';
 import { PodMemory, type PodMemoryOptions } from './pod-memory.js';
 import { candidatesOf, DEFAULT_MAX_NODES } from './candidates.js';
 import { hostPriorityJson } from './wire-json.js';
@@ -255,6 +256,7 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
   });
 
   registerUi(app, { cluster, now, decisions });
+  registerClusterMetrics(metrics.registry, { cluster, now, profile: profileNow });
   app.get('/healthz', async () => 'ok');
   app.get('/readyz', async (_req, reply) => {
     if (cluster.synced()) return 'ok';

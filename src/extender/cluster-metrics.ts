@@ -1,0 +1,110 @@
+/**
+ * Cluster-wide gauges computed from the extender's cache when Prometheus scrapes (nothing is
+ * kept between scrapes): GPUs by state, nodes that still have a free NVLink-connected set of k
+ * GPUs (asked of the core, so it is the set the scheduler could give), and the FGD fragmentation
+ * of the free capacity under the workload profile. Labels are classes, never node names.
+ */
+import { Gauge, type Registry } from 'prom-client';
+import type { ClusterView } from '../cluster/types.js';
+import { fragmentationMilli, placeOnNode } from '../core/index.js';
+import { GPU_MILLI, type GpuRequest, type WorkloadProfile } from '../core/types.js';
+
+export const NVLINK_SET_SIZES = [2, 4, 8] as const;
+
+export interface ClusterMetricsSource {
+  cluster: ClusterView;
+  now: () => number;
+  profile: () => WorkloadProfile | undefined;
+}
+
+export interface ClusterSnapshot {
+  gpus: { free: number; partial: number; used: number; unhealthy: number };
+  nodes: { usable: number; unavailable: number };
+  /** size → nodes with a free NVLink-connected set of that many GPUs. */
+  nvlinkSetNodes: Record<number, number>;
+  fragmentationMilli: number | undefined;
+  freeMilli: number;
+}
+
+export function clusterSnapshot(src: ClusterMetricsSource): ClusterSnapshot {
+  const out: ClusterSnapshot = { gpus: { free: 0, partial: 0, used: 0, unhealthy: 0 }, nodes: { usable: 0, unavailable: 0 }, nvlinkSetNodes: {}, fragmentationMilli: undefined, freeMilli: 0 };
+  for (const k of NVLINK_SET_SIZES) out.nvlinkSetNodes[k] = 0;
+  const profile = src.profile();
+  const nowMs = src.now();
+  let frag = 0;
+  for (const name of src.cluster.nodeNames()) {
+    const look = src.cluster.lookupNode(name, nowMs);
+    if (!look.ok) {
+      out.nodes.unavailable++;
+      continue;
+    }
+    out.nodes.usable++;
+    const s = look.state;
+    s.freeMilli.forEach((f, i) => {
+      if ((s.unhealthyMask ?? 0) & (1 << i)) out.gpus.unhealthy++;
+      else {
+        out.freeMilli += f;
+        if (f >= GPU_MILLI) out.gpus.free++;
+        else if (f <= 0) out.gpus.used++;
+        else out.gpus.partial++;
+      }
+    });
+    for (const k of NVLINK_SET_SIZES) {
+      if (k > s.topology.n) continue;
+      const req: GpuRequest = { gpuCount: k, milliPerGpu: GPU_MILLI, topology: 'require-nvlink', policy: 'binpack' };
+      if (placeOnNode(s, req).fits) out.nvlinkSetNodes[k]!++;
+    }
+    if (profile && profile.shapes.length > 0) frag += fragmentationMilli(s, profile);
+  }
+  if (profile && profile.shapes.length > 0) out.fragmentationMilli = frag;
+  return out;
+}
+
+export function registerClusterMetrics(registry: Registry, src: ClusterMetricsSource): void {
+  // One snapshot per scrape, shared by the gauges (prom-client collects them one after another).
+  let cached: { at: number; snap: ClusterSnapshot } | undefined;
+  const snap = () => {
+    const t = Date.now();
+    if (!cached || t - cached.at > 500) cached = { at: t, snap: clusterSnapshot(src) };
+    return cached.snap;
+  };
+  new Gauge({
+    name: 'linkpack_cluster_gpus',
+    help: 'GPUs in the extender cache by state: free (whole GPU free), partial (shared, some milli free), used, unhealthy',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      const s = snap();
+      for (const [state, v] of Object.entries(s.gpus)) this.set({ state }, v);
+    },
+  });
+  new Gauge({
+    name: 'linkpack_cluster_nodes',
+    help: 'GPU nodes by whether the extender can use them (unavailable: stale heartbeat, bad GPUNode…)',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      const s = snap();
+      for (const [state, v] of Object.entries(s.nodes)) this.set({ state }, v);
+    },
+  });
+  new Gauge({
+    name: 'linkpack_cluster_free_nvlink_set_nodes',
+    help: 'Nodes that can still give a free NVLink-connected set of `size` whole GPUs (as the core would choose it)',
+    labelNames: ['size'] as const,
+    registers: [registry],
+    collect() {
+      const s = snap();
+      for (const k of NVLINK_SET_SIZES) this.set({ size: String(k) }, s.nvlinkSetNodes[k] ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'linkpack_cluster_fragmentation_ratio',
+    help: 'Share of the free GPU capacity that the typical workload (observed profile) cannot use: FGD fragmentation / free milli-GPU',
+    registers: [registry],
+    collect() {
+      const s = snap();
+      if (s.fragmentationMilli !== undefined) this.set(s.freeMilli > 0 ? s.fragmentationMilli / s.freeMilli : 0);
+    },
+  });
+}
