@@ -26,7 +26,16 @@ const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.l
 export interface ServedPreference {
   intent: Intent;
   deviceIDs: readonly string[];
+  /** When it was served (ms); the server drops preferences no Allocate followed within PENDING_TTL_MS. */
+  atMs: number;
 }
+
+/**
+ * Allocate follows GetPreferredAllocation within the same admission (milliseconds); a preference
+ * older than this was never followed (admission failed in between) and must not be matched
+ * against some later, unrelated Allocate.
+ */
+export const PENDING_TTL_MS = 60_000;
 
 export type AllocationVerdict =
   /** The kubelet allocated what we preferred for this intent. */
@@ -40,13 +49,13 @@ export type AllocationVerdict =
 
 /**
  * Which intent an Allocate belongs to. The kubelet admits pods one at a time and calls
- * GetPreferredAllocation right before Allocate for the same container, so the oldest pending
+ * GetPreferredAllocation right before Allocate for the same container, so the newest pending
  * preference of the same size is the one this Allocate answers.
  */
 export function judgeAllocation(pending: readonly ServedPreference[], allocated: readonly string[], openIntents: readonly Intent[]): AllocationVerdict {
   const exact = pending.find((p) => sameSet(p.deviceIDs, allocated));
   if (exact) return { kind: 'as-preferred', served: exact };
-  const sameSize = pending.find((p) => p.deviceIDs.length === allocated.length);
+  const sameSize = [...pending].reverse().find((p) => p.deviceIDs.length === allocated.length);
   if (sameSize) return { kind: 'mismatch', served: sameSize, allocated };
   const intent = openIntents.find((i) => sameSet(i.uuids, allocated));
   if (intent) return { kind: 'matches-intent', intent };

@@ -29,7 +29,7 @@ import {
   type RegisterRequest,
 } from '../kubelet/device-plugin-api.js';
 import { bindUnix, callUnary, shutdownServer, unixClient } from '../kubelet/grpc.js';
-import { containerAllocation, judgeAllocation, mismatchMessage, type ServedPreference } from './allocate.js';
+import { containerAllocation, judgeAllocation, mismatchMessage, PENDING_TTL_MS, type ServedPreference } from './allocate.js';
 import { advertisedKey, listAndWatchResponse, type DeviceSource } from './devices.js';
 import { EVENT_REASON_MISMATCH, type PodEventRecorder } from './events.js';
 import type { ContainerAsk, IntentStore } from './intents.js';
@@ -59,6 +59,8 @@ export interface DevicePluginConfig {
   registerTimeoutMs?: number;
   /** Delay before retrying a failed registration (default 1 s, like the kubelet's own retry). */
   retryMs?: number;
+  /** Clock (ms), for the age of pending preferences. */
+  now?: () => number;
 }
 
 export interface PluginStats {
@@ -267,7 +269,7 @@ export class LinkpackDevicePlugin {
           const p = preferredFor(this.cfg.node, intents?.open() ?? [], ask);
           if (p.source === 'intent') {
             intents!.take(p.intent, ask.size);
-            this.pending.push({ intent: p.intent, deviceIDs: p.deviceIDs });
+            this.pending.push({ intent: p.intent, deviceIDs: p.deviceIDs, atMs: (this.cfg.now ?? Date.now)() });
             if (this.pending.length > PENDING_MAX) this.pending.shift();
             this.stats.preferredFromIntent += 1;
             const also = p.fitting > 1 ? ` (${p.fitting - 1} other pod(s) also fit; oldest assigned-at first)` : '';
@@ -303,6 +305,14 @@ export class LinkpackDevicePlugin {
 
   /** Compares an allocation with linkpack's intent; logs and records an Event off the kubelet's path. */
   private afterAllocate(ids: readonly string[]): void {
+    const now = (this.cfg.now ?? Date.now)();
+    for (let i = this.pending.length - 1; i >= 0; i--) {
+      const p = this.pending[i]!;
+      if (now - p.atMs > PENDING_TTL_MS) {
+        this.pending.splice(i, 1);
+        this.log('info', `preference ${p.deviceIDs.join(',')} for pod ${p.intent.namespace}/${p.intent.name} was never followed by an Allocate; dropped`);
+      }
+    }
     const v = judgeAllocation(this.pending, ids, this.cfg.intents?.open().map((o) => o.intent) ?? []);
     if (v.kind === 'as-preferred' || v.kind === 'mismatch') this.pending.splice(this.pending.indexOf(v.served), 1);
     if (v.kind === 'as-preferred') {

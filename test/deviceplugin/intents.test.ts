@@ -116,7 +116,7 @@ describe('judgeAllocation', () => {
   s.upsert(intentPod('a', [0, 1], '2026-01-01T00:00:01Z'));
   const intent = s.open()[0]!.intent;
   it('as preferred, a mismatch of the same size, an exact intent without a preference, or nothing', () => {
-    const served = { intent, deviceIDs: [uuidOf(0), uuidOf(1)] };
+    const served = { intent, deviceIDs: [uuidOf(0), uuidOf(1)], atMs: 0 };
     expect(judgeAllocation([served], [uuidOf(1), uuidOf(0)], []).kind).toBe('as-preferred');
     expect(judgeAllocation([served], [uuidOf(2), uuidOf(3)], [])).toMatchObject({ kind: 'mismatch', served });
     expect(judgeAllocation([], [uuidOf(0), uuidOf(1)], [intent]).kind).toBe('matches-intent');

@@ -186,6 +186,30 @@ describe('Allocate', () => {
   });
 });
 
+describe('Allocate without its preference', () => {
+  it('a preference no Allocate followed within a minute is not blamed for a later Allocate', async () => {
+    const node = nodeGpus('n1', withUuids(dgx1()));
+    const intents = storeFor(node);
+    intents.upsert(intentPod('a', [0, 3], '2026-01-01T00:00:01Z'));
+    const events = new RecordingEvents();
+    let nowMs = 1_000_000;
+    rig = await startRig(dgx1(), { intents, events, now: () => nowMs });
+    await rig.plugin.whenRegistered();
+    expect(sorted(await rig.kubelet.preferred(all(8), 2))).toEqual([uuidOf(0), uuidOf(3)]);
+    nowMs += 61_000;
+    await rig.kubelet.allocate([uuidOf(1), uuidOf(2)]);
+    expect(rig.plugin.stats.mismatches).toBe(0);
+    // Within the minute the same sequence is a mismatch.
+    intents.upsert(intentPod('b', [4, 7], '2026-01-01T00:00:02Z'));
+    expect(sorted(await rig.kubelet.preferred(all(8), 2))).toEqual([uuidOf(4), uuidOf(7)]);
+    nowMs += 5;
+    await rig.kubelet.allocate([uuidOf(5), uuidOf(6)]);
+    expect(rig.plugin.stats.mismatches).toBe(1);
+    await waitFor(() => events.events.length === 1, 'mismatch event');
+    expect(events.events[0]!.pod.name).toBe('b');
+  });
+});
+
 describe('restarts', () => {
   it('re-serves and re-registers when the kubelet restarts (sockets deleted, kubelet.sock re-created)', async () => {
     rig = await startRig(dgx1());
