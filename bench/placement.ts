@@ -13,7 +13,9 @@ import type { PolicySummary } from '../src/sim/metrics.js';
 import { FGD_TIES, parsePolicies, type PolicyName } from '../src/sim/policies.js';
 import { loadPublishedUnallocated } from '../src/sim/published.js';
 import { parseSeeds } from '../src/sim/rng.js';
-import { loadTrace, runTracePolicies } from '../src/sim/run.js';
+import { constrainedPctOf, constraintPool, withModelConstraints } from '../src/sim/gpuspec.js';
+import { runTracePolicies, traceOf } from '../src/sim/run.js';
+import { loadPodCsv, type TracePod } from '../src/sim/trace.js';
 import type { GTopology } from '../src/sim/topology-map.js';
 
 function arg(name: string): string | undefined {
@@ -32,9 +34,25 @@ if (!existsSync(join(traceDir, 'csv/openb_node_list_gpu_node.csv'))) {
   process.exit(2);
 }
 const published = loadPublishedUnallocated(join(traceDir, 'fgd-published'));
-const workloads = (arg('workloads') ?? [...published.keys()].sort((a, b) => (a === 'default' ? -1 : b === 'default' ? 1 : a.localeCompare(b))).join(','))
+// Model-constrained variants without a shared file are built in memory (src/sim/gpuspec.ts);
+// `<name>-gen` builds one even where the file exists (to compare the construction with it).
+const GENERATED = ['gpuspec05', 'gpuspec15', 'gpuspec20', 'gpuspec30', 'gpuspec40', 'gpuspec10-gen', 'gpuspec25-gen'];
+const workloads = (arg('workloads') ?? [...[...published.keys()].sort((a, b) => (a === 'default' ? -1 : b === 'default' ? 1 : a.localeCompare(b))), ...GENERATED].join(','))
   .split(',')
   .filter(Boolean);
+const csvOf = (w: string) => join(traceDir, `csv/openb_pod_list_${w}.csv`);
+let pool: ReturnType<typeof constraintPool> | undefined;
+function podsOf(w: string): TracePod[] {
+  const name = w.replace(/-gen$/, '');
+  if (name === w && existsSync(csvOf(w))) return loadPodCsv(csvOf(w));
+  const pct = constrainedPctOf(name);
+  if (pct === undefined) {
+    console.error(`bench:placement: no pod list for workload "${w}" (${csvOf(w)}) and it is not a gpuspecNN variant`);
+    process.exit(2);
+  }
+  pool ??= constraintPool(loadPodCsv(csvOf('gpuspec25')));
+  return withModelConstraints(loadPodCsv(csvOf('default')), pct, pool, 2023 + pct);
+}
 const seeds = parseSeeds(arg('seeds') ?? '42-51');
 const policies = parsePolicies(arg('policy') ?? 'all');
 const gTopology = (arg('g-topology') ?? 'nvswitch') as GTopology;
@@ -49,7 +67,7 @@ const t0 = performance.now();
 const results = new Map<string, Map<PolicyName, PolicySummary>>();
 const base = { done: 0, total: workloads.length * policies.length * seeds.length };
 for (const w of workloads) {
-  const trace = loadTrace(join(traceDir, 'csv/openb_node_list_gpu_node.csv'), join(traceDir, `csv/openb_pod_list_${w}.csv`), gTopology);
+  const trace = traceOf(join(traceDir, 'csv/openb_node_list_gpu_node.csv'), podsOf(w), w, gTopology);
   const { summaries } = runTracePolicies(trace, policies, seeds, FGD_TIES, progress.onProgress, base);
   results.set(w, new Map(summaries.map((s) => [s.policy as PolicyName, s])));
   if (!process.stderr.isTTY) console.error(`bench:placement: ${w} done (${((performance.now() - t0) / 1000).toFixed(0)} s)`);

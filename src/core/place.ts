@@ -7,6 +7,7 @@
 import { type CompiledTopology, popcount } from './compile.js';
 import { fragDeltaOf, healthyMask } from './fragmentation.js';
 import { modelMatches } from './model-match.js';
+import { modelNeed } from './scarcity.js';
 import { bestWholeSet, bestWholeSetUncached, describeChoice, type ConnectivityRule, type WholeSetChoice } from './search.js';
 import type { GpuRequest, NodeDecision, NodeState, ScoreBreakdown, WorkloadProfile } from './types.js';
 import { GPU_MILLI, PACKING_POLICIES, TOPOLOGY_MODES } from './types.js';
@@ -77,6 +78,8 @@ interface Evaluation {
   choice: WholeSetChoice | null;
   usedAfter: number;
   fragDeltaMilli: number | undefined;
+  /** Expected GPU capacity that model-constrained pods will miss (milli), with a profile. */
+  scarcityMilli: number;
   raw: number;
 }
 
@@ -108,6 +111,7 @@ function evaluate(
   out.reason = null;
   out.choice = null;
   out.fragDeltaMilli = undefined;
+  out.scarcityMilli = 0;
   const ct = node.topology;
   const n = ct.n;
   if (node.freeMilli.length !== n) {
@@ -172,7 +176,12 @@ function evaluate(
   if (fragAware) {
     // Cluster first: a whole FGD point of fragmentation (≈ 40 milli-GPU that typical pods could no
     // longer use) outweighs a soft NVLink preference; among equal points NVLink decides.
-    raw += W_FRAG * fragPoints(out.fragDeltaMilli!) + W_TIER_SOFT * tier;
+    // Model scarcity (scarcity.ts): GPUs of a model that constrained pods will need count as
+    // capacity lost, need² per milli taken (need: their share of that model; need again: the
+    // chance the model runs out before they arrive). CPU-only pods take no GPU: no term.
+    const need = req.gpuCount > 0 ? modelNeed(ct.modelsLower, profile!) : 0;
+    out.scarcityMilli = req.gpuCount * milli * need * need;
+    raw += W_FRAG * fragPoints(out.fragDeltaMilli! + out.scarcityMilli) + W_TIER_SOFT * tier;
   } else {
     raw += W_TIER * tier;
   }
@@ -191,7 +200,7 @@ export function fragPoints(deltaMilli: number): number {
   return Math.floor(100 / (1 + Math.exp(deltaMilli / 1000)));
 }
 
-const newEvaluation = (): Evaluation => ({ reason: null, choice: null, usedAfter: 0, fragDeltaMilli: undefined, raw: 0 });
+const newEvaluation = (): Evaluation => ({ reason: null, choice: null, usedAfter: 0, fragDeltaMilli: undefined, scarcityMilli: 0, raw: 0 });
 
 export function placeOnNode(node: NodeState, req: GpuRequest, profile?: WorkloadProfile, opts: { exhaustive?: boolean } = {}): NodeDecision {
   const e = evaluate(node, req, profile, opts.exhaustive ?? false, true, newEvaluation());
@@ -210,6 +219,7 @@ export function placeOnNode(node: NodeState, req: GpuRequest, profile?: Workload
     gpuUsedAfter: e.usedAfter,
   };
   if (e.fragDeltaMilli !== undefined) breakdown.fragDeltaMilli = e.fragDeltaMilli;
+  if (e.scarcityMilli > 0) breakdown.scarcityMilli = e.scarcityMilli;
   return { node: node.name, fits: true, gpus: [...c.gpus], breakdown, rawScore: e.raw };
 }
 

@@ -36,7 +36,16 @@ export function profileFromShapes(
 
 export function typicalProfile(pods: Iterable<ShapeSource>, coverage = TYPICAL_COVERAGE): WorkloadProfile {
   const counts = new Map<string, { shape: Omit<PodShape, 'weight'>; count: number }>();
+  const demand = new Map<string, { models: readonly string[]; gpus: number }>();
+  let gpusDemanded = 0;
   for (const p of pods) {
+    gpusDemanded += (p.gpuCount * p.milliPerGpu) / 1000;
+    if (p.gpuSpec.length > 0 && p.gpuCount > 0) {
+      const key = p.gpuSpec.join('|');
+      const d = demand.get(key) ?? { models: [...p.gpuSpec], gpus: 0 };
+      d.gpus += (p.gpuCount * p.milliPerGpu) / 1000;
+      demand.set(key, d);
+    }
     const key = `${p.cpuMilli}|${p.gpuCount}|${p.milliPerGpu}|${p.gpuSpec.join('|')}`;
     const c = counts.get(key);
     if (c) c.count++;
@@ -48,5 +57,8 @@ export function typicalProfile(pods: Iterable<ShapeSource>, coverage = TYPICAL_C
   }
   // Deterministic order among equally popular shapes: by key (profileFromShapes sorts stably by count).
   const list = [...counts.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([, v]) => v);
-  return profileFromShapes(list, coverage);
+  const profile = profileFromShapes(list, coverage);
+  if (demand.size === 0) return profile;
+  const modelDemand = [...demand.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([, d]) => ({ models: d.models, share: d.gpus / gpusDemanded }));
+  return { ...profile, modelDemand };
 }

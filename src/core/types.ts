@@ -65,6 +65,17 @@ export interface PodShape {
 /** Optional knowledge about the workload that lets the core look ahead. */
 export interface WorkloadProfile {
   shapes: readonly PodShape[];
+  /**
+   * GPUs per model in the cluster (lower-cased model names), for the model-scarcity term
+   * (scarcity.ts). Absent = that term is off.
+   */
+  gpusByModel?: ReadonlyMap<string, number>;
+  /**
+   * Share of all GPU demand (0..1) asked with each distinct model constraint, over all profiled
+   * pods (the typical shapes drop most constrained pods: their constraints split them into many
+   * rare shapes). Used by the scarcity term; absent = the constrained typical shapes stand in.
+   */
+  modelDemand?: readonly { models: readonly string[]; share: number }[];
 }
 
 /** Why a set was chosen. Bandwidths are estimates from the link legend (see docs/objective.md). */
@@ -89,6 +100,8 @@ export interface ScoreBreakdown {
   gpuUsedAfter: number;
   /** Increase of the node's expected fragmentation (milli-GPU), when a workload profile is given. */
   fragDeltaMilli?: number;
+  /** GPU capacity model-constrained pods are expected to miss (milli), when the profile knows the models' supply. */
+  scarcityMilli?: number;
 }
 
 export type NodeDecision =

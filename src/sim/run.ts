@@ -2,7 +2,7 @@
  * Orchestration of whole simulations: a trace under the FGD protocol, or the built-in synthetic
  * scenario with departures. Returns plain summaries for the table, the JSON and the report.
  */
-import { typicalProfile, type WorkloadProfile } from '../core/index.js';
+import { gpusByModelOf, typicalProfile, type WorkloadProfile } from '../core/index.js';
 import { SimCluster, nodeSpecsFromTrace, type NodeSpec, type SimPod } from './cluster.js';
 import { mapaScenario, type MapaSummary } from './mapa.js';
 import { ARRIVAL_POINTS, summarizeRuns, type PolicySummary } from './metrics.js';
@@ -88,16 +88,20 @@ export interface LoadedTrace {
 }
 
 export function loadTrace(nodesFile: string, podsFile: string, gTopology: GTopology = 'nvswitch'): LoadedTrace {
+  return traceOf(nodesFile, loadPodCsv(podsFile), workloadNameOf(podsFile), gTopology);
+}
+
+/** A trace from a node file and pods already in memory (e.g. a generated model-constrained variant). */
+export function traceOf(nodesFile: string, tracePods: readonly TracePod[], workload: string, gTopology: GTopology = 'nvswitch'): LoadedTrace {
   const nodes = loadNodeCsv(nodesFile);
-  const tracePods: TracePod[] = loadPodCsv(podsFile);
   const specs = nodeSpecsFromTrace(nodes, gTopology);
   if (specs.length === 0) throw new Error(`${nodesFile}: no node has a GPU`);
   const cluster = new SimCluster(specs);
   return {
-    workload: workloadNameOf(podsFile),
+    workload,
     cluster,
     pods: tracePods.map((p) => cluster.compilePod(p)),
-    profile: typicalProfile(tracePods),
+    profile: { ...typicalProfile(tracePods), gpusByModel: gpusByModelOf(cluster.compiled) },
     assumptions: topologyAssumptions(nodes, gTopology),
   };
 }
@@ -175,7 +179,7 @@ export function runSynthetic(opts: SyntheticRunOptions): SimulationReport {
   let done = 0;
   const perSeed = opts.seeds.map((seed) => {
     const jobs = syntheticJobs(seed, opts.jobs ?? 1500, capacityGpus);
-    return { seed, jobs: jobs.map((j) => ({ pod: cluster.compilePod(j), arriveAt: j.arriveAt, duration: j.duration })), profile: typicalProfile(jobs) };
+    return { seed, jobs: jobs.map((j) => ({ pod: cluster.compilePod(j), arriveAt: j.arriveAt, duration: j.duration })), profile: { ...typicalProfile(jobs), gpusByModel: gpusByModelOf(cluster.compiled) } };
   });
   const summaries: PolicySummary[] = [];
   const curves: Record<string, CurvePoint[]> = {};

@@ -1,0 +1,59 @@
+/**
+ * Model scarcity: how much of a GPU model's capacity the pods that may run only on some models
+ * will ask for. A constraint d (allowed models A_d) asking a share s_d of all GPU demand needs,
+ * when the cluster is full, s_d · C GPUs out of the G(A_d) GPUs it may use (C = all GPUs); spread
+ * evenly over them, a model M is needed by the constrained pods to the extent
+ *   need(M) = min(1, Σ_{d: M ∈ A_d} s_d · C / G(A_d)).
+ * A GPU of M taken by a pod is expected capacity that constrained pods will miss: need(M) is
+ * their share of M, and need(M) again stands for the chance that M runs out before they arrive.
+ * That is idle-capacity-in-the-wrong-place, the unit of FGD's fragmentation, so the core adds
+ * takenMilli · need(M)² to the fragmentation growth before scoring (place.ts). Linear need, or
+ * "least scarce model first" among equal FGD points, crowd the unconstrained pods onto the
+ * plentiful model until its CPU runs out (gpuspec05: +2.4 points against FGD, docs/simulator.md);
+ * the square leaves a lightly needed model nearly free to use. Needs the cluster's
+ * GPUs per model (profile.gpusByModel); without it, or without constraints, need is 0 everywhere.
+ */
+import { modelMatches } from './model-match.js';
+import type { WorkloadProfile } from './types.js';
+
+/** Per profile: need per lower-cased model (only models with need > 0 are listed). */
+const memo = new WeakMap<WorkloadProfile, Map<string, number>>();
+
+function needTable(profile: WorkloadProfile): Map<string, number> {
+  let table = memo.get(profile);
+  if (table) return table;
+  table = new Map();
+  const supply = profile.gpusByModel;
+  if (supply && supply.size > 0) {
+    const models = [...supply.keys()];
+    const capacity = models.reduce((a, m) => a + (supply.get(m) ?? 0), 0);
+    let demand = profile.modelDemand;
+    if (!demand) {
+      // Only typical shapes known: their constrained ones stand in for all constrained pods.
+      const total = profile.shapes.reduce((a, s) => a + (s.weight * s.gpuCount * s.milliPerGpu) / 1000, 0);
+      demand = total <= 0 ? [] : profile.shapes.flatMap((s) => (s.models && s.models.length > 0 ? [{ models: s.models, share: (s.weight * s.gpuCount * s.milliPerGpu) / 1000 / total }] : []));
+    }
+    for (const d of demand) {
+      const allowed = models.filter((m) => modelMatches(m, d.models));
+      const gpus = allowed.reduce((a, m) => a + (supply.get(m) ?? 0), 0);
+      if (gpus <= 0 || !(d.share > 0)) continue;
+      for (const m of allowed) table.set(m, (table.get(m) ?? 0) + (d.share * capacity) / gpus);
+    }
+    for (const [m, v] of table) table.set(m, Math.min(1, v));
+  }
+  memo.set(profile, table);
+  return table;
+}
+
+/** 0..1: how much of a node's model (its first GPU's) constrained pods will need; 0 when unknown. */
+export function modelNeed(modelsLower: readonly string[], profile: WorkloadProfile): number {
+  const table = needTable(profile);
+  return table.size === 0 ? 0 : (table.get(modelsLower[0] ?? '') ?? 0);
+}
+
+/** GPUs per lower-cased model, the supply side of the need (from the cluster's inventory). */
+export function gpusByModelOf(nodes: Iterable<{ modelsLower: readonly string[] }>): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const n of nodes) for (const m of n.modelsLower) out.set(m, (out.get(m) ?? 0) + 1);
+  return out;
+}
