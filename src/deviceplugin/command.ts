@@ -29,6 +29,8 @@ export interface DevicePluginCommandOptions {
   api: boolean;
   cdi?: boolean;
   healthInterval: string;
+  /** Milliseconds GetPreferredAllocation waits for the pod watch when no intent fits yet. */
+  intentWait?: string;
   logLevel: string;
 }
 
@@ -36,6 +38,9 @@ export interface RunningDevicePlugin {
   plugin: LinkpackDevicePlugin;
   close(): Promise<void>;
 }
+
+/** The kubelet and the plugin watch the same pod; the kubelet may ask first. A few watch latencies. */
+export const DEFAULT_INTENT_WAIT_MS = 250;
 
 function positiveSeconds(text: string, flag: string): number {
   const n = Number(text);
@@ -47,6 +52,8 @@ export async function runDevicePlugin(opts: DevicePluginCommandOptions, logger: 
   const nodeName = opts.nodeName ?? process.env.NODE_NAME;
   if (!nodeName) throw new Error('--node-name is required (or $NODE_NAME, set from spec.nodeName in the DaemonSet)');
   const intervalMs = positiveSeconds(opts.healthInterval, '--health-interval');
+  const intentWaitMs = Number(opts.intentWait ?? DEFAULT_INTENT_WAIT_MS);
+  if (!(intentWaitMs >= 0 && intentWaitMs <= 10_000)) throw new Error(`--intent-wait "${opts.intentWait}": expected milliseconds 0–10000`);
   if (opts.kubeconfig && !existsSync(opts.kubeconfig)) throw new Error(`--kubeconfig ${opts.kubeconfig}: no such file`);
   const log = (level: 'info' | 'warn' | 'error', message: string) => logger[level](message);
 
@@ -68,7 +75,7 @@ export async function runDevicePlugin(opts: DevicePluginCommandOptions, logger: 
     feed = nodePodFeed(kc, nodeName, intents, log);
   }
 
-  const plugin = new LinkpackDevicePlugin({ node, devices, pluginDir: opts.pluginDir, intents, events, cdi: opts.cdi ?? false, log });
+  const plugin = new LinkpackDevicePlugin({ node, devices, pluginDir: opts.pluginDir, intents, events, cdi: opts.cdi ?? false, log, intentWaitMs });
   await plugin.start();
   devices.start();
   // Not awaited: the kubelet must get its devices even while the API server is unreachable
@@ -97,6 +104,7 @@ export function registerDevicePluginCommand(program: Command, hooks: { onStarted
     .option('--no-api', 'make no API calls: preferred allocations from the core alone, mismatches only logged')
     .option('--cdi', 'give containers CDI device names (nvidia.com/gpu=<uuid>) instead of NVIDIA_VISIBLE_DEVICES')
     .option('--health-interval <seconds>', 'how often GPU health is re-read with nvidia-smi', '10')
+    .option('--intent-wait <ms>', "when no pod's assignment fits a request yet, wait this long for the pod watch to catch up with the kubelet's", String(DEFAULT_INTENT_WAIT_MS))
     .option('--log-level <level>', 'pino log level', 'info')
     .action(async (opts: DevicePluginCommandOptions) => {
       let running: RunningDevicePlugin;

@@ -159,6 +159,7 @@ export class IntentStore {
   private readonly served = new Map<string, number[]>();
   /** Last problem reported per pod uid (so a bad annotation is logged once, not on every event). */
   private readonly reported = new Map<string, string>();
+  private readonly listeners = new Set<() => void>();
 
   constructor(
     private readonly uuidOfIndex: (index: number) => string | undefined,
@@ -166,15 +167,31 @@ export class IntentStore {
     private readonly log: IntentLog = () => {},
   ) {}
 
+  /** Called after every change of the cache (a watch event or a relist); returns an unsubscribe function. */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private changed(): void {
+    for (const l of [...this.listeners]) l();
+  }
+
   replace(items: readonly unknown[]): void {
     this.byUid.clear();
-    for (const p of items) this.upsert(p);
+    for (const p of items) this.apply(p);
     // Serving state of pods that are gone is dropped; that of pods still here is kept.
     const fences = new Set([...this.byUid.values()].map((i) => i.fence));
     for (const f of [...this.served.keys()]) if (!fences.has(f)) this.served.delete(f);
+    this.changed();
   }
 
   upsert(obj: unknown): void {
+    this.apply(obj);
+    this.changed();
+  }
+
+  private apply(obj: unknown): void {
     const pod = obj as IntentPod;
     const uid = pod.metadata?.uid;
     const r = intentOfPod(pod, this.uuidOfIndex, this.knownUuid);
@@ -203,6 +220,7 @@ export class IntentStore {
     if (before) this.served.delete(before.fence);
     this.byUid.delete(uid);
     this.reported.delete(uid);
+    this.changed();
   }
 
   /** Intents with at least one container size still open. */

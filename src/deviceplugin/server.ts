@@ -32,7 +32,7 @@ import { bindUnix, callUnary, shutdownServer, unixClient } from '../kubelet/grpc
 import { containerAllocation, judgeAllocation, mismatchMessage, PENDING_TTL_MS, type ServedPreference } from './allocate.js';
 import { advertisedKey, listAndWatchResponse, type DeviceSource } from './devices.js';
 import { EVENT_REASON_MISMATCH, type PodEventRecorder } from './events.js';
-import type { ContainerAsk, IntentStore } from './intents.js';
+import { pickIntent, type ContainerAsk, type IntentStore } from './intents.js';
 import { preferredFor, type NodeGpus } from './preferred.js';
 
 export const DEFAULT_SOCKET_NAME = 'linkpack-gpu.sock';
@@ -61,6 +61,12 @@ export interface DevicePluginConfig {
   retryMs?: number;
   /** Clock (ms), for the age of pending preferences. */
   now?: () => number;
+  /**
+   * When no intent fits, wait up to this long for the pod watch to deliver one (default 0). The
+   * kubelet learns of a bound pod from its own watch and may ask before ours has the pod; the
+   * wait is on the cache (no API call, no lock) and ends at the first fitting intent.
+   */
+  intentWaitMs?: number;
 }
 
 export interface PluginStats {
@@ -193,7 +199,7 @@ export class LinkpackDevicePlugin {
         cb(null, { pre_start_required: false, get_preferred_allocation_available: true }),
       ListAndWatch: (call: grpc.ServerWritableStream<Empty, ListAndWatchResponse>) => this.listAndWatch(call),
       GetPreferredAllocation: (call: grpc.ServerUnaryCall<PreferredAllocationRequest, PreferredAllocationResponse>, cb: grpc.sendUnaryData<PreferredAllocationResponse>) =>
-        cb(null, this.preferredAllocation(call.request)),
+        void this.waitForIntent(call.request).then(() => cb(null, this.preferredAllocation(call.request))),
       Allocate: (call: grpc.ServerUnaryCall<AllocateRequest, AllocateResponse>, cb: grpc.sendUnaryData<AllocateResponse>) => {
         const r = this.allocate(call.request);
         if ('error' in r) cb({ code: grpc.status.INVALID_ARGUMENT, details: r.error });
@@ -255,16 +261,38 @@ export class LinkpackDevicePlugin {
     call.on('error', done);
   }
 
+  /** Resolves at once when an intent fits every container request, else at the first that does or after intentWaitMs. */
+  private waitForIntent(req: PreferredAllocationRequest): Promise<void> {
+    const intents = this.cfg.intents;
+    const waitMs = this.cfg.intentWaitMs ?? 0;
+    if (!intents || waitMs <= 0) return Promise.resolve();
+    const asks = (req.container_requests ?? []).map((c) => askOf(c));
+    const fits = () => {
+      try {
+        const open = intents.open();
+        return asks.every((a) => pickIntent(open, a).chosen !== undefined);
+      } catch {
+        return true; // preferredAllocation reports the problem
+      }
+    };
+    if (fits()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        off();
+        resolve();
+      };
+      const off = intents.onChange(() => fits() && finish());
+      const timer = setTimeout(finish, waitMs);
+    });
+  }
+
   /** Answers every container request from memory; never fails (an error would fail pod admission). */
   preferredAllocation(req: PreferredAllocationRequest): PreferredAllocationResponse {
     const intents = this.cfg.intents;
     return {
       container_responses: (req.container_requests ?? []).map((c) => {
-        const ask: ContainerAsk = {
-          available: new Set(c.available_deviceIDs ?? []),
-          mustInclude: c.must_include_deviceIDs ?? [],
-          size: Math.max(0, Math.trunc(Number(c.allocation_size) || 0)),
-        };
+        const ask = askOf(c);
         try {
           const p = preferredFor(this.cfg.node, intents?.open() ?? [], ask);
           if (p.source === 'intent') {
@@ -330,6 +358,14 @@ export class LinkpackDevicePlugin {
       this.log('info', `allocated ${ids.join(',')} (no linkpack assignment to compare with)`);
     }
   }
+}
+
+function askOf(c: PreferredAllocationRequest['container_requests'][number]): ContainerAsk {
+  return {
+    available: new Set(c.available_deviceIDs ?? []),
+    mustInclude: c.must_include_deviceIDs ?? [],
+    size: Math.max(0, Math.trunc(Number(c.allocation_size) || 0)),
+  };
 }
 
 /** Must-include first, then the kubelet's available order, up to the size. */

@@ -140,6 +140,29 @@ describe('GetPreferredAllocation', () => {
   });
 });
 
+describe('a pod the kubelet knows before our watch does', () => {
+  it('waits on the cache for the intent to arrive, then answers with it', async () => {
+    const node = nodeGpus('n1', withUuids(dgx1()));
+    const intents = storeFor(node);
+    rig = await startRig(dgx1(), { intents, intentWaitMs: 10_000 });
+    await rig.plugin.whenRegistered();
+    const asked = rig.kubelet.preferred(all(8), 2);
+    // The pod's watch event arrives after the kubelet's call; a pod of another size first changes nothing.
+    setTimeout(() => intents.upsert(intentPod('other-size', [6], '2026-01-01T00:00:00Z')), 20);
+    setTimeout(() => intents.upsert(intentPod('late', [1, 6], '2026-01-01T00:00:01Z')), 40);
+    expect(sorted(await asked)).toEqual([uuidOf(1), uuidOf(6)]);
+    expect(rig.plugin.stats.preferredFromIntent).toBe(1);
+  });
+
+  it('without a fitting pod, the core answers once the wait is over', async () => {
+    const node = nodeGpus('n1', withUuids(dgx1()));
+    rig = await startRig(dgx1(), { intents: storeFor(node), intentWaitMs: 30 });
+    await rig.plugin.whenRegistered();
+    expect(sorted(await rig.kubelet.preferred(all(8), 2))).toEqual(sorted(coreChoice(node, { available: new Set(all(8)), mustInclude: [], size: 2 })));
+    expect(rig.plugin.stats.preferredFromCore).toBe(1);
+  });
+});
+
 describe('Allocate', () => {
   it('gives the container NVIDIA_VISIBLE_DEVICES = the UUIDs', async () => {
     rig = await startRig(dgx1());
