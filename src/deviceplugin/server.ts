@@ -242,6 +242,7 @@ export class LinkpackDevicePlugin {
 
   private listAndWatch(call: grpc.ServerWritableStream<Empty, ListAndWatchResponse>): void {
     this.streams.add(call);
+    this.log('info', 'the kubelet opened ListAndWatch');
     let sent = '';
     const send = () => {
       const gpus = this.cfg.devices.devices();
@@ -254,7 +255,9 @@ export class LinkpackDevicePlugin {
     const unsubscribe = this.cfg.devices.subscribe(send);
     const done = () => {
       unsubscribe();
-      this.streams.delete(call);
+      if (!this.streams.delete(call)) return;
+      // The kubelet marks our devices unhealthy until a stream is open again (re-registration).
+      if (!this.stopped) this.log('warn', 'the ListAndWatch stream closed');
     };
     call.on('cancelled', done);
     call.on('close', done);
