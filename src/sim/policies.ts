@@ -9,8 +9,20 @@
 import { fragPoints, placeOnNode, type GpuRequest, type NodeDecision, type WorkloadProfile } from '../core/index.js';
 import { MILLI, type SimCluster, type SimPod } from './cluster.js';
 import type { Rng } from './rng.js';
+import { defaultDeployedConfig, deployedPick, parseDeployedConfig, type DeployedConfig } from './deployed.js';
+import { readFileSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-export const POLICY_NAMES = ['random', 'dotprod', 'gpuclustering', 'gpupacking', 'bestfit', 'fgd', 'linkpack'] as const;
+export const POLICY_NAMES = ['random', 'dotprod', 'gpuclustering', 'gpupacking', 'bestfit', 'fgd', 'linkpack', 'linkpack-deployed', 'linkpack-kubedefault', 'linkpack-noprofile'] as const;
+/**
+ * linkpack variants: `linkpack` = the core's top raw score (the objective itself);
+ * `linkpack-deployed` = the pick of kube-scheduler with the shipped deploy/scheduler/scheduler-config.yaml
+ * (deployed.ts); `linkpack-kubedefault` = the same with kube-scheduler's default score plugins and
+ * extender weight 5; `linkpack-noprofile` = the core without a workload profile (the extender
+ * before it has seen enough pods).
+ */
+export const LINKPACK_VARIANTS: readonly PolicyName[] = ['linkpack-deployed', 'linkpack-kubedefault', 'linkpack-noprofile'];
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
 /** Spelling of the FGD artifact's result files. */
@@ -292,8 +304,14 @@ export function coreRequest(pod: SimPod): GpuRequest {
  * strand the least GPU capacity.
  */
 class LinkpackPolicy implements Policy {
-  readonly name = 'linkpack';
   private readonly cache = new Map<number, NodeDecision>();
+  /** kube-scheduler's rotating start index (deployed mode). */
+  private nextStart = 0;
+
+  constructor(
+    readonly name: string = 'linkpack',
+    private readonly opts: { profile: boolean; deployed?: DeployedConfig } = { profile: true },
+  ) {}
   private cacheProfile: WorkloadProfile | null = null;
   private cacheCluster: SimCluster | null = null;
   /** Calls into the core (for the speed report). */
@@ -301,30 +319,49 @@ class LinkpackPolicy implements Policy {
 
   reset(): void {
     this.cache.clear();
+    this.nextStart = 0;
+  }
+
+  private decide(cluster: SimCluster, node: number, pod: SimPod, req: GpuRequest, profile: WorkloadProfile | undefined): NodeDecision {
+    const key = cluster.sig[node] * 1_048_576 + pod.reqId;
+    let d = this.cache.get(key);
+    if (d === undefined) {
+      d = placeOnNode(cluster.nodeState(node), req, profile);
+      this.coreCalls++;
+      this.cache.set(key, d);
+    }
+    return d;
   }
 
   choose(pod: SimPod, ctx: PolicyContext): Placement | null {
-    const { cluster, profile } = ctx;
-    if (this.cacheProfile !== profile || this.cacheCluster !== cluster) {
+    const { cluster } = ctx;
+    const profile = this.opts.profile ? ctx.profile : undefined;
+    if (this.cacheProfile !== (profile ?? null) || this.cacheCluster !== cluster) {
       this.cache.clear();
-      this.cacheProfile = profile;
+      this.cacheProfile = profile ?? null;
       this.cacheCluster = cluster;
     }
     const req = coreRequest(pod);
     // Exact ties (rare: the score has a continuous packing term) follow the run's tie rule, as
     // kube-scheduler's own random pick among equal totals would.
     const rank = ctx.ties === 'permuted' ? nodeRankOf(ctx) : null;
+    if (this.opts.deployed) {
+      let ties = 1;
+      const better = (a: number, b: number) => (rank ? rank[a] < rank[b] : ctx.ties === 'random' ? ctx.rng.int(++ties) === 0 : false);
+      const { node, examined } = deployedPick(this.opts.deployed, cluster, pod, this.nextStart, (nd) => {
+        const d = this.decide(cluster, nd, pod, req, profile);
+        return d.fits ? d.rawScore : NaN;
+      }, better);
+      this.nextStart = (this.nextStart + examined) % cluster.n;
+      if (node < 0) return null;
+      const d = this.decide(cluster, node, pod, req, profile);
+      return d.fits ? { node, gpus: [...d.gpus] } : null;
+    }
     let best: NodeDecision | null = null;
     let bestNode = -1;
     for (let node = 0; node < cluster.n; node++) {
       if (!cluster.fits(node, pod)) continue;
-      const key = cluster.sig[node] * 1_048_576 + pod.reqId;
-      let d = this.cache.get(key);
-      if (d === undefined) {
-        d = placeOnNode(cluster.nodeState(node), req, profile);
-        this.coreCalls++;
-        this.cache.set(key, d);
-      }
+      const d = this.decide(cluster, node, pod, req, profile);
       if (!d.fits) continue;
       if (best === null || !best.fits || d.rawScore > best.rawScore || (rank && d.rawScore === best.rawScore && rank[node] < rank[bestNode])) {
         best = d;
@@ -352,7 +389,28 @@ export function makePolicy(name: PolicyName): Policy {
       return new FgdPolicy();
     case 'linkpack':
       return new LinkpackPolicy();
+    case 'linkpack-deployed':
+      return new LinkpackPolicy(name, { profile: true, deployed: shippedSchedulerConfig() });
+    case 'linkpack-kubedefault':
+      return new LinkpackPolicy(name, { profile: true, deployed: defaultDeployedConfig(5) });
+    case 'linkpack-noprofile':
+      return new LinkpackPolicy(name, { profile: false });
   }
+}
+
+/** linkpack as kube-scheduler would run it with this configuration (deployed.ts). */
+export function deployedPolicy(cfg: DeployedConfig, name = 'linkpack-deployed'): Policy {
+  return new LinkpackPolicy(name, { profile: true, deployed: cfg });
+}
+
+/** deploy/scheduler/scheduler-config.yaml of this checkout (found upwards from this module), parsed. */
+export function shippedSchedulerConfig(): DeployedConfig {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++, dir = dirname(dir)) {
+    const f = join(dir, 'deploy/scheduler/scheduler-config.yaml');
+    if (existsSync(f)) return parseDeployedConfig(readFileSync(f, 'utf8'), f);
+  }
+  throw new Error('deploy/scheduler/scheduler-config.yaml not found above the simulator (needed by linkpack-deployed)');
 }
 
 export function parsePolicies(text: string): PolicyName[] | string {

@@ -24,6 +24,9 @@ export const POLICY_COLOURS: Readonly<Record<(typeof POLICY_NAMES)[number] | (ty
   bestfit: '#2ca02c',
   fgd: '#1f77b4',
   linkpack: '#d62728',
+  'linkpack-deployed': '#9467bd',
+  'linkpack-kubedefault': '#bcbd22',
+  'linkpack-noprofile': '#c49c94',
   'lowest-index': '#7f7f7f',
   besteffort: '#17becf',
 };

@@ -1,0 +1,63 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { defaultDeployedConfig, deployedPick, nodesToScore, parseDeployedConfig, pluginTotal } from '../../src/sim/deployed.js';
+import { clusterOf, node, pod, put } from './helpers.js';
+
+const shipped = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../deploy/scheduler/scheduler-config.yaml');
+
+describe('the KubeSchedulerConfiguration the simulator reads', () => {
+  it('reads the shipped file: MostAllocated with nvidia.com/gpu weighted, no BalancedAllocation, every node scored', () => {
+    const cfg = parseDeployedConfig(readFileSync(shipped, 'utf8'), shipped);
+    expect(cfg.extenderWeight).toBe(5);
+    expect(cfg.percentageOfNodesToScore).toBe(100);
+    expect(cfg.balanced).toBeNull();
+    expect(cfg.fit).toEqual({ weight: 1, strategy: 'MostAllocated', resources: [{ name: 'cpu', weight: 1 }, { name: 'memory', weight: 1 }, { name: 'nvidia.com/gpu', weight: 3 }] });
+  });
+  it('a profile without overrides is kube-scheduler’s defaults; bad input is one clear line', () => {
+    const bare = 'kind: KubeSchedulerConfiguration\nprofiles:\n  - schedulerName: linkpack-scheduler\nextenders:\n  - prioritizeVerb: prioritize\n    weight: 5\n';
+    expect(parseDeployedConfig(bare, 'x.yaml')).toEqual(defaultDeployedConfig(5, 'x.yaml'));
+    expect(() => parseDeployedConfig('kind: Pod\n', 'p.yaml')).toThrow(/p\.yaml: not a KubeSchedulerConfiguration/);
+    expect(() => parseDeployedConfig(bare.replace('linkpack-scheduler', 'other'), 'x.yaml')).toThrow(/no profile with schedulerName linkpack-scheduler/);
+    const badType = `${bare}    pluginConfig: []\n`.replace('  - schedulerName: linkpack-scheduler\n', '  - schedulerName: linkpack-scheduler\n    pluginConfig:\n      - name: NodeResourcesFit\n        args:\n          scoringStrategy:\n            type: RequestedToCapacityRatio\n');
+    expect(() => parseDeployedConfig(badType, 'x.yaml')).toThrow(/RequestedToCapacityRatio" is not modelled/);
+  });
+  it('numFeasibleNodesToFind: all below 100 nodes, adaptive 50 − n/125 % (≥ 5%, ≥ 100 nodes), or the set percentage', () => {
+    expect(nodesToScore(0, 99)).toBe(99);
+    expect(nodesToScore(0, 1213)).toBe(497); // 41%
+    expect(nodesToScore(0, 15000)).toBe(750); // 5%
+    expect(nodesToScore(0, 150)).toBe(100);
+    expect(nodesToScore(100, 1213)).toBe(1213);
+  });
+});
+
+describe('plugin scores (kube-scheduler v1.37 formulas)', () => {
+  // Node a: 64 cores, 256 GiB, 2 GPUs, half its CPU in use; node b: empty.
+  const c = clusterOf(node('a', 2, 'T4', 64000, 262144), node('b', 2, 'T4', 64000, 262144));
+  put(c, 'a', pod('busy', 1, 1000, 32000, 65536), [0]);
+  const p = c.compilePod(pod('p', 1, 1000, 16000, 65536));
+  it('LeastAllocated + BalancedAllocation (defaults) by hand', () => {
+    const cfg = defaultDeployedConfig(5);
+    // a: cpu (64−48)/64 → 25, memory (256−128)/256 → 50 → fit 37; balanced: with pod |0.75−0.5|/2 → 87, without |0.5−0.25|/2 → 87 → 50+(50+0)/2 = 75.
+    expect(pluginTotal(cfg, c, 0, p)).toBe(37 + 75);
+    // b: cpu 75, memory 75 → 75; balanced: with pod std 0 → 100, without 100 → 75.
+    expect(pluginTotal(cfg, c, 1, p)).toBe(75 + 75);
+  });
+  it('MostAllocated with the GPU weighted; a GPU-less pod skips the GPU resource', () => {
+    const cfg = { ...defaultDeployedConfig(5), balanced: null, fit: { weight: 1, strategy: 'MostAllocated' as const, resources: [{ name: 'cpu' as const, weight: 1 }, { name: 'memory' as const, weight: 1 }, { name: 'nvidia.com/gpu' as const, weight: 3 }] } };
+    // a: cpu 75, memory 50, gpu 2/2 → 100: (75 + 50 + 300) / 5 = 85.
+    expect(pluginTotal(cfg, c, 0, p)).toBe(85);
+    const cpuOnly = c.compilePod(pod('c', 0, 0, 16000, 65536));
+    expect(pluginTotal(cfg, c, 0, cpuOnly)).toBe(Math.trunc((75 + 50) / 2));
+  });
+  it('the pick: extender levels × weight × 10 plus the plugins; a spreading default can outvote a one-level preference', () => {
+    // The core prefers a (raw 2 > 1): levels 10 and 1 → 450 points apart; plugins cannot undo it.
+    const pick = (raw: number[], cfg = defaultDeployedConfig(5)) => deployedPick(cfg, c, p, 0, (n) => raw[n], () => false).node;
+    expect(pick([2, 1])).toBe(0);
+    // Extender weight 1: 90 points apart, LeastAllocated + Balanced give b 150 − 112 = 38 more: still a.
+    expect(pick([2, 1], { ...defaultDeployedConfig(1) })).toBe(0);
+    // A node the extender filters out (NaN) is never picked.
+    expect(pick([NaN, 1])).toBe(1);
+  });
+});
