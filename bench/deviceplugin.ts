@@ -23,6 +23,7 @@ import { LinkpackDevicePlugin } from '../src/deviceplugin/server.js';
 import { getPreset, pcieBox } from '../src/topology/index.js';
 import type { Topology } from '../src/topology/types.js';
 import { FakeKubelet } from '../test/support/fake-kubelet.js';
+import { Rng } from '../src/sim/rng.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
@@ -44,16 +45,10 @@ const CASES: { label: string; topology: () => Topology }[] = [
   { label: 'pcie-16x-nvlink-pairs (16)', topology: pcie16NvlinkPairs },
 ];
 
-/** mulberry32: the same draws every run. */
+/** The same draws every run (the simulator's seeded PRNG). */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new Rng(seed);
+  return () => r.next();
 }
 
 function percentile(sorted: Float64Array, p: number): number {

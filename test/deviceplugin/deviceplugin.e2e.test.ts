@@ -11,9 +11,9 @@ import { pino } from 'pino';
 import { ANN_ASSIGNED_GPUS, parseAssignedGpus } from '../../src/api/annotations.js';
 import { runDevicePlugin, type RunningDevicePlugin } from '../../src/deviceplugin/command.js';
 import { EVENT_REASON_MISMATCH } from '../../src/deviceplugin/events.js';
-import { runExtender, type RunningExtender } from '../../src/extender/command.js';
 import { makeFakeSmi, type FakeSmi } from '../agent/fake-smi.js';
-import { controlPlaneSkip, freePort, startControlPlane, type ControlPlane, type KObj } from '../support/control-plane.js';
+import { startSchedulingStack, type SchedulingStack } from '../support/scheduling.js';
+import { controlPlaneSkip, startControlPlane, type ControlPlane, type KObj } from '../support/control-plane.js';
 import { FakeKubelet } from '../support/fake-kubelet.js';
 import { hasShared, sharedFixture } from '../support/paths.js';
 import { pluginDir, queryAnswer } from './helpers.js';
@@ -24,7 +24,7 @@ const uuid = (i: number) => `GPU-${NODE}-${i}`;
 const skip = controlPlaneSkip ?? (hasShared ? undefined : 'shared fixtures absent (the recorded DGX-1 topo -m)');
 
 let cp: ControlPlane;
-let ext: RunningExtender | undefined;
+let stack: SchedulingStack | undefined;
 let dp: RunningDevicePlugin | undefined;
 let kubelet: FakeKubelet | undefined;
 let smi: FakeSmi | undefined;
@@ -69,13 +69,7 @@ beforeAll(async () => {
   await cp.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
   await cp.createGpuNode(NODE, 'dgx1-v100');
   await cp.eventually(async () => (await cp.get('v1', 'Node', NODE))?.status?.conditions?.some((c: KObj) => c.type === 'Ready' && c.status === 'True') ?? false, 'node Ready');
-  const extPort = await freePort();
-  ext = await runExtender(
-    { kubeconfig: cp.kubeconfigPath, port: String(extPort), host: '127.0.0.1', heartbeatTimeout: '600', bodyLimitMib: '16', logLevel: 'silent', profile: 'none' },
-    pino({ level: 'silent' }),
-  );
-  await cp.eventually(async () => (await fetch(`${ext!.address}/readyz`)).status === 200, 'extender ready');
-  await cp.startScheduler({ extenderUrl: `http://127.0.0.1:${extPort}` });
+  stack = await startSchedulingStack(cp);
 
   smi = makeFakeSmi([
     { when: 'topo -m', stdout: readFileSync(sharedFixture('topo-dgx1-v100-mlx5-4nic.txt'), 'utf8') },
@@ -94,7 +88,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await dp?.close();
   await kubelet?.stop();
-  await ext?.close();
+  await stack?.close();
   await cp?.stop();
   smi?.remove();
   if (dir) rmSync(dir, { recursive: true, force: true });

@@ -5,28 +5,17 @@
  * kube-scheduler decides how our filter/prioritize/bind/preempt answers combine with its plugins.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import { ANN_ASSIGNED_GPUS, ANN_TOPOLOGY, parseAssignedGpus } from '../../src/api/annotations.js';
 import { EVENT_REASON_PLACED } from '../../src/cluster/k8s-binder.js';
-import { runExtender, type RunningExtender } from '../../src/extender/command.js';
 import { getPreset } from '../../src/topology/index.js';
 import { isNvlink } from '../../src/topology/link.js';
 import type { LinkLegend } from '../../src/topology/types.js';
-import { controlPlaneSkip, freePort, startControlPlane, type ControlPlane, type KObj } from '../support/control-plane.js';
+import { startSchedulingStack, waitForReadyNodes, type SchedulingStack } from '../support/scheduling.js';
+import { controlPlaneSkip, startControlPlane, type ControlPlane, type KObj } from '../support/control-plane.js';
 
 const NS = 'ml';
 let cp: ControlPlane;
-let ext: RunningExtender | undefined;
-let extPort: number;
-
-async function startExtender(): Promise<RunningExtender> {
-  const r = await runExtender(
-    { kubeconfig: cp.kubeconfigPath, port: String(extPort), host: '127.0.0.1', heartbeatTimeout: '600', bodyLimitMib: '16', logLevel: 'silent', profile: 'none' },
-    pino({ level: 'silent' }),
-  );
-  await cp.eventually(async () => (await fetch(`${r.address}/readyz`)).status === 200, 'extender ready');
-  return r;
-}
+let stack: SchedulingStack | undefined;
 
 function pod(name: string, gpus: number, o: { annotations?: Record<string, string>; priorityClassName?: string; labels?: Record<string, string> } = {}): KObj {
   return {
@@ -95,17 +84,12 @@ beforeAll(async () => {
   await cp.createGpuNode('dgx1', 'dgx1-v100');
   await cp.createGpuNode('h100', 'hgx-h100');
   await cp.createGpuNode('pcie', 'pcie-8x-2socket');
-  await cp.eventually(async () => {
-    const nodes = await cp.list('v1', 'Node');
-    return nodes.length === 3 && nodes.every((n) => (n.status?.conditions ?? []).some((c: KObj) => c.type === 'Ready' && c.status === 'True') && !(n.spec?.taints ?? []).length);
-  }, 'three Ready, untainted fake nodes');
-  extPort = await freePort();
-  ext = await startExtender();
-  await cp.startScheduler({ extenderUrl: `http://127.0.0.1:${extPort}` });
+  await waitForReadyNodes(cp, 3, { untainted: true });
+  stack = await startSchedulingStack(cp);
 });
 
 afterAll(async () => {
-  await ext?.close();
+  await stack?.close();
   await cp?.stop();
 });
 
@@ -151,8 +135,7 @@ describe.skipIf(controlPlaneSkip)('kube-scheduler + linkpack extender on the rea
     await Promise.all(sizes.map((g, i) => cp.apply(pod(`race-${i}`, g, { labels: { race: 'yes' } }))));
     // Restart the extender while the scheduler is still binding.
     await cp.eventually(async () => (await pods('race=yes')).filter((p) => p.spec.nodeName).length >= 5, 'first binds');
-    await ext!.close();
-    ext = await startExtender();
+    await stack!.restartExtender();
     await cp.eventually(async () => {
       const all = await pods('race=yes');
       const held = all.filter((p) => p.spec.nodeName).reduce((n, p) => n + assignedOf(p).length, 0);
