@@ -3,7 +3,7 @@
  * schema refusing typos) and every kustomization under deploy/ and daemonset/ built with kustomize.
  * The real kube-apiserver dry-run of all of it is in install.e2e.test.ts.
  */
-import { readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -43,7 +43,13 @@ describe.skipIf(helmSkip !== undefined)('helm chart', () => {
     const sched = byKind(objs, 'Deployment').find((d) => d.metadata.name === 'linkpack-scheduler')!;
     expect(sched.spec.template.spec.containers.map((c: Obj) => c.name)).toEqual(['kube-scheduler', 'extender']);
     const ds = byKind(objs, 'DaemonSet')[0]!;
-    expect(ds.spec.template.spec.containers.map((c: Obj) => c.args[0])).toEqual(['agent', 'device-plugin']);
+    // Each runs its own entry point (not the whole CLI), as daemonset/ does; the files exist in the build.
+    expect(ds.spec.template.spec.containers.map((c: Obj) => c.command)).toEqual([
+      ['node', '/app/dist/src/agent/main.js', 'agent'],
+      ['node', '/app/dist/src/deviceplugin/main.js', 'device-plugin'],
+    ]);
+    for (const f of ['src/agent/main.ts', 'src/deviceplugin/main.ts']) expect(existsSync(path.join(repoRoot, f)), f).toBe(true);
+    expect(ds.spec.template.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0]).toEqual({ key: 'linkpack.io/node', operator: 'In', values: ['true'] });
     for (const c of containers(objs).filter((x: Obj) => x.name !== 'kube-scheduler')) expect(c.image, c.name).toBe(linkpackImage);
     const cfg = parseYaml(byKind(objs, 'ConfigMap').find((c) => c.metadata.name === 'linkpack-scheduler-config')!.data['config.yaml']);
     expect(cfg.profiles[0].schedulerName).toBe('linkpack-scheduler');

@@ -43,6 +43,11 @@ describe('the production dependency set', () => {
       expect(r.stdout, c).toMatch(new RegExp(`^Usage: linkpack ${c}`));
     }
     expect((await linkpack('--version')).stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    // The DaemonSet's own entry points (chart and daemonset/ run these, not the whole CLI).
+    for (const [entry, c] of [['agent', 'agent'], ['deviceplugin', 'device-plugin']] as const) {
+      const r = await run(process.execPath, [path.join(app, 'dist/src', entry, 'main.js'), c, '--help'], { cwd: app });
+      expect(r.stdout, entry).toMatch(new RegExp(`^Usage: linkpack ${c}`));
+    }
   }, 120_000);
 
   it('does real work where no cluster is needed: inspect, simulate with its HTML report', async () => {
