@@ -103,16 +103,19 @@ export class Reconciler {
       await this.event(raw, 'Normal', 'UpdatedService', `updated Service ${name} to the rendering of generation ${task.metadata.generation}`);
     }
 
-    // 2. Status from the pods (it decides the replica count: finished or suspended → 0).
+    // 2. Status from the pods, written first (resourceVersion precondition: a stale read is a 409
+    // and a retry). It decides the replica count — finished or suspended → 0 — and the pods that
+    // prove a worker finished go away when we scale down, so we act only on a status that is stored.
     const sts = store.getStatefulSet(namespace, name);
     const stsMine = sts && ownedBy(sts, uid) ? sts : undefined;
     const pods = store.podsOf(namespace, name).filter((p) => !stsMine || ownedBy(p, stsMine.metadata.uid));
     const status = computeStatus(task, stsMine ? pods : [], this.now().toISOString());
+    await this.writeStatus(raw, task, status);
     const replicas = desiredReplicas(task, status);
     const want = renderStatefulSet(task, replicas);
     let result: ReconcileResult = TERMINAL_PHASES.includes(status.phase) ? undefined : { requeueAfterMs: RESYNC_MS };
 
-    // 3. The StatefulSet.
+    // 3. The StatefulSet, for the stored status.
     if (!sts) {
       await this.create('statefulsets', want, raw, 'CreatedStatefulSet', `created StatefulSet ${name} with ${replicas} worker(s)`);
     } else if (!stsMine) {
@@ -139,8 +142,6 @@ export class Reconciler {
       if (sts.spec?.replicas !== replicas) await this.event(raw, 'Normal', 'ScaledWorkers', `scaled StatefulSet ${name} from ${sts.spec?.replicas ?? '?'} to ${replicas} worker(s) (${scaleReason(task, status)})`);
     }
 
-    // 4. Status, with the resourceVersion we read (a stale read is a 409 and a retry).
-    await this.writeStatus(raw, task, status);
     return result;
   }
 

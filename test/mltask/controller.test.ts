@@ -82,8 +82,17 @@ describe('MLTaskController on the test API server', () => {
     exitPod('train', 0, exited(0));
     await waitFor(() => task()!.status.workers[0].succeeded === true, 'worker 0 done', 5000);
     expect(task()!.status.phase).toBe('Running');
+    // The first status write of the success meets a conflict: nothing may be scaled down before
+    // the success is stored (scaling down deletes the pods that prove it).
+    api.addFault({ method: 'PUT', path: /mltasks\/train\/status$/, status: 409, message: 'the object has been modified', times: 1 });
     exitPod('train', 1, exited(0));
     await waitFor(() => task()!.status.phase === 'Succeeded' && sts()!.spec.replicas === 0, 'Succeeded and scaled to 0', 5000);
+    const log = api.requests.filter((r) => r.method === 'PUT' && /\/(statefulsets\/train|mltasks\/train\/status)$/.test(r.path));
+    const scaledDown = log.findIndex((r) => r.path.endsWith('statefulsets/train') && (r.body as KObject).spec.replicas === 0);
+    const storedSuccess = log.findIndex((r) => r.path.endsWith('/status') && r.status === 200 && (r.body as KObject).status.phase === 'Succeeded');
+    expect(log.some((r) => r.status === 409)).toBe(true);
+    expect(storedSuccess).toBeGreaterThanOrEqual(0);
+    expect(scaledDown).toBeGreaterThan(storedSuccess);
     expect(task()!.status.completionTime).toBeDefined();
     await waitFor(() => events('ScaledWorkers').length === 1 && events('Succeeded').length === 1, 'Events', 5000);
     expect(events('ScaledWorkers')[0]!.message).toMatch(/from 2 to 0 worker\(s\) \(task Succeeded, state kept\)/);

@@ -119,7 +119,12 @@ describe.skipIf(controlPlaneSkip)('MLTask on the real control plane', () => {
     expect(pods[0]!.metadata.annotations['linkpack.io/gang']).toBe(`${running.metadata.uid}/2`);
 
     for (const p of pods) await cp.request('PATCH', `/api/v1/namespaces/${NS}/pods/${p.metadata.name}`, { metadata: { annotations: { 'linkpack.test/exit-code': '0', 'linkpack.test/exit-after-ms': '100' } } }, 'application/merge-patch+json');
-    await cp.eventually(phaseIs('train', 'Succeeded'), 'phase Succeeded', 60_000);
+    await cp.eventually(phaseIs('train', 'Succeeded'), 'phase Succeeded', 60_000).catch(async (err) => {
+      const t = await task('train');
+      const ps = (await podsOf('train')).map((p) => ({ name: p.metadata.name, uid: p.metadata.uid, ann: p.metadata.annotations, phase: p.status?.phase, cs: p.status?.containerStatuses }));
+      const evs = ((await cp.request('GET', `/api/v1/namespaces/${NS}/events`)).items as KObj[]).map((e) => `${e.lastTimestamp ?? e.eventTime} ${e.involvedObject.kind}/${e.involvedObject.name} ${e.reason}: ${e.message}`);
+      throw new Error(`${(err as Error).message}\nstatus: ${JSON.stringify(t?.status)}\npods: ${JSON.stringify(ps)}\nevents:\n${evs.join('\n')}`);
+    });
     await cp.eventually(async () => (await cp.get('apps/v1', 'StatefulSet', 'train', NS))?.spec?.replicas === 0, 'scaled to 0', 30_000);
     const done = (await task('train'))!;
     expect(done.status.completionTime).toBeDefined();
