@@ -69,7 +69,7 @@ export const W_TIER = 1e12; // NVLink tier of the chosen set: all pairs > connec
 export const RAW_SCORE_NVLINK_TIER = W_TIER / 2;
 const W_FRAG = 1e8; // per point of the FGD score 0..100 (with a workload profile, binpack): < W_TIER / 2
 const W_TIER_SOFT = 1e7; // the NVLink tier below the FGD points (fragmentation-aware scoring)
-const W_FIT = 1e7; // per milli-GPU left free on the node (no profile): 16 GPUs' worth < W_TIER / 2, 1 milli > any preservation
+const W_EXACT = 1e10; // the job fills the node exactly (no profile): < W_TIER / 2, > any preservation
 const W_PRESERVE = 1e2; // per GB/s of NVLink bandwidth taken out of the free pool
 // packing: 0..100, weight 1
 
@@ -184,11 +184,12 @@ function evaluate(
     out.scarcityMilli = req.gpuCount * milli * need * need;
     raw += W_FRAG * fragPoints(out.fragDeltaMilli! + out.scarcityMilli) + W_TIER_SOFT * tier;
   } else {
-    // No profile: the NVLink tier, then best fit — the GPU capacity the node keeps free after
-    // (least for binpack, most for spread): a 4-GPU job fills a node's last 4 GPUs before it
-    // opens an empty box, whatever each box's NVLink speed. Preservation only breaks fit ties.
-    const leftMilli = healthyCount * GPU_MILLI - usedMilli - req.gpuCount * milli;
-    raw += W_TIER * tier + (req.policy === 'binpack' ? -W_FIT : W_FIT) * leftMilli;
+    // No profile: the NVLink tier, then (binpack) an exact fit — a job that takes a node's last
+    // free GPUs strands nothing there, so a 4-GPU job fills the 4 free GPUs of a half-used box
+    // before it opens an empty one, whatever each box's NVLink speed. Then NVLink preservation
+    // and packing. (Best fit by leftover before preservation measured worse: docs/simulator.md.)
+    const exact = req.gpuCount > 0 && healthyCount * GPU_MILLI - usedMilli - req.gpuCount * milli === 0;
+    raw += W_TIER * tier + (req.policy === 'binpack' && exact ? W_EXACT : 0);
   }
   raw -= W_PRESERVE * (c.nvFreeBeforeGBps - c.nvFreeAfterGBps);
   raw += req.policy === 'binpack' ? out.usedAfter * 100 : (1 - out.usedAfter) * 100;

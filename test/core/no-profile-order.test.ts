@@ -1,6 +1,6 @@
 /**
  * The no-profile order (what the extender uses before it has seen enough pods): NVLink tier, then
- * best fit, then NVLink preservation. Checked in the core and on deploy/examples/cluster.yaml
+ * an exact fit (the job takes the node's last free GPUs), then NVLink preservation, then packing. Checked in the core and on deploy/examples/cluster.yaml
  * through the standalone extender over HTTP, as a user would try it.
  */
 import path from 'node:path';
@@ -30,12 +30,12 @@ describe('no-profile node order', () => {
   it('the NVLink tier still comes first: a connected set beats a tighter PCIe fit', () => {
     expect(raw(state('v100-a', dgx1, [0, 1, 2, 3, 4, 5, 6, 7]), req(4))).toBeGreaterThan(raw(state('pcie', pcie4, [0, 1, 2, 3]), req(4)));
   });
-  it('best fit among equal tiers; NVLink preservation breaks fit ties; spread inverts the fit', () => {
-    // One GPU: the H100 with 2 free (leaves 1) before the empty PCIe box (leaves 3).
-    expect(raw(state('h100', h100, [0, 1]), req(1))).toBeGreaterThan(raw(state('pcie', pcie4, [0, 1, 2, 3]), req(1)));
-    // Equal fit (both leave 3): the PCIe box keeps the H100's NVLink links whole.
+  it('without an exact fit, NVLink preservation decides; spread never takes the exact-fit bonus', () => {
+    // Neither fills its node: the PCIe box keeps the H100's NVLink links whole.
+    expect(raw(state('pcie', pcie4, [0, 1, 2, 3]), req(1))).toBeGreaterThan(raw(state('h100', h100, [0, 1]), req(1)));
     expect(raw(state('pcie', pcie4, [0, 1, 2, 3]), req(1))).toBeGreaterThan(raw(state('h100', h100, [0, 1, 2, 3]), req(1)));
-    expect(raw(state('h100', h100, [0, 1]), req(1, { policy: 'spread' }))).toBeLessThan(raw(state('pcie', pcie4, [0, 1, 2, 3]), req(1, { policy: 'spread' })));
+    // spread: the half-used H100 is not preferred for filling up.
+    expect(raw(state('h100-b', h100, [4, 5, 6, 7]), req(4, { policy: 'spread' }))).toBeLessThan(raw(state('v100-a', dgx1, [0, 1, 2, 3, 4, 5, 6, 7]), req(4, { policy: 'spread' })));
   });
 });
 
