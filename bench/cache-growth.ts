@@ -10,11 +10,8 @@
 import { fileURLToPath } from 'node:url';
 import { buildExtenderServer } from '../src/extender/server.js';
 import { benchCluster, benchPod } from './http.js';
+import { arg } from './child.js';
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
 
 async function main(): Promise<void> {
   const values = Number(arg('--values') ?? 1_000_000);

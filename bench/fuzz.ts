@@ -8,8 +8,6 @@
  * answer is a 5xx, every 4xx carries a message, the server never dies, and its RSS at the end is
  * within 20% (+16 MiB) of the largest RSS seen in the first 30% of the run.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
@@ -17,14 +15,11 @@ import { StaticPodBinder } from '../src/cluster/static-file.js';
 import type { PodBinder } from '../src/cluster/types.js';
 import { buildExtenderServer } from '../src/extender/server.js';
 import { benchCluster, benchPod } from './http.js';
+import { arg, procMiB, startServerChild } from './child.js';
 
 const ANNOTATIONS = ['topology', 'policy', 'gpu-model', 'gpu-memory-min', 'gpu-milli', 'include-gpus', 'exclude-gpus', 'unknown-key'].map((k) => `linkpack.io/${k}`);
 const GOOD_VALUES = ['require-nvlink', 'prefer-nvlink', 'any', 'binpack', 'spread', 'H100', 'A100,V100', '80Gi', '16384', '500', '1000', 'GPU-1-0,GPU-2-3'];
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
 
 const nodeName = (i: number) => `gpu-node-${String(i).padStart(5, '0')}`;
 
@@ -137,7 +132,6 @@ function send(agent: Agent, url: URL, c: Case): Promise<{ status: number; text: 
   });
 }
 
-const rssMiB = (pid: number) => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024);
 
 export interface FuzzResult {
   bodies: number;
@@ -153,20 +147,6 @@ export interface FuzzResult {
   failures: string[];
 }
 
-async function startChild(nodes: number): Promise<{ child: ChildProcess; url: URL }> {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve', String(nodes)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const address = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const m = /LISTENING (\S+)/.exec(buf);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`fuzz server exited with ${code} before listening`)));
-  });
-  return { child, url: new URL(address) };
-}
-
 async function main(): Promise<void> {
   const serveN = arg('--serve');
   if (serveN) return serve(Number(serveN));
@@ -175,7 +155,7 @@ async function main(): Promise<void> {
   const concurrency = Number(arg('--concurrency') ?? 8);
   const nodes = Number(arg('--nodes') ?? 200);
   const jsonOut = process.argv.includes('--json');
-  const { child, url } = await startChild(nodes);
+  const { child, url } = await startServerChild(fileURLToPath(import.meta.url), [String(nodes)]);
   let crashed = false;
   child.once('exit', () => (crashed = true));
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
@@ -221,7 +201,7 @@ async function main(): Promise<void> {
       done += cases.length;
       result.bodies = done;
       if (!crashed && done >= nextSample) {
-        result.rssMiB.push({ atProgress: Math.round((done / total) * 100) / 100, rssMiB: rssMiB(child.pid!) });
+        result.rssMiB.push({ atProgress: Math.round((done / total) * 100) / 100, rssMiB: procMiB(child.pid!) });
         nextSample += total / 10;
         if (!jsonOut) console.error(`${done} bodies, ${Math.round((Date.now() - t0) / 1000)} s, server RSS ${result.rssMiB.at(-1)!.rssMiB} MiB`);
       }

@@ -9,8 +9,6 @@
  * and prioritize, binds and errors; RSS at start and end. Arrivals that find every connection busy
  * are counted as `behind` (the rate is then more than the machine serves), never queued unboundedly.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { StaticPodBinder } from '../src/cluster/static-file.js';
@@ -18,11 +16,8 @@ import type { PodBinder } from '../src/cluster/types.js';
 import { observedProfile } from '../src/extender/observed-profile.js';
 import { buildExtenderServer } from '../src/extender/server.js';
 import { benchCluster, benchPod } from './http.js';
+import { arg, procMiB, startServerChild } from './child.js';
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
 
 async function serve(n: number): Promise<void> {
   const cluster = benchCluster(n);
@@ -47,6 +42,11 @@ async function serve(n: number): Promise<void> {
     }
   }, 100).unref();
   const app = buildExtenderServer({ cluster, binder: churn, profile: observedProfile(() => cluster.podObjects(), undefined, undefined, { isGpuNode: (x) => cluster.gpuNode(x) !== undefined }) });
+  // Heap after a GC (when run with --expose-gc), for the RSS columns.
+  app.get('/__heap', async () => {
+    (globalThis as { gc?: () => void }).gc?.();
+    return { heapUsedMiB: Math.round(process.memoryUsage().heapUsed / 1048576) };
+  });
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
   process.once('SIGTERM', () => process.exit(0));
   process.stdout.write(`LISTENING ${address}\n`);
@@ -65,7 +65,18 @@ function post(agent: Agent, url: URL, path: string, body: string): Promise<{ sta
   });
 }
 
-const rssMiB = (pid: number) => Math.round(Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024);
+async function heapOf(agent: Agent, url: URL): Promise<number> {
+  return new Promise((resolve) => {
+    request({ agent, host: url.hostname, port: url.port, path: '/__heap', method: 'GET' }, (res) => {
+      let t = '';
+      res.on('data', (d: Buffer) => (t += d.toString()));
+      res.on('end', () => resolve((JSON.parse(t) as { heapUsedMiB: number }).heapUsedMiB));
+    })
+      .on('error', () => resolve(-1))
+      .end();
+  });
+}
+
 const pct = (xs: number[], p: number) => (xs.length === 0 ? 0 : [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!);
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
@@ -81,6 +92,7 @@ interface Window {
   errors: number;
   behind: number;
   rssMiB: number;
+  heapUsedMiB: number;
 }
 
 async function main(): Promise<void> {
@@ -92,19 +104,9 @@ async function main(): Promise<void> {
   const concurrency = Number(arg('--concurrency') ?? 4);
   const json = process.argv.includes('--json');
 
-  const child: ChildProcess = spawn(process.execPath, [...(process.env.BENCH_SERVER_NODE_OPTIONS ?? '').split(' ').filter(Boolean), fileURLToPath(import.meta.url), '--serve', String(nodes)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const address = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const m = /LISTENING (\S+)/.exec(buf);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`soak server exited with ${code}`)));
-  });
+  const { child, url } = await startServerChild(fileURLToPath(import.meta.url), [String(nodes)], ['--expose-gc']);
   let crashed = false;
   child.once('exit', () => (crashed = true));
-  const url = new URL(address);
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const names = Array.from({ length: nodes }, (_, i) => `gpu-node-${String(i).padStart(5, '0')}`);
   const shapes = [
@@ -114,7 +116,7 @@ async function main(): Promise<void> {
     { gpus: '4', ann: { 'linkpack.io/topology': 'require-nvlink' } },
     { gpus: '8', ann: {} },
   ];
-  const rssStart = rssMiB(child.pid!);
+  const rssStart = procMiB(child.pid!);
   const windows: Window[] = [];
   let cur = { filter: [] as number[], prioritize: [] as number[], binds: 0, bindRefusals: 0, errors: 0, behind: 0 };
   const errors: string[] = [];
@@ -184,11 +186,13 @@ async function main(): Promise<void> {
           bindRefusals: cur.bindRefusals,
           errors: cur.errors,
           behind: cur.behind,
-          rssMiB: rssMiB(child.pid!),
+          rssMiB: procMiB(child.pid!),
+          heapUsedMiB: -1,
         });
+        const w = windows.at(-1)!;
+        void heapOf(agent, url).then((h) => (w.heapUsedMiB = h));
         if (!json) {
-          const w = windows.at(-1)!;
-          console.error(`${w.atS}s: ${w.decisions / 5}/s decisions, filter p50 ${w.filterP50Ms} p99 ${w.filterP99Ms} ms, prioritize p50 ${w.prioritizeP50Ms} p99 ${w.prioritizeP99Ms} ms, ${w.binds} binds (${w.bindRefusals} refused), ${w.errors} errors, ${w.behind} behind, RSS ${w.rssMiB} MiB`);
+          console.error(`${w.atS}s: ${w.decisions / 5}/s decisions, filter p50 ${w.filterP50Ms} p99 ${w.filterP99Ms} ms, prioritize p50 ${w.prioritizeP50Ms} p99 ${w.prioritizeP99Ms} ms, ${w.binds} binds (${w.bindRefusals} refused), ${w.errors} errors, ${w.behind} behind, RSS ${w.rssMiB} MiB (heap of the window before: ${windows.at(-2)?.heapUsedMiB ?? '-'} MiB)`);
         }
         cur = { filter: [], prioritize: [], binds: 0, bindRefusals: 0, errors: 0, behind: 0 };
         nextWindow += 5000;
@@ -196,7 +200,7 @@ async function main(): Promise<void> {
     }, 10);
   });
   while (inFlight > 0 && !crashed) await new Promise((r) => setTimeout(r, 20));
-  const rssEnd = crashed ? 0 : rssMiB(child.pid!);
+  const rssEnd = crashed ? 0 : procMiB(child.pid!);
   agent.destroy();
   child.kill();
   const total = windows.reduce((a, w) => a + w.decisions, 0);

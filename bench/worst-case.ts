@@ -9,19 +9,15 @@
  *   - 50,000 names, 45,000 of them unknown → answered (the largest accepted names body)
  *   - with nodeCacheCapable: false, 6,000 whole Node objects (≈ 60 MiB) → answered
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { Agent, request } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { buildExtenderServer } from '../src/extender/server.js';
 import { benchCluster, benchPod } from './http.js';
+import { arg, procMiB, startServerChild } from './child.js';
 
 const NODES = 5000;
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
 
 async function serve(nodeCacheCapable: boolean): Promise<void> {
   const cluster = benchCluster(NODES);
@@ -30,19 +26,7 @@ async function serve(nodeCacheCapable: boolean): Promise<void> {
   process.stdout.write(`LISTENING ${address}\n`);
 }
 
-async function start(nodeCacheCapable: boolean): Promise<{ child: ChildProcess; url: URL }> {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve', String(nodeCacheCapable)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const address = await new Promise<string>((resolve, reject) => {
-    let buf = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const m = /LISTENING (\S+)/.exec(buf);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  return { child, url: new URL(address) };
-}
+const start = (nodeCacheCapable: boolean) => startServerChild(fileURLToPath(import.meta.url), [String(nodeCacheCapable)]);
 
 function send(agent: Agent, url: URL, method: string, path: string, body: string | Buffer): Promise<{ status: number; ms: number; text: string }> {
   const t0 = process.hrtime.bigint();
@@ -61,7 +45,6 @@ function send(agent: Agent, url: URL, method: string, path: string, body: string
   });
 }
 
-const statusOf = (pid: number, field: string) => Math.round(Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024);
 
 export interface WorstRow {
   case: string;
@@ -100,7 +83,7 @@ async function measure(child: ChildProcess, url: URL, name: string, path: string
     ms: Math.round(r.ms * 10) / 10,
     healthzMaxMs: Math.round(Math.max(...waits) * 10) / 10,
     healthzCount: waits.length,
-    serverPeakRssMiB: statusOf(child.pid!, 'VmHWM'),
+    serverPeakRssMiB: procMiB(child.pid!, 'VmHWM'),
     answer: r.text.slice(0, 120),
   };
 }

@@ -10,6 +10,7 @@ import { extenderScoresFromRaw } from './scores.js';
 import { GPU_MILLI } from '../core/types.js';
 import type { GpuRequest, NodeDecision, NodeState, ScoreBreakdown, WorkloadProfile } from '../core/types.js';
 import { requestForNode, type PodGpuAsk } from './preferences.js';
+import { DecisionMemo, StateTable } from './decision-memo.js';
 import { placementInWords } from './words.js';
 
 export type GpuAsk = Extract<PodGpuAsk, { kind: 'gpu' }>;
@@ -102,7 +103,8 @@ function computeStateKey(s: NodeState): number | string | undefined {
 export class NodeEvaluator {
   /** By topology object and unhealthy mask (the fingerprint string is long: no string keys here). */
   private readonly emptyFit = new Map<CompiledTopology, Map<number, NodeDecision>>();
-  private readonly verdicts = new Map<CompiledTopology, Map<number | string, Verdict>>();
+  /** Fit-only verdicts come from the cross-request memo; others are kept for this evaluator only. */
+  private readonly verdicts: StateTable<Verdict>;
   /** The profile only orders fitting nodes: a fit-only evaluator (filter, preempt) skips the fragmentation look-ahead. */
   private readonly profile: WorkloadProfile | undefined;
   constructor(
@@ -111,6 +113,7 @@ export class NodeEvaluator {
     opts: { fitOnly?: boolean } = {},
   ) {
     this.profile = opts.fitOnly ? undefined : ctx.profile;
+    this.verdicts = opts.fitOnly ? fitVerdicts.tableFor(ask.base, undefined) : new StateTable<Verdict>();
   }
 
   /** Fit, score or reason for one node; shared objects, nothing node-specific. */
@@ -122,15 +125,11 @@ export class NodeEvaluator {
     if (!look.ok) return unavailable(look.reason);
     const perNode = this.ask.includeUuids !== undefined || this.ask.excludeUuids !== undefined;
     const key = perNode ? undefined : stateKey(look.state);
-    let byState = key === undefined ? undefined : this.verdicts.get(look.state.topology);
-    const hit = byState?.get(key!);
+    const hit = key === undefined ? undefined : this.verdicts.get(look.state.topology, key);
     if (hit) return hit;
     const o = this.evaluateState(look.state, look.gpuNode);
     const v: Verdict = o.fits ? { fits: true, rawScore: o.decision.rawScore } : o;
-    if (key !== undefined) {
-      if (!byState) this.verdicts.set(look.state.topology, (byState = new Map()));
-      byState.set(key, v);
-    }
+    if (key !== undefined) this.verdicts.set(look.state.topology, key, v);
     return v;
   }
 
@@ -202,29 +201,50 @@ export function filterNodes(ctx: DecideContext, ask: PodGpuAsk, names: readonly 
 
 /** 0..10 per input node, in input order (0 where it does not fit); null for a pod without GPUs. */
 /** scoreNodes over the distinct (topology, free, health) states only; same result, less work. */
-function scoreDistinctStates(states: ReadonlyArray<NodeState | undefined>, req: GpuRequest, profile: WorkloadProfile): Float64Array {
+function scoreDistinctStates(states: ReadonlyArray<NodeState | undefined>, req: GpuRequest, profile: WorkloadProfile | undefined): Float64Array {
+  const known = rawScores.tableFor(req, profile);
+  const raw = new Float64Array(states.length);
+  // Nodes whose state the memo does not know: one representative per distinct state is scored.
   const slot = new Int32Array(states.length).fill(-1);
   const reps: NodeState[] = [];
-  const byTopology = new Map<CompiledTopology, Map<number | string, number>>();
+  const repKeys: (number | string | undefined)[] = [];
+  const pending = new Map<CompiledTopology, Map<number | string, number>>();
   for (let i = 0; i < states.length; i++) {
     const s = states[i];
-    if (!s) continue;
+    if (!s) {
+      raw[i] = NaN;
+      continue;
+    }
     const key = stateKey(s);
     if (key === undefined) {
       slot[i] = reps.push(s) - 1;
+      repKeys.push(undefined);
       continue;
     }
-    let m = byTopology.get(s.topology);
-    if (!m) byTopology.set(s.topology, (m = new Map()));
+    const hit = known.get(s.topology, key);
+    if (hit !== undefined) {
+      raw[i] = hit;
+      continue;
+    }
+    let m = pending.get(s.topology);
+    if (!m) pending.set(s.topology, (m = new Map()));
     let k = m.get(key);
-    if (k === undefined) m.set(key, (k = reps.push(s) - 1));
+    if (k === undefined) {
+      m.set(key, (k = reps.push(s) - 1));
+      repKeys.push(key);
+    }
     slot[i] = k;
   }
+  if (reps.length === 0) return raw;
   const repRaw = scoreNodes(reps, req, profile);
-  const raw = new Float64Array(states.length);
-  for (let i = 0; i < states.length; i++) raw[i] = slot[i] < 0 ? NaN : repRaw[slot[i]];
+  for (let r = 0; r < reps.length; r++) if (repKeys[r] !== undefined) known.set(reps[r]!.topology, repKeys[r]!, repRaw[r]!);
+  for (let i = 0; i < states.length; i++) if (slot[i] >= 0) raw[i] = repRaw[slot[i]]!;
   return raw;
 }
+
+/** Cross-request memos (decision-memo.ts): fit-only verdicts of filter/preempt, raw scores of prioritize. */
+const fitVerdicts = new DecisionMemo<Verdict>();
+const rawScores = new DecisionMemo<number>();
 
 export function prioritizeNodes(ctx: DecideContext, ask: PodGpuAsk, names: readonly string[]): ArrayLike<number> | null {
   if (ask.kind === 'none') return null;
@@ -238,8 +258,7 @@ export function prioritizeNodes(ctx: DecideContext, ask: PodGpuAsk, names: reado
       const look = looks[i]!;
       states[i] = look.ok ? look.state : undefined;
     }
-    if (!ctx.profile) return extenderScoresFromRaw(scoreNodes(states, ask.base));
-    // With a profile each evaluation also weighs fragmentation: score each distinct state once.
+    // Each distinct (topology, free, health) state is scored once, and remembered across calls.
     return extenderScoresFromRaw(scoreDistinctStates(states, ask.base, ctx.profile));
   }
   const ev = new NodeEvaluator(ctx, ask);

@@ -27,7 +27,7 @@ interface Entry extends SeenCall {
   bytes: number;
 }
 
-export const POD_MEMORY_DEFAULTS = { maxEntries: 4096, maxBytes: 64 * 1024 * 1024, ttlMs: 120_000 } as const;
+export const POD_MEMORY_DEFAULTS = { maxEntries: 4096, maxBytes: 32 * 1024 * 1024, ttlMs: 120_000 } as const;
 
 /** Key of a pod in the memory: its UID, or `ns/name` for hand-written bodies without one. */
 const keyOf = (uid: string | undefined, nsName: string) => (uid ? `uid:${uid}` : `name:${nsName}`);
@@ -55,9 +55,9 @@ export class PodMemory {
     this.drop(key);
     const oldKey = this.keyByName.get(nsName);
     if (oldKey !== undefined) this.drop(oldKey); // a recreated pod (new UID) replaces the old one
-    // Names are counted at their length plus an array slot; they are the body's strings.
+    // Names are the body's own strings: V8 holds each with a header (~24 bytes) and an array slot.
     let bytes = podBytes + 64;
-    for (let i = 0; i < names.length; i++) bytes += names[i]!.length + 16;
+    for (let i = 0; i < names.length; i++) bytes += names[i]!.length + 40;
     if (bytes > this.maxBytes) return; // one call larger than the whole budget is not kept
     const e: Entry = { pod, names, atMs: this.now(), key, bytes };
     this.entries.set(key, e);
