@@ -14,8 +14,8 @@
  * (1 − std of the requested fractions) · 100). The other default score plugins (TaintToleration,
  * NodeAffinity, PodTopologySpread, InterPodAffinity, ImageLocality) give every simulated node the
  * same score — no taints, affinities, selectors or images in a trace — so they cannot change a pick.
- * Simplifications: pods' CPU/memory requests are the trace's (no non-zero defaults); a share pod
- * counts as one nvidia.com/gpu device, as its pod spec would ask.
+ * With countDevices the scheduler's filter adds its device count: a share pod asks one
+ * nvidia.com/gpu (devicesFit). Simplification: pods' CPU/memory requests are the trace's (no non-zero defaults).
  */
 import { parse as parseYaml } from 'yaml';
 import { extenderScoresFromRaw } from '../extender/scores.js';
@@ -36,6 +36,8 @@ export interface DeployedConfig {
   percentageOfNodesToScore: number;
   fit: { weight: number; strategy: FitStrategy; resources: ResourceWeight[] } | null;
   balanced: { weight: number; resources: ResourceWeight[] } | null;
+  /** Apply kube-scheduler's nvidia.com/gpu device count in the filter (devicesFit). */
+  countDevices?: boolean;
 }
 
 const DEFAULT_RESOURCES: ResourceWeight[] = [
@@ -136,6 +138,17 @@ function amounts(cluster: SimCluster, node: number, pod: SimPod, r: ResourceName
   return [spec.gpuCount, devices, pod.gpuCount];
 }
 
+/**
+ * kube-scheduler's own NodeResourcesFit filter on nvidia.com/gpu: it counts devices, and a GPU
+ * share asks for one (docs/extender.md), so a node holds at most as many GPU pods as it has GPUs
+ * however small their shares — a limit the FGD protocol does not have.
+ */
+export function devicesFit(cluster: SimCluster, node: number, pod: SimPod): boolean {
+  if (pod.gpuCount === 0) return true;
+  const [cap, before, ask] = amounts(cluster, node, pod, 'nvidia.com/gpu');
+  return before + ask <= cap;
+}
+
 const trunc = Math.trunc;
 
 function fitScore(strategy: FitStrategy, resources: readonly ResourceWeight[], cluster: SimCluster, node: number, pod: SimPod): number {
@@ -201,7 +214,7 @@ export function deployedPick(
   let examined = 0;
   for (; examined < n && feasible.length < want; examined++) {
     const node = (start + examined) % n;
-    if (cluster.fits(node, pod)) feasible.push(node);
+    if (cluster.fits(node, pod) && (!cfg.countDevices || devicesFit(cluster, node, pod))) feasible.push(node);
   }
   const passed: number[] = [];
   const passedRaw: number[] = [];

@@ -14,15 +14,16 @@ import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const POLICY_NAMES = ['random', 'dotprod', 'gpuclustering', 'gpupacking', 'bestfit', 'fgd', 'linkpack', 'linkpack-deployed', 'linkpack-kubedefault', 'linkpack-noprofile'] as const;
+export const POLICY_NAMES = ['random', 'dotprod', 'gpuclustering', 'gpupacking', 'bestfit', 'fgd', 'linkpack', 'linkpack-deployed', 'linkpack-kubedefault', 'linkpack-devicecap', 'linkpack-noprofile'] as const;
 /**
  * linkpack variants: `linkpack` = the core's top raw score (the objective itself);
  * `linkpack-deployed` = the pick of kube-scheduler with the shipped deploy/scheduler/scheduler-config.yaml
  * (deployed.ts); `linkpack-kubedefault` = the same with kube-scheduler's default score plugins and
- * extender weight 5; `linkpack-noprofile` = the core without a workload profile (the extender
+ * extender weight 5; `linkpack-devicecap` = linkpack-deployed with kube-scheduler's nvidia.com/gpu device
+ * count in the filter (a GPU share holds a whole device slot today); `linkpack-noprofile` = the core without a workload profile (the extender
  * before it has seen enough pods).
  */
-export const LINKPACK_VARIANTS: readonly PolicyName[] = ['linkpack-deployed', 'linkpack-kubedefault', 'linkpack-noprofile'];
+export const LINKPACK_VARIANTS: readonly PolicyName[] = ['linkpack-deployed', 'linkpack-kubedefault', 'linkpack-devicecap', 'linkpack-noprofile'];
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
 /** Spelling of the FGD artifact's result files. */
@@ -393,6 +394,8 @@ export function makePolicy(name: PolicyName): Policy {
       return new LinkpackPolicy(name, { profile: true, deployed: shippedSchedulerConfig() });
     case 'linkpack-kubedefault':
       return new LinkpackPolicy(name, { profile: true, deployed: defaultDeployedConfig(5) });
+    case 'linkpack-devicecap':
+      return new LinkpackPolicy(name, { profile: true, deployed: { ...shippedSchedulerConfig(), countDevices: true } });
     case 'linkpack-noprofile':
       return new LinkpackPolicy(name, { profile: false });
   }

@@ -26,6 +26,7 @@ export const POLICY_COLOURS: Readonly<Record<(typeof POLICY_NAMES)[number] | (ty
   linkpack: '#d62728',
   'linkpack-deployed': '#9467bd',
   'linkpack-kubedefault': '#bcbd22',
+  'linkpack-devicecap': '#7f7f00',
   'linkpack-noprofile': '#c49c94',
   'lowest-index': '#7f7f7f',
   besteffort: '#17becf',

@@ -61,3 +61,16 @@ describe('plugin scores (kube-scheduler v1.37 formulas)', () => {
     expect(pick([NaN, 1])).toBe(1);
   });
 });
+
+describe('the device count', () => {
+  it('with countDevices a share pod takes a whole nvidia.com/gpu slot: 2 shares fill a 2-GPU node', () => {
+    const c = clusterOf(node('a', 2, 'T4'));
+    put(c, 'a', pod('s1', 1, 100), [0]);
+    put(c, 'a', pod('s2', 1, 100), [0]);
+    const p = c.compilePod(pod('s3', 1, 100));
+    expect(c.fits(0, p)).toBe(true); // GPU 0 has 800 milli and GPU 1 is free
+    const cfg = defaultDeployedConfig(5);
+    expect(deployedPick(cfg, c, p, 0, () => 1, () => false).node).toBe(0);
+    expect(deployedPick({ ...cfg, countDevices: true }, c, p, 0, () => 1, () => false).node).toBe(-1);
+  });
+});
