@@ -194,7 +194,7 @@ export class Reconciler {
     return;
   }
 
-  /** Best effort: an Event that cannot be written never fails the reconcile. */
+  /** Best effort: an Event that cannot be written never fails (nor slows) the reconcile. */
   private async event(task: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string, discriminator: string = String(task.metadata?.generation ?? 0)): Promise<void> {
     const t = this.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
     const ev: KubeObject = {
@@ -212,11 +212,10 @@ export class Reconciler {
       lastTimestamp: t,
       count: 1,
     };
-    try {
-      await this.opts.api.createEvent(ev);
-    } catch (err) {
+    // Sent in the background, as client-go's recorder does: telling is never on the critical path.
+    this.opts.api.createEvent(ev).catch((err: unknown) => {
       if (statusCodeOf(err) !== 409) this.log('warn', `event ${reason} for ${task.metadata.namespace}/${task.metadata.name}: ${errorText(err)}`);
-    }
+    });
   }
 }
 
