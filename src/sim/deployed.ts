@@ -218,14 +218,16 @@ export function deployedPick(
   }
   const passed: number[] = [];
   const passedRaw: number[] = [];
+  // managedResources nvidia.com/gpu: kube-scheduler asks the extender only about GPU pods.
+  const asked = pod.gpuCount > 0;
   for (const node of feasible) {
-    const r = raw(node);
+    const r = asked ? raw(node) : 0;
     if (r !== r) continue; // the extender's filter refuses it
     passed.push(node);
     passedRaw.push(r);
   }
   if (passed.length === 0) return { node: -1, examined };
-  const levels = extenderScoresFromRaw(Float64Array.from(passedRaw));
+  const levels = asked ? extenderScoresFromRaw(Float64Array.from(passedRaw)) : new Uint8Array(passed.length);
   let best = -1;
   let bestTotal = -Infinity;
   passed.forEach((node, i) => {

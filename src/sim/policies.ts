@@ -355,6 +355,7 @@ class LinkpackPolicy implements Policy {
       }, better);
       this.nextStart = (this.nextStart + examined) % cluster.n;
       if (node < 0) return null;
+      if (pod.gpuCount === 0) return { node, gpus: [] };
       const d = this.decide(cluster, node, pod, req, profile);
       return d.fits ? { node, gpus: [...d.gpus] } : null;
     }

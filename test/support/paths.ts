@@ -2,7 +2,12 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** The checkout: the first folder above this file with a package.json (works from test/ and from compiled output such as dist/test). */
+export const repoRoot = (() => {
+  let d = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(d, 'package.json')) && path.dirname(d) !== d) d = path.dirname(d);
+  return d;
+})();
 /** ../shared (or $LINKPACK_SHARED): read-only reference data; tests skip when it is absent. */
 export const sharedDir = process.env.LINKPACK_SHARED ?? path.resolve(repoRoot, '../shared');
 export const hasShared = existsSync(path.join(sharedDir, 'fixtures'));
