@@ -1,8 +1,9 @@
 /**
  * Decisions in words, for people: the `linkpack.io/decision` annotation, the bind Event, /explain,
  * `linkpack explain` and the web view all use these sentences. The comparison follows the core's
- * own order of terms (place.ts): NVLink tier, or FGD points first with a workload profile; then
- * the free NVLink bandwidth a placement breaks up; then packing.
+ * own order of terms (place.ts): with a workload profile (binpack) FGD points, then the NVLink
+ * tier; without, the tier, then an exact fit; then the free NVLink bandwidth a placement takes
+ * out of the pool; then packing.
  */
 import { fragPoints } from '../core/index.js';
 import type { GpuRequest, ScoreBreakdown } from '../core/types.js';
@@ -59,8 +60,18 @@ export function whyLost(best: Candidate, other: Candidate, req: Pick<GpuRequest,
   };
   const fragReason = () => {
     if (!fragAware || a.fragDeltaMilli === undefined || b.fragDeltaMilli === undefined) return undefined;
-    if (fragPoints(b.fragDeltaMilli) >= fragPoints(a.fragDeltaMilli)) return undefined;
-    return `it would add more expected fragmentation (${Math.round(b.fragDeltaMilli)} vs ${Math.round(a.fragDeltaMilli)} milli-GPU), stranding GPU share typical pods could use`;
+    // The core's points count model scarcity with the fragmentation (place.ts).
+    const fa = a.fragDeltaMilli + (a.scarcityMilli ?? 0);
+    const fb = b.fragDeltaMilli + (b.scarcityMilli ?? 0);
+    if (fragPoints(fb) >= fragPoints(fa)) return undefined;
+    return `it would add more expected fragmentation (${Math.round(fb)} vs ${Math.round(fa)} milli-GPU), stranding GPU share typical pods could use`;
+  };
+  // Without a profile, binpack: a job that takes a node's last free capacity wins (place.ts W_EXACT).
+  const exactReason = () => {
+    if (fragAware || req.policy !== 'binpack') return undefined;
+    const exact = (x: ScoreBreakdown) => x.gpuUsedAfter >= 1 - 1e-9;
+    if (!exact(a) || exact(b)) return undefined;
+    return `${best.node} is filled exactly (nothing left over), ${other.node} would keep ${b.freeGpusAfter} GPU${b.freeGpusAfter === 1 ? '' : 's'} free`;
   };
   const preserveReason = () => {
     const ta = best.nvlinkTakenGBps;
@@ -80,7 +91,7 @@ export function whyLost(best: Candidate, other: Candidate, req: Pick<GpuRequest,
       : `binpack fills the fuller node first: ${best.node} ends ${pct(a.gpuUsedAfter)} used${a.freeGpusAfter === 0 ? ' (exactly full)' : ''}, ${other.node} would end ${pct(b.gpuUsedAfter)}`;
   };
   if (fragAware) reasons.push(fragReason, tierReason);
-  else reasons.push(tierReason);
+  else reasons.push(tierReason, exactReason);
   reasons.push(preserveReason, packReason);
   for (const r of reasons) {
     const text = r();

@@ -37,10 +37,11 @@ describe('/explain in words', () => {
   it('says why the chosen node won and why the runner-up lost, without raw scores', async () => {
     const e = await explain('ml/trainer-0');
     expect(e.summary.startsWith(`ml/trainer-0 → node ${e.best.node}, GPUs ${e.best.gpus.join(',')}: ${e.best.why}. Runner-up ${e.runnerUp.node} lost: ${e.runnerUpLost}.`)).toBe(true);
-    // With no profile the core keeps NVLink bandwidth first: the H100 box with 4 free would lose all
-    // of its free NVLink bandwidth (4 × 3 / 2 pairs × 478 GB/s), the DGX-1 far less.
-    expect(e.best.node).toBe('gpu-v100-a');
-    expect(e.runnerUpLost).toMatch(/^it would take more free NVLink bandwidth out of the pool: 2869 GB\/s on gpu-h100-b .* vs \d+ GB\/s on gpu-v100-a$/);
+    // No profile, binpack: after the NVLink tier an exact fit leads — the H100 box with exactly 4
+    // free GPUs (running-llm holds the others) beats the DGX-1 and the empty H100 box.
+    expect(e.best.node).toBe('gpu-h100-b');
+    expect(e.best.why).toMatch(/fills the node exactly/);
+    expect(e.runnerUpLost).toMatch(/^gpu-h100-b is filled exactly \(nothing left over\), gpu-\S+ would keep [48] GPUs free$/);
     expect(e.summary).not.toMatch(/rawScore|\d{8,}/);
     expect(e.best.why).toMatch(/^NVLink all pairs/);
   });
@@ -105,8 +106,13 @@ describe('whyLost follows the core order', () => {
   const req = { gpuCount: 4, topology: 'prefer-nvlink', policy: 'binpack' } as const;
   it('NVLink tier first, then free NVLink bandwidth kept, then packing', () => {
     expect(whyLost({ node: 'x', breakdown: b({}) }, { node: 'y', breakdown: b({ nvlinkAllPairs: false, nvlinkConnected: false, leftoverQuality: 0 }) }, req, false)).toMatch(/^its best set has no NVLink path/);
-    expect(whyLost({ node: 'x', breakdown: b({}) }, { node: 'y', breakdown: b({ leftoverQuality: 0.5, largestNvlinkSetAfter: 2, gpuUsedAfter: 0.5 }) }, req, false)).toMatch(/^it would break up a free NVLink group: y would keep 50%/);
-    expect(whyLost({ node: 'x', breakdown: b({}) }, { node: 'y', breakdown: b({ gpuUsedAfter: 0.5 }) }, req, false)).toBe('binpack fills the fuller node first: x ends 100% used (exactly full), y would end 50%');
+    expect(whyLost({ node: 'x', breakdown: b({}) }, { node: 'y', breakdown: b({ leftoverQuality: 0.5, largestNvlinkSetAfter: 2 }) }, req, false)).toMatch(/^it would break up a free NVLink group: y would keep 50%/);
+    expect(whyLost({ node: 'x', breakdown: b({ gpuUsedAfter: 0.75, freeGpusAfter: 2 }) }, { node: 'y', breakdown: b({ gpuUsedAfter: 0.5, freeGpusAfter: 4 }) }, req, false)).toBe('binpack fills the fuller node first: x ends 75% used, y would end 50%');
     expect(whyLost({ node: 'x', breakdown: b({ fragDeltaMilli: 0 }) }, { node: 'y', breakdown: b({ fragDeltaMilli: 900 }) }, req, true)).toMatch(/^it would add more expected fragmentation \(900 vs 0 milli-GPU\)/);
+    // No profile: an exact fit comes before NVLink preservation.
+    expect(whyLost({ node: 'x', breakdown: b({ leftoverQuality: 0 }), nvlinkTakenGBps: 900 }, { node: 'y', breakdown: b({ gpuUsedAfter: 0.5, freeGpusAfter: 4 }), nvlinkTakenGBps: 100 }, req, false)).toBe(
+      'x is filled exactly (nothing left over), y would keep 4 GPUs free',
+    );
+    expect(whyLost({ node: 'x', breakdown: b({ gpuUsedAfter: 0.5 }), nvlinkTakenGBps: 100 }, { node: 'y', breakdown: b({ gpuUsedAfter: 0.5 }), nvlinkTakenGBps: 900 }, req, false)).toMatch(/^it would take more free NVLink bandwidth out of the pool: 900 GB\/s on y/);
   });
 });
