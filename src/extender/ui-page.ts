@@ -87,7 +87,7 @@ function render() {
   document.getElementById('nodes').innerHTML = state.nodes.map(nodeCard).join('');
   document.getElementById('decisions').innerHTML = state.decisions.length
     ? state.decisions.map((d) => '<li class="decision' + (d.ok ? '' : ' fail') + '" data-pod="' + esc(d.pod) + '"><time>' + esc(new Date(d.atIso).toLocaleTimeString()) + '</time><b>' + esc(d.pod) + '</b>' +
-        (d.node ? ' → ' + esc(d.node) + (d.gpus.length ? ' GPUs ' + d.gpus.join(',') : '') : '') + ': ' + esc(d.text) + '</li>').join('')
+        (d.node ? ' → ' + esc(d.node) + (d.gpus.length ? ' GPUs ' + d.gpus.join(',') : '') : '') + ': ' + esc(d.text.replace(/^Bound to node \\S+ on GPUs [\\d,]+: /, '')) + '</li>').join('')
     : '<li class="decision none">no decisions yet</li>';
   renderDetail();
 }

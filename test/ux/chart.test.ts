@@ -111,3 +111,34 @@ describe.skipIf(kustomizeSkip !== undefined)('kustomize', () => {
     expect(ext.args).toContain('--tls-cert=/etc/linkpack/tls/tls.crt');
   });
 });
+
+describe.skipIf(helmSkip !== undefined)('chart containers run real commands', () => {
+  it('every linkpack container, in every option set, passes flags its command accepts with values it parses', async () => {
+    const { buildProgram } = await import('../../src/cli/program.js');
+    const { Command } = await import('commander');
+    const failures: string[] = [];
+    for (const [name, opts] of Object.entries(CHART_OPTION_SETS)) {
+      for (const c of containers(render(opts)).filter((x: Obj) => String(x.image).includes('linkpack/linkpack'))) {
+        // The image's entrypoint is `node /app/dist/src/cli/main.js`; a command: replaces it.
+        const argv = [...(c.command ? c.command.slice(2) : []), ...(c.args ?? [])].map((a: string) => a.replace('$(NODE_NAME)', 'gpu-1'));
+        const program = buildProgram();
+        const quiet = (cmd: InstanceType<typeof Command>) => {
+          cmd.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+          cmd.commands.forEach((sub) => sub.action(() => {}) && quiet(sub));
+        };
+        quiet(program);
+        try {
+          await program.parseAsync(argv, { from: 'user' });
+        } catch (e) {
+          failures.push(`[${name}] ${c.name}: ${argv.join(' ')} → ${(e as Error).message}`);
+        }
+      }
+    }
+    expect(failures).toEqual([]);
+    // The check itself can fail: a flag the agent does not have is refused.
+    const program = buildProgram();
+    program.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
+    program.commands.forEach((sub) => sub.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} }).action(() => {}));
+    await expect(program.parseAsync(['agent', '--node-name=gpu-1', '--nvidia-smi-path=/x'], { from: 'user' })).rejects.toThrow(/unknown option '--nvidia-smi-path/);
+  });
+});

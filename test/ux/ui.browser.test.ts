@@ -75,7 +75,9 @@ describe.skipIf(skip !== undefined)('web view /ui in Chromium', () => {
     expect(await page.evaluate(() => (globalThis as { lpMark?: number }).lpMark)).toBe(42);
     const decision = page.locator('.decision[data-pod="ml/trainer-0"]');
     await decision.waitFor();
-    expect(await decision.textContent()).toMatch(new RegExp(`ml/trainer-0 → ${bind.Node} GPUs \\d`));
+    // "ml/trainer-0 → gpu-h100-b GPUs 4,5,6,7: NVLink all pairs (…); fills the node exactly" — said once.
+    expect(await decision.textContent()).toMatch(new RegExp(`ml/trainer-0 → ${bind.Node} GPUs [\\d,]+: NVLink all pairs \\(bottleneck \\d+ GB/s\\)`));
+    expect(await decision.textContent()).not.toMatch(/Bound to node/);
   });
 
   it('clicking a GPU shows its pod', async () => {
