@@ -91,6 +91,8 @@ const rows = workloads.map((w) => [
 ]);
 lines.push(markdownTable(header, rows), '');
 
+// "As deployed" (src/sim/deployed.ts): the kube-scheduler pick with the shipped configuration, with its defaults, with its device count.
+const DEPLOYED = (['linkpack-deployed', 'linkpack-kubedefault', 'linkpack-devicecap'] as PolicyName[]).filter((p) => policies.includes(p));
 if (policies.includes('linkpack')) {
   lines.push('## linkpack against BestFit and FGD (unallocated % at 100%; negative = fewer GPUs left unallocated)', '');
   const lrows = workloads.map((w) => {
@@ -101,10 +103,11 @@ if (policies.includes('linkpack')) {
     const pubFgd = published.get(w)?.get('fgd')?.mean ?? null;
     const d = (a: number | null, b: number | null) => (a === null || b === null ? '—' : (a - b >= 0 ? '+' : '') + (a - b).toFixed(2));
     const lpl = r.get('linkpack')?.nvlink;
-    return [w, fmt(lp), fmt(bf), d(lp, bf), fmt(fg), d(lp, fg), fmt(pubFgd), d(lp, pubFgd), fmt(lpl?.connectedPctWhereAllowed, 1)];
+    const dep = (p: PolicyName) => fmt(r.get(p)?.unallocatedPct[100] ?? null);
+    return [w, fmt(lp), fmt(bf), d(lp, bf), fmt(fg), d(lp, fg), fmt(pubFgd), d(lp, pubFgd), fmt(lpl?.connectedPctWhereAllowed, 1), ...DEPLOYED.map(dep)];
   });
   lines.push(
-    markdownTable(['workload', 'linkpack', 'BestFit', 'Δ BestFit', 'FGD (ours)', 'Δ FGD', 'FGD (published)', 'Δ published', 'NVLink-connected % where possible'], lrows),
+    markdownTable(['workload', 'linkpack', 'BestFit', 'Δ BestFit', 'FGD (ours)', 'Δ FGD', 'FGD (published)', 'Δ published', 'NVLink-connected % where possible', ...DEPLOYED.map((p) => `${p} (as deployed)`)], lrows),
     '',
   );
 }
