@@ -33,6 +33,13 @@ describe.skipIf(controlPlaneSkip)('CRDs on the real kube-apiserver', () => {
     expect(crds).toContain('gpunodes.linkpack.io');
   });
 
+  it('stores the schema as written: enums and defaults survive the trip (a typed client dropped them)', async () => {
+    const crd = await cp.get('apiextensions.k8s.io/v1', 'CustomResourceDefinition', 'gpunodes.linkpack.io');
+    const text = JSON.stringify(crd?.spec.versions[0].schema);
+    expect(text).toContain('"enum"');
+    expect(text).not.toContain('"_enum"');
+  });
+
   it('accepts a GPUNode the builder makes, and the parser reads back what the server stored', async () => {
     const { gpuNode } = await cp.createGpuNode('gn-valid', 'dgx1-v100');
     const stored = await cp.get('linkpack.io/v1alpha1', 'GPUNode', 'gn-valid');

@@ -5,7 +5,7 @@
 //
 //   node test/kube/build.mjs            build what is missing, print the folder
 //   node test/kube/build.mjs --dir      print the folder only
-//   node test/kube/build.mjs helm       build only that component's binaries (kubernetes|etcd|kwok|helm)
+//   node test/kube/build.mjs helm       build only that component's binaries (kubernetes|etcd|kwok|helm|kustomize)
 //   KUBE_BIN_DIR=/x node ...            use /x as it is (no build)
 //   LINKPACK_KUBE_CACHE=/y              cache root (default ~/.cache/linkpack-kube)
 import { execFileSync } from 'node:child_process';
@@ -38,6 +38,7 @@ try {
 // RECIPE when the way of building changes (flags, ldflags) to force a rebuild.
 const RECIPE = 1;
 const key = `k8s-${versions.kubernetes}-etcd-${versions.etcd}-kwok-${versions.kwok}-helm-${versions.helm}-${goVersion}-r${RECIPE}`;
+// Tools added later keep the folder (and its slow Kubernetes builds): each is built when missing.
 const root = process.env.LINKPACK_KUBE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'linkpack-kube');
 const binDir = join(root, key, 'bin');
 const workRoot = join(root, key, 'work');
@@ -116,12 +117,29 @@ const components = [
       `-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=${versions.kubernetes.split('.')[1]}`,
     ],
   },
+  {
+    // The newest kustomize that builds with Go 1.26 (v5.8 wants Go 1.27).
+    module: 'kustomize',
+    requires: () => [['sigs.k8s.io/kustomize/kustomize/v5', versions.kustomize]],
+    binaries: [['kustomize', 'sigs.k8s.io/kustomize/kustomize/v5']],
+    ldflags: [`-X sigs.k8s.io/kustomize/api/provenance.version=${versions.kustomize}`],
+  },
 ];
+
+// What each binary was built from: a component whose pinned version changed is built again.
+const builtFile = join(binDir, '.built.json');
+const built = existsSync(builtFile) ? JSON.parse(readFileSync(builtFile, 'utf8')) : {};
+const wanted = (c) => JSON.stringify(c.requires());
 
 const only = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 for (const c of components) {
-  const missing = c.binaries.filter(([bin]) => !existsSync(join(binDir, bin)));
-  if (missing.length === 0 || (only.length > 0 && !only.includes(c.module))) continue;
+  const stale = built[c.module] !== undefined && built[c.module] !== wanted(c);
+  const missing = c.binaries.filter(([bin]) => stale || !existsSync(join(binDir, bin)));
+  if (only.length > 0 && !only.includes(c.module)) continue;
+  if (missing.length === 0) {
+    built[c.module] ??= wanted(c); // binaries from before this record existed
+    continue;
+  }
   const dir = join(workRoot, c.module);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
@@ -140,5 +158,8 @@ for (const c of components) {
     renameSync(tmp, join(binDir, bin)); // only a finished binary counts as cached
     log(`built ${bin} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   }
+  built[c.module] = wanted(c);
+  writeFileSync(builtFile, JSON.stringify(built, null, 2));
 }
+writeFileSync(builtFile, JSON.stringify(built, null, 2));
 console.log(binDir);

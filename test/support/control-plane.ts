@@ -30,7 +30,7 @@ import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { KubeConfig, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { repoRoot } from './paths.js';
 import { kubeJson } from '../../src/kube/request.js';
@@ -66,7 +66,20 @@ export function kubeBinary(name: string): string {
   return p;
 }
 
+const handedOut = new Set<number>();
+
+/** A free loopback port, never one this process handed out before (the OS may offer it again at once). */
 export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await osFreePort();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+}
+
+function osFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
@@ -207,7 +220,6 @@ export function schedulerConfigFor(text: string, kubeconfigPath: string, extende
 
 export class ControlPlane {
   readonly kubeConfig: KubeConfig;
-  private readonly objects: KubernetesObjectApi;
   private stopped = false;
 
   private constructor(
@@ -219,7 +231,6 @@ export class ControlPlane {
   ) {
     this.kubeConfig = new KubeConfig();
     this.kubeConfig.loadFromFile(kubeconfigPath);
-    this.objects = KubernetesObjectApi.makeApiClient(this.kubeConfig);
   }
 
   static async start(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
@@ -381,8 +392,7 @@ export class ControlPlane {
   async waitForNamespace(name: string, timeoutMs = 30_000): Promise<void> {
     await this.eventually(async () => {
       try {
-        await this.objects.read({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-        return true;
+        return (await this.get('v1', 'Namespace', name)) !== undefined;
       } catch {
         return false;
       }
@@ -394,36 +404,59 @@ export class ControlPlane {
     for (const f of readdirSync(dir).filter((x) => x.endsWith('.yaml')).sort()) await this.apply(readFileSync(path.join(dir, f), 'utf8'));
     for (const crd of (await this.list('apiextensions.k8s.io/v1', 'CustomResourceDefinition')).filter((c) => c.spec?.group === 'linkpack.io')) {
       await this.eventually(async () => {
-        const c = (await this.objects.read({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: crd.metadata.name } })) as KObj;
-        return (c.status?.conditions ?? []).some((x: KObj) => x.type === 'Established' && x.status === 'True');
+        const c = await this.get('apiextensions.k8s.io/v1', 'CustomResourceDefinition', crd.metadata.name);
+        return (c?.status?.conditions ?? []).some((x: KObj) => x.type === 'Established' && x.status === 'True');
       }, `CRD ${crd.metadata.name} Established`);
     }
   }
 
-  /** Create each object (YAML text, possibly multi-document, or objects); an existing one is replaced. */
+  /**
+   * Create each object (YAML text, possibly multi-document, or objects); an existing one is
+   * replaced. Plain JSON over the REST path found by discovery: client-node's typed serializer
+   * would drop keys it names differently (a CRD schema's default, enum, x-kubernetes-validations).
+   */
   async apply(input: string | KObj | KObj[]): Promise<KObj[]> {
     const objs: KObj[] = typeof input === 'string' ? parseAllDocuments(input).map((d) => d.toJS() as KObj).filter((o) => o && o.kind) : Array.isArray(input) ? input : [input];
     const out: KObj[] = [];
     for (const o of objs) {
+      const collection = await this.collectionPath(o.apiVersion, o.kind, o.metadata?.namespace);
       try {
-        out.push((await this.objects.create(o as KubernetesObject)) as KObj);
+        out.push(await this.request('POST', collection, o));
       } catch (err) {
         if ((err as { code?: number }).code !== 409) throw err;
-        const cur = (await this.objects.read(o as KObj & { kind: string; apiVersion: string; metadata: { name: string } })) as KObj;
-        out.push((await this.objects.replace({ ...o, metadata: { ...o.metadata, resourceVersion: cur.metadata.resourceVersion } } as KubernetesObject)) as KObj);
+        const item = `${collection}/${o.metadata.name}`;
+        const cur = await this.request('GET', item);
+        out.push(await this.request('PUT', item, { ...o, metadata: { ...o.metadata, resourceVersion: cur.metadata.resourceVersion } }));
       }
     }
     return out;
   }
 
+  private readonly discovery = new Map<string, KObj[]>();
+
+  /** REST collection of a kind, e.g. /apis/apps/v1/namespaces/ml/statefulsets (discovery, cached). */
+  async collectionPath(apiVersion: string, kind: string, namespace?: string): Promise<string> {
+    const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+    let resources = this.discovery.get(apiVersion);
+    if (!resources) {
+      resources = ((await this.request('GET', base)).resources as KObj[]).filter((r) => !String(r.name).includes('/'));
+      this.discovery.set(apiVersion, resources);
+    }
+    const r = resources.find((x) => x.kind === kind);
+    if (!r) {
+      this.discovery.delete(apiVersion); // a CRD may have been added since
+      throw new Error(`the API server serves no kind ${kind} in ${apiVersion}`);
+    }
+    return r.namespaced ? `${base}/namespaces/${namespace ?? 'default'}/${r.name}` : `${base}/${r.name}`;
+  }
+
   async list(apiVersion: string, kind: string, namespace?: string): Promise<KObj[]> {
-    const res = (await this.objects.list(apiVersion, kind, namespace)) as { items: KObj[] };
-    return JSON.parse(JSON.stringify(res.items)) as KObj[];
+    return (await this.request('GET', await this.collectionPath(apiVersion, kind, namespace))).items as KObj[];
   }
 
   async get(apiVersion: string, kind: string, name: string, namespace?: string): Promise<KObj | undefined> {
     try {
-      return JSON.parse(JSON.stringify(await this.objects.read({ apiVersion, kind, metadata: { name, namespace } }))) as KObj;
+      return await this.request('GET', `${await this.collectionPath(apiVersion, kind, namespace)}/${name}`);
     } catch (err) {
       if ((err as { code?: number }).code === 404) return undefined;
       throw err;

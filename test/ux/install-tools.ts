@@ -1,11 +1,9 @@
 /**
- * helm (built by test/kube/build.mjs with the Kubernetes binaries) and kustomize (v5.7.1, built
- * with `GOBIN=~/.cache/linkpack-kustomize go install sigs.k8s.io/kustomize/kustomize/v5@v5.7.1`
- * until test/kube builds it; or $LINKPACK_KUSTOMIZE, or on the PATH), and the manifests under test.
+ * helm and kustomize (built by test/kube/build.mjs with the Kubernetes binaries; or
+ * $LINKPACK_KUSTOMIZE, or on the PATH), and the manifests under test.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { repoRoot } from '../support/paths.js';
@@ -30,9 +28,9 @@ const helmCandidate = [kubeBinDir() && path.join(kubeBinDir()!, 'helm'), onPath(
 export const helmBin = helmCandidate;
 export const helmSkip = helmBin ? undefined : 'helm is not built (node test/kube/build.mjs helm): chart tests skipped';
 
-const kustomizeCandidate = [process.env.LINKPACK_KUSTOMIZE, path.join(homedir(), '.cache/linkpack-kustomize/kustomize'), onPath('kustomize')].find((p): p is string => !!p && existsSync(p));
+const kustomizeCandidate = [process.env.LINKPACK_KUSTOMIZE, kubeBinDir() && path.join(kubeBinDir()!, 'kustomize'), onPath('kustomize')].find((p): p is string => !!p && existsSync(p));
 export const kustomizeBin = kustomizeCandidate;
-export const kustomizeSkip = kustomizeBin ? undefined : 'kustomize is not installed (GOBIN=~/.cache/linkpack-kustomize go install sigs.k8s.io/kustomize/kustomize/v5@v5.7.1): kustomization builds skipped';
+export const kustomizeSkip = kustomizeBin ? undefined : 'kustomize is not built (node test/kube/build.mjs kustomize; needs Go): kustomization builds skipped';
 
 export const CHART = path.join(repoRoot, 'charts/linkpack');
 export const NAMESPACE = 'linkpack-system';
