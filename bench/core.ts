@@ -9,6 +9,7 @@
 import { compileTopology, scoreNodes, type GpuRequest, type NodeState } from '../src/core/index.js';
 import { extenderScoresFromRaw } from '../src/extender/scores.js';
 import { getPreset } from '../src/topology/index.js';
+import { seededRandom as rng } from '../src/sim/rng.js';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(name);
@@ -18,16 +19,6 @@ const json = process.argv.includes('--json');
 const nodeCounts = arg('--nodes', '5000,15000').split(',').map(Number);
 const repeat = Number(arg('--repeat', '15'));
 const KS = [1, 2, 4, 8];
-
-/** Deterministic PRNG (mulberry32) so every run scores the same cluster. */
-function rng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const MIX = ['dgx1-v100', 'dgx-a100', 'hgx-h100', 'pcie-8x-2socket', 'pcie-8x-nvlink-pairs', 'pcie-4x', 'dgx2'];
 

@@ -23,7 +23,7 @@ import { LinkpackDevicePlugin } from '../src/deviceplugin/server.js';
 import { getPreset, pcieBox } from '../src/topology/index.js';
 import type { Topology } from '../src/topology/types.js';
 import { FakeKubelet } from '../test/support/fake-kubelet.js';
-import { Rng } from '../src/sim/rng.js';
+import { seededRandom as rng } from '../src/sim/rng.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
@@ -45,11 +45,6 @@ const CASES: { label: string; topology: () => Topology }[] = [
   { label: 'pcie-16x-nvlink-pairs (16)', topology: pcie16NvlinkPairs },
 ];
 
-/** The same draws every run (the simulator's seeded PRNG). */
-function rng(seed: number): () => number {
-  const r = new Rng(seed);
-  return () => r.next();
-}
 
 function percentile(sorted: Float64Array, p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;

@@ -21,6 +21,7 @@ import { observedProfile } from '../src/extender/observed-profile.js';
 import { buildExtenderServer } from '../src/extender/server.js';
 import { getPreset } from '../src/topology/index.js';
 import type { PodBinder } from '../src/cluster/types.js';
+import { seededRandom as rng } from '../src/sim/rng.js';
 
 const PRESETS = ['hgx-h100', 'hgx-h100', 'dgx1-v100', 'pcie-8x-2socket'];
 
@@ -28,17 +29,6 @@ function nodeName(i: number): string {
   return `gpu-node-${String(i).padStart(5, '0')}`;
 }
 
-/** Deterministic PRNG (mulberry32), so every run sees the same cluster. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A cluster of n 8-GPU nodes, about half the GPUs held by running pods. */
 export function benchCluster(n: number): ClusterCache {

@@ -60,3 +60,9 @@ export function parseSeeds(text: string): number[] | null {
   }
   return out.length > 0 ? out : null;
 }
+
+/** `Math.random`'s shape, seeded: the benches' clusters are the same every run. */
+export function seededRandom(seed: number): () => number {
+  const r = new Rng(seed);
+  return () => r.next();
+}
