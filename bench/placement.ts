@@ -54,7 +54,8 @@ function podsOf(w: string): TracePod[] {
   return withModelConstraints(loadPodCsv(csvOf('default')), pct, pool, 2023 + pct);
 }
 const seeds = parseSeeds(arg('seeds') ?? '42-51');
-const policies = parsePolicies(arg('policy') ?? 'all');
+// Default: the six baselines, the core's ranking and the shipped deployment (the other linkpack variants on request).
+const policies = parsePolicies(arg('policy') ?? 'random,dotprod,gpuclustering,gpupacking,bestfit,fgd,linkpack,linkpack-deployed');
 const gTopology = (arg('g-topology') ?? 'nvswitch') as GTopology;
 if (!seeds || typeof policies === 'string') {
   console.error(`bench:placement: bad --seeds or --policy (${typeof policies === 'string' ? policies : 'seeds'})`);

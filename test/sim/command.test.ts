@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { registerSimulateCommand } from '../../src/sim/command.js';
+import { POLICY_NAMES } from '../../src/sim/policies.js';
 
 async function run(args: string[]): Promise<string> {
   const program = new Command('linkpack').exitOverride();
@@ -41,7 +42,7 @@ describe('linkpack simulate', () => {
     expect(html).toMatch(/Unallocated GPU/);
     expect(html).not.toMatch(/<script|src="http/);
     const json = JSON.parse(readFileSync(path.join(dir, 'linkpack-report', 'report.json'), 'utf8'));
-    expect(json.results).toHaveLength(7);
+    expect(json.results).toHaveLength(POLICY_NAMES.length);
   }, 60_000);
 
   it('replays a trace and prints the documented JSON', async () => {

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { defaultDeployedConfig, deployedPick, nodesToScore, parseDeployedConfig, pluginTotal } from '../../src/sim/deployed.js';
 import { clusterOf, node, pod, put } from './helpers.js';
+import { shippedSchedulerConfig } from '../../src/sim/policies.js';
 
 const shipped = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../deploy/scheduler/scheduler-config.yaml');
 
@@ -14,6 +15,8 @@ describe('the KubeSchedulerConfiguration the simulator reads', () => {
     expect(cfg.percentageOfNodesToScore).toBe(100);
     expect(cfg.balanced).toBeNull();
     expect(cfg.fit).toEqual({ weight: 1, strategy: 'MostAllocated', resources: [{ name: 'cpu', weight: 1 }, { name: 'memory', weight: 1 }, { name: 'nvidia.com/gpu', weight: 3 }] });
+    // linkpack-deployed finds the same file from the simulator's own location.
+    expect(shippedSchedulerConfig()).toEqual(cfg);
   });
   it('a profile without overrides is kube-scheduler’s defaults; bad input is one clear line', () => {
     const bare = 'kind: KubeSchedulerConfiguration\nprofiles:\n  - schedulerName: linkpack-scheduler\nextenders:\n  - prioritizeVerb: prioritize\n    weight: 5\n';
