@@ -97,6 +97,31 @@ securityContext:
   {{- end }}
 {{- end -}}
 
+{{/*
+The recommended linkpack-scheduler profile (the same as deploy/scheduler/scheduler-config.yaml,
+where its reasons are written; a test keeps them equal): score every node, no BalancedAllocation,
+NodeResourcesFit MostAllocated with nvidia.com/gpu weighted.
+*/}}
+{{- define "linkpack.schedulerProfile" -}}
+percentageOfNodesToScore: 100
+plugins:
+  score:
+    disabled:
+      - name: NodeResourcesBalancedAllocation
+pluginConfig:
+  - name: NodeResourcesFit
+    args:
+      scoringStrategy:
+        type: MostAllocated
+        resources:
+          - name: cpu
+            weight: 1
+          - name: memory
+            weight: 1
+          - name: nvidia.com/gpu
+            weight: 3
+{{- end -}}
+
 {{/* The extenders: entry of a KubeSchedulerConfiguration pointing at this extender. */}}
 {{- define "linkpack.extenderConfig" -}}
 - urlPrefix: {{ printf "%s://%s" (include "linkpack.extenderScheme" .) .url | quote }}
