@@ -1,7 +1,8 @@
 /**
  * The node agent's footprint: `linkpack agent` (the DaemonSet's entry, dist/src/agent/main.js) on
  * the built-in fake nvidia-smi (8 GPUs, dgx-a100), dry run, /metrics scraped every 10 s, beside a
- * bare Node process (the floor) in the same run. RSS from /proc/<pid>/status (peak and at the
+ * bare Node process (the floor) in the same run; each interval with the DaemonSet's node flags
+ * (src/agent/footprint.ts) and with plain node. RSS from /proc/<pid>/status (peak and at the
  * end), CPU as % of one core from /proc/<pid>/stat: the agent's own, and its nvidia-smi children's
  * (the fake is a Node script, far heavier than the real C binary).
  *
@@ -11,6 +12,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AGENT_NODE_FLAGS } from '../src/agent/footprint.js';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(name);
@@ -64,10 +66,12 @@ function start(name: string, args: string[]): Run {
   return run;
 }
 
+const agentArgs = (iv: string) => [agentMain, 'agent', '--node-name', 'bench', '--fake', 'dgx-a100', '--interval', iv, '--dry-run', '--port', '0', '--host', '127.0.0.1', '--log-level', 'warn', '--pod-resources-socket', '/nonexistent/kubelet.sock'];
 const runs: Run[] = [
   start('bare node (floor)', ['-e', 'setInterval(() => {}, 1000)']),
+  ...intervals.map((iv) => start(`agent ${iv}, as the DaemonSet runs it`, [...AGENT_NODE_FLAGS, ...agentArgs(iv)])),
   ...intervals.map((iv) =>
-    start(`agent, 8 fake GPUs, --interval ${iv}`, [agentMain, 'agent', '--node-name', 'bench', '--fake', 'dgx-a100', '--interval', iv, '--dry-run', '--port', '0', '--host', '127.0.0.1', '--log-level', 'warn', '--pod-resources-socket', '/nonexistent/kubelet.sock']),
+    start(`agent ${iv}, plain node`, [agentMain, 'agent', '--node-name', 'bench', '--fake', 'dgx-a100', '--interval', iv, '--dry-run', '--port', '0', '--host', '127.0.0.1', '--log-level', 'warn', '--pod-resources-socket', '/nonexistent/kubelet.sock']),
   ),
 ];
 
@@ -106,5 +110,5 @@ const out = { seconds: Number(wallS.toFixed(1)), clkTck: CLK_TCK, node: process.
 if (json) console.log(JSON.stringify(out, null, 2));
 else {
   console.log(`agent footprint over ${out.seconds} s (CPU % of one core; children = the fake nvidia-smi processes)`);
-  for (const r of out.rows) console.log(`  ${r.name.padEnd(36)} RSS ${r.rssMB.toFixed(1)} MB (peak ${r.peakRssMB.toFixed(1)}, +${r.rssOverFloorMB} over floor)  CPU ${r.cpuPctOfCore.toFixed(2)}%  children ${r.childCpuPctOfCore.toFixed(2)}%`);
+  for (const r of out.rows) console.log(`  ${r.name.padEnd(40)} RSS ${r.rssMB.toFixed(1)} MB (peak ${r.peakRssMB.toFixed(1)}, +${r.rssOverFloorMB} over floor)  CPU ${r.cpuPctOfCore.toFixed(2)}%  children ${r.childCpuPctOfCore.toFixed(2)}%`);
 }

@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { AGENT_FLAGS, registerAgentCommand } from '../../src/agent/command.js';
+import { AGENT_NODE_FLAGS } from '../../src/agent/footprint.js';
 import { DEFAULT_POD_RESOURCES_SOCKET } from '../../src/kubelet/pod-resources-client.js';
 import { repoRoot } from '../support/paths.js';
 
@@ -34,7 +35,7 @@ describe('daemonset/ manifests', () => {
   });
 
   it('its args are flags `linkpack agent` accepts, with values it parses, and the probe port is the one it serves', async () => {
-    expect(agent.command).toEqual(['node', '/app/dist/src/agent/main.js', 'agent']);
+    expect(agent.command).toEqual(['node', ...AGENT_NODE_FLAGS, '/app/dist/src/agent/main.js', 'agent']);
     const flags = (agent.args as string[]).map((a) => a.split('=')[0]);
     for (const f of flags) expect(AGENT_FLAGS as readonly string[], f).toContain(f);
     // Parse the args with the real command definition (action replaced, values kept).

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { repoRoot } from '../support/paths.js';
 import { CHART, CHART_OPTION_SETS, helm, helmSkip, kustomizations, kustomizeBuild, kustomizeSkip, render } from './install-tools.js';
+import { AGENT_NODE_FLAGS } from '../../src/agent/footprint.js';
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 const byKind = (objs: Obj[], kind: string) => objs.filter((o) => o.kind === kind);
@@ -45,7 +46,7 @@ describe.skipIf(helmSkip !== undefined)('helm chart', () => {
     const ds = byKind(objs, 'DaemonSet')[0]!;
     // Each runs its own entry point (not the whole CLI), as daemonset/ does; the files exist in the build.
     expect(ds.spec.template.spec.containers.map((c: Obj) => c.command)).toEqual([
-      ['node', '/app/dist/src/agent/main.js', 'agent'],
+      ['node', ...AGENT_NODE_FLAGS, '/app/dist/src/agent/main.js', 'agent'],
       ['node', '/app/dist/src/deviceplugin/main.js', 'device-plugin'],
     ]);
     for (const f of ['src/agent/main.ts', 'src/deviceplugin/main.ts']) expect(existsSync(path.join(repoRoot, f)), f).toBe(true);
@@ -120,7 +121,8 @@ describe.skipIf(helmSkip !== undefined)('chart containers run real commands', ()
     for (const [name, opts] of Object.entries(CHART_OPTION_SETS)) {
       for (const c of containers(render(opts)).filter((x: Obj) => String(x.image).includes('linkpack/linkpack'))) {
         // The image's entrypoint is `node /app/dist/src/cli/main.js`; a command: replaces it.
-        const argv = [...(c.command ? c.command.slice(2) : []), ...(c.args ?? [])].map((a: string) => a.replace('$(NODE_NAME)', 'gpu-1'));
+        // Node's own flags come before the script; the command's words after it.
+        const argv = [...(c.command ? c.command.slice(c.command.findIndex((w: string) => w.endsWith('.js')) + 1) : []), ...(c.args ?? [])].map((a: string) => a.replace('$(NODE_NAME)', 'gpu-1'));
         const program = buildProgram();
         const quiet = (cmd: InstanceType<typeof Command>) => {
           cmd.exitOverride().configureOutput({ writeErr: () => {}, writeOut: () => {} });
