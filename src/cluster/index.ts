@@ -16,5 +16,5 @@ export {
 export { podFacts, type PodFacts } from './pod.js';
 export { ClusterInformers, type ClusterInformersOptions } from './informers.js';
 export type { BackoffOptions, FeedStats, InformerLog } from '../kube/informer.js';
-export { apiErrorMessage, BindError, EVENT_REASON_PLACED, KubePodBinder, type BindStep, type KubePodBinderOptions } from './k8s-binder.js';
+export { BindError, EVENT_REASON_PLACED, KubePodBinder, type BindStep, type KubePodBinderOptions } from './k8s-binder.js';
 export { ClusterFileError, loadClusterFile, parseClusterFile, StaticPodBinder, type ClusterFileContents } from './static-file.js';

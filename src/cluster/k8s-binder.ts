@@ -5,8 +5,9 @@
  * 3. a core/v1 Event "LinkpackPlaced" — best effort: its failure never fails the bind.
  */
 import { hostname } from 'node:os';
-import { ApiException, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import type { PodBinder } from './types.js';
+import { errorText, statusCodeOf } from '../kube/errors.js';
 
 export const EVENT_REASON_PLACED = 'LinkpackPlaced';
 /** kube-apiserver rejects longer Event messages. */
@@ -34,24 +35,6 @@ export interface KubePodBinderOptions {
   now?: () => Date;
 }
 
-/** The Status message the API server sent, else the exception's first line. */
-export function apiErrorMessage(err: unknown): string {
-  if (err instanceof ApiException) {
-    const body = err.body as unknown;
-    try {
-      const status = typeof body === 'string' ? JSON.parse(body) : body;
-      if (status && typeof status.message === 'string') return status.message;
-    } catch {
-      // not JSON: fall through
-    }
-    return `HTTP ${err.code}${typeof body === 'string' && body ? `: ${body.slice(0, 200)}` : ''}`;
-  }
-  return err instanceof Error ? (err.message.split('\n')[0] ?? err.message) : String(err);
-}
-
-function statusCode(err: unknown): number | undefined {
-  return err instanceof ApiException ? err.code : undefined;
-}
 
 export class KubePodBinder implements PodBinder {
   private readonly core: CoreV1Api;
@@ -81,8 +64,8 @@ export class KubePodBinder implements PodBinder {
     try {
       await this.core.patchNamespacedPod({ namespace, name, body: { metadata } }, this.mergePatch);
     } catch (err) {
-      const code = statusCode(err);
-      const why = apiErrorMessage(err);
+      const code = statusCodeOf(err);
+      const why = errorText(err);
       if (code === 409) {
         throw new BindError(`pod ${pod} changed since it was scheduled (precondition resourceVersion=${args.resourceVersion ?? 'none'}, uid=${uid}): ${why}; not binding`, 'annotate', 409);
       }
@@ -99,8 +82,8 @@ export class KubePodBinder implements PodBinder {
         body: { apiVersion: 'v1', kind: 'Binding', metadata: { name, namespace, ...(realUid ? { uid: realUid } : {}) }, target: { apiVersion: 'v1', kind: 'Node', name: node } },
       });
     } catch (err) {
-      const code = statusCode(err);
-      throw new BindError(`binding pod ${pod} to ${node} failed${code ? ` (HTTP ${code})` : ''}: ${apiErrorMessage(err)}`, 'bind', code);
+      const code = statusCodeOf(err);
+      throw new BindError(`binding pod ${pod} to ${node} failed${code ? ` (HTTP ${code})` : ''}: ${errorText(err)}`, 'bind', code);
     }
     await this.recordEvent({ ...args, uid: realUid ?? '' });
   }
@@ -127,7 +110,7 @@ export class KubePodBinder implements PodBinder {
         },
       });
     } catch (err) {
-      this.log('warn', `pod ${namespace}/${name} is bound, but its ${EVENT_REASON_PLACED} event failed: ${apiErrorMessage(err)}`);
+      this.log('warn', `pod ${namespace}/${name} is bound, but its ${EVENT_REASON_PLACED} event failed: ${errorText(err)}`);
     }
   }
 }

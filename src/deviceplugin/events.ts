@@ -3,7 +3,7 @@
  * afterwards (never awaited by a gRPC handler), best effort.
  */
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { apiErrorMessage } from '../cluster/k8s-binder.js';
+import { errorText } from '../kube/errors.js';
 
 export const EVENT_REASON_MISMATCH = 'LinkpackAllocationMismatch';
 const EVENT_MESSAGE_MAX = 1024;
@@ -50,7 +50,7 @@ export class KubePodEventRecorder implements PodEventRecorder {
         },
       });
     } catch (err) {
-      this.log('warn', `event ${reason} on pod ${pod.namespace}/${pod.name} failed: ${apiErrorMessage(err)}`);
+      this.log('warn', `event ${reason} on pod ${pod.namespace}/${pod.name} failed: ${errorText(err)}`);
     }
   }
 }

@@ -12,6 +12,7 @@ import type { GpuRequest, NodeDecision, NodeState, ScoreBreakdown, WorkloadProfi
 import { requestForNode, type PodGpuAsk } from './preferences.js';
 import { DecisionMemo, StateTable } from './decision-memo.js';
 import { placementInWords } from './words.js';
+import { errorText } from '../kube/errors.js';
 
 export type GpuAsk = Extract<PodGpuAsk, { kind: 'gpu' }>;
 export type FitDecision = Extract<NodeDecision, { fits: true }>;
@@ -361,11 +362,6 @@ export async function bindPod(
     }
     return { ok: true, node: req.node, gpus, decision: d, message };
   });
-}
-
-export function errorText(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  return typeof err === 'string' ? err : JSON.stringify(err);
 }
 
 // ---------------------------------------------------------------------------------------------
