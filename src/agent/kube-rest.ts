@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { parse as parseYaml } from 'yaml';
+import { sendJson } from '../kube/request.js';
 
 export interface KubeTarget {
   server: string;
@@ -98,36 +99,9 @@ export function kubeRest(target: KubeTarget, opts: { timeoutMs?: number } = {}):
   return {
     request(method, path, body) {
       const token = target.tokenFile ? readFileSync(target.tokenFile, 'utf8').trim() : target.token;
-      const payload = body === undefined ? undefined : JSON.stringify(body);
-      const headers: Record<string, string> = { accept: 'application/json', 'user-agent': 'linkpack-agent' };
-      if (payload !== undefined) headers['content-type'] = 'application/json';
+      const headers: Record<string, string> = { 'user-agent': 'linkpack-agent' };
       if (token) headers.authorization = `Bearer ${token}`;
-      return new Promise((resolve, reject) => {
-        const req = (secure ? https : http).request(
-          { protocol: url.protocol, hostname: url.hostname, port: url.port, path: `${url.pathname.replace(/\/$/, '')}${path}`, method, headers, agent, timeout: timeoutMs },
-          (res) => {
-            let text = '';
-            res.setEncoding('utf8');
-            res.on('data', (d: string) => (text += d));
-            res.on('end', () => {
-              const code = res.statusCode ?? 0;
-              let parsed: unknown;
-              try {
-                parsed = text === '' ? undefined : JSON.parse(text);
-              } catch {
-                parsed = undefined;
-              }
-              if (code >= 200 && code < 300) return resolve(parsed);
-              const msg = (parsed as { message?: string } | undefined)?.message ?? text.slice(0, 200);
-              reject(Object.assign(new Error(`${method} ${path}: ${code} ${msg}`), { statusCode: code }));
-            });
-            res.on('error', reject);
-          },
-        );
-        req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within ${timeoutMs / 1000} s`)));
-        req.on('error', (e) => reject(e.message.startsWith(method) ? e : new Error(`${method} ${path}: ${e.message}`)));
-        req.end(payload);
-      });
+      return sendJson(new URL(`${url.pathname.replace(/\/$/, '')}${path}`, url), { agent, headers }, method, body, 'application/json', timeoutMs);
     },
   };
 }
