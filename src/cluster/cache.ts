@@ -51,7 +51,7 @@ interface Usage {
 const DEFAULT_HEARTBEAT_TIMEOUT_MS = 120_000;
 /** Candidate lists remembered by lookupNodes (each at most the request bound of names). */
 const NAMES_MEMO_LISTS = 4;
-const NO_GPUNODE: NodeLookup = Object.freeze({ ok: false, reason: 'no GPUNode: the linkpack agent has not reported this node' });
+const NO_GPUNODE: NodeLookup = Object.freeze({ ok: false, reason: 'no GPUNode: the linkpack agent has not reported this node', noGpuNode: true });
 const DEFAULT_ASSUME_TTL_MS = 30_000;
 
 const podRef = (namespace: string, name: string) => `${namespace}/${name}`;

@@ -31,7 +31,8 @@ export interface PodAssignment {
 
 export type NodeLookup =
   | { ok: true; state: NodeState; gpuNode: GpuNodeRecord }
-  | { ok: false; reason: string };
+  /** `noGpuNode`: linkpack knows no GPUs there (no GPUNode): a CPU-only pod strands nothing on it. */
+  | { ok: false; reason: string; noGpuNode?: true };
 
 export interface ClusterView {
   /** Every informer has listed once and no watch is out of sync. */

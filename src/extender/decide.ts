@@ -6,7 +6,7 @@ import { formatAssignedGpus, ANN_ASSIGNED_AT, ANN_ASSIGNED_GPUS, ANN_DECISION } 
 import type { AssignedGpuRef } from '../api/annotations.js';
 import type { ClusterView, GpuNodeRecord, NodeLookup, PodAssignment, PodBinder } from '../cluster/types.js';
 import { placeOnNode, scoreNodes, type CompiledTopology } from '../core/index.js';
-import { extenderScoresFromRaw } from './scores.js';
+import { extenderScoresFromRaw, nodeTieRank } from './scores.js';
 import { GPU_MILLI } from '../core/types.js';
 import type { GpuRequest, NodeDecision, NodeState, ScoreBreakdown, WorkloadProfile } from '../core/types.js';
 import { requestForNode, type PodGpuAsk } from './preferences.js';
@@ -247,8 +247,34 @@ function scoreDistinctStates(states: ReadonlyArray<NodeState | undefined>, req: 
 const fitVerdicts = new DecisionMemo<Verdict>();
 const rawScores = new DecisionMemo<number>();
 
+/** What the core is asked for a pod without GPUs: nothing of a GPU; only where it strands least. */
+export const CPU_ONLY_REQUEST: GpuRequest = Object.freeze({ gpuCount: 0, milliPerGpu: 0, topology: 'any', policy: 'binpack' });
+
+/** Raw score of a node without a GPUNode for a CPU-only pod: above every GPU node (it strands no GPU there). */
+const NO_GPU_TO_STRAND = Number.MAX_VALUE;
+
+/**
+ * A pod without GPUs (linkpack-scheduler asks about every pod of its profile): the core ranks
+ * GPU nodes by the GPU capacity the pod's share of the node would strand; nodes linkpack knows
+ * no GPUs on rank first; GPU nodes it cannot read (stale heartbeat) get 0.
+ */
+function cpuOnlyScores(ctx: DecideContext, names: readonly string[]): Uint8Array {
+  const looks = lookupAll(ctx, names);
+  const states = new Array<NodeState | undefined>(names.length);
+  for (let i = 0; i < names.length; i++) {
+    const look = looks[i]!;
+    states[i] = look.ok ? look.state : undefined;
+  }
+  const raw = scoreDistinctStates(states, CPU_ONLY_REQUEST, ctx.profile);
+  for (let i = 0; i < names.length; i++) {
+    const look = looks[i]!;
+    if (!look.ok && look.noGpuNode) raw[i] = NO_GPU_TO_STRAND;
+  }
+  return extenderScoresFromRaw(raw, (i) => nodeTieRank(names[i]!));
+}
+
 export function prioritizeNodes(ctx: DecideContext, ask: PodGpuAsk, names: readonly string[]): ArrayLike<number> | null {
-  if (ask.kind === 'none') return null;
+  if (ask.kind === 'none') return cpuOnlyScores(ctx, names);
   if (ask.kind === 'invalid') return new Uint8Array(names.length);
   if (ask.includeUuids === undefined && ask.excludeUuids === undefined) {
     // One request for every node: the core scores them in one pass over the cached node views,
@@ -260,7 +286,7 @@ export function prioritizeNodes(ctx: DecideContext, ask: PodGpuAsk, names: reado
       states[i] = look.ok ? look.state : undefined;
     }
     // Each distinct (topology, free, health) state is scored once, and remembered across calls.
-    return extenderScoresFromRaw(scoreDistinctStates(states, ask.base, ctx.profile));
+    return extenderScoresFromRaw(scoreDistinctStates(states, ask.base, ctx.profile), (i) => nodeTieRank(names[i]!));
   }
   const ev = new NodeEvaluator(ctx, ask);
   const looks = lookupAll(ctx, names);
@@ -269,7 +295,7 @@ export function prioritizeNodes(ctx: DecideContext, ask: PodGpuAsk, names: reado
     const v = ev.verdictOf(looks[i]!);
     raw[i] = v.fits ? v.rawScore : NaN;
   }
-  return extenderScoresFromRaw(raw);
+  return extenderScoresFromRaw(raw, (i) => nodeTieRank(names[i]!));
 }
 
 // ---------------------------------------------------------------------------------------------

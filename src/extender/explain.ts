@@ -55,7 +55,7 @@ export interface Explanation {
   request: unknown;
   /** Set for a pod whose request or annotations are invalid (it fails everywhere with this). */
   invalid?: string;
-  /** The pod requests no GPUs: the extender lets every node pass and does not score. */
+  /** The pod requests no GPUs: every node passes; it is scored only by the GPU capacity it would strand. */
   passThrough?: true;
   best: ExplainedNode | null;
   runnerUp: ExplainedNode | null;
@@ -120,7 +120,7 @@ function nvlinkTaken(state: NodeState, gpus: readonly number[]): number {
 export function explainPod(ctx: DecideContext, podKey: string, ask: PodGpuAsk, names: readonly string[], nodesFrom: Explanation['nodesFrom']): Explanation {
   const base = { pod: podKey, evaluatedAtIso: new Date(ctx.nowMs).toISOString(), nodesFrom };
   if (ask.kind === 'none') {
-    const summary = `${podKey} requests no GPUs: linkpack lets every node pass and leaves the choice to kube-scheduler.`;
+    const summary = `${podKey} requests no GPUs: linkpack lets every node pass and ranks nodes without GPUs first, then GPU nodes whose GPUs are already the most used, so the pod strands the least GPU capacity.`;
     return { ...base, request: null, passThrough: true, best: null, runnerUp: null, nodes: names.map((n) => ({ node: n, fits: true })), summary };
   }
   if (ask.kind === 'invalid') {

@@ -210,15 +210,15 @@ export class SimCluster {
   }
 
   /** The core's view of a node. */
-  nodeState(node: number): NodeState {
-    return {
-      name: this.specs[node].name,
-      topology: this.compiled[node],
-      freeMilli: Array.from(this.freeMilliOf(node)),
-      cpuFreeMilli: this.cpuFree[node],
-      memoryFreeMiB: this.memFree[node],
-      cpuTotalMilli: this.cpuTotal[node],
-    };
+  /** The core's view of a node; without CPU and memory (`withCpu` false) as the extender sees it today. */
+  nodeState(node: number, withCpu = true): NodeState {
+    const s: NodeState = { name: this.specs[node].name, topology: this.compiled[node], freeMilli: Array.from(this.freeMilliOf(node)) };
+    if (withCpu) {
+      s.cpuFreeMilli = this.cpuFree[node];
+      s.memoryFreeMiB = this.memFree[node];
+      s.cpuTotalMilli = this.cpuTotal[node];
+    }
+    return s;
   }
 
   place(node: number, pod: SimPod, gpus: readonly number[]): void {

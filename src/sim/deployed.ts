@@ -38,6 +38,16 @@ export interface DeployedConfig {
   balanced: { weight: number; resources: ResourceWeight[] } | null;
   /** Apply kube-scheduler's nvidia.com/gpu device count in the filter (devicesFit). */
   countDevices?: boolean;
+  /**
+   * The extender lists `managedResources`: kube-scheduler then asks it only about pods that
+   * request one of them (nvidia.com/gpu), and CPU-only pods are placed by the plugins alone.
+   */
+  extenderGpuPodsOnly: boolean;
+  /**
+   * The extender knows each node's free CPU and memory. Today's does not (it tracks GPUs only):
+   * false scores with the core's GPU view alone, as the shipped extender does.
+   */
+  extenderSeesCpu: boolean;
 }
 
 const DEFAULT_RESOURCES: ResourceWeight[] = [
@@ -53,6 +63,8 @@ export function defaultDeployedConfig(extenderWeight = 5, source = 'kube-schedul
     percentageOfNodesToScore: 0,
     fit: { weight: 1, strategy: 'LeastAllocated', resources: DEFAULT_RESOURCES },
     balanced: { weight: 1, resources: DEFAULT_RESOURCES },
+    extenderGpuPodsOnly: true,
+    extenderSeesCpu: false,
   };
 }
 
@@ -91,6 +103,7 @@ export function parseDeployedConfig(text: string, file: string, schedulerName = 
   const extenderWeight = ext.weight ?? 1;
   if (typeof extenderWeight !== 'number' || !Number.isInteger(extenderWeight) || extenderWeight < 1) throw new Error(`${file}: extender weight must be a whole number ≥ 1`);
   const cfg = defaultDeployedConfig(extenderWeight, file);
+  cfg.extenderGpuPodsOnly = Array.isArray(ext.managedResources) && ext.managedResources.length > 0;
   const pct = profile.percentageOfNodesToScore ?? doc.percentageOfNodesToScore ?? 0;
   if (typeof pct !== 'number' || !(pct >= 0 && pct <= 100)) throw new Error(`${file}: percentageOfNodesToScore must be 0..100`);
   cfg.percentageOfNodesToScore = pct;
@@ -207,6 +220,7 @@ export function deployedPick(
   start: number,
   raw: (node: number) => number,
   better: (a: number, b: number) => boolean,
+  tieRank?: (node: number) => number,
 ): { node: number; examined: number } {
   const n = cluster.n;
   const want = nodesToScore(cfg.percentageOfNodesToScore, n);
@@ -219,7 +233,7 @@ export function deployedPick(
   const passed: number[] = [];
   const passedRaw: number[] = [];
   // managedResources nvidia.com/gpu: kube-scheduler asks the extender only about GPU pods.
-  const asked = pod.gpuCount > 0;
+  const asked = !cfg.extenderGpuPodsOnly || pod.gpuCount > 0;
   for (const node of feasible) {
     const r = asked ? raw(node) : 0;
     if (r !== r) continue; // the extender's filter refuses it
@@ -227,7 +241,7 @@ export function deployedPick(
     passedRaw.push(r);
   }
   if (passed.length === 0) return { node: -1, examined };
-  const levels = asked ? extenderScoresFromRaw(Float64Array.from(passedRaw)) : new Uint8Array(passed.length);
+  const levels = asked ? extenderScoresFromRaw(Float64Array.from(passedRaw), tieRank && ((i) => tieRank(passed[i]))) : new Uint8Array(passed.length);
   let best = -1;
   let bestTotal = -Infinity;
   passed.forEach((node, i) => {

@@ -14,16 +14,17 @@ import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const POLICY_NAMES = ['random', 'dotprod', 'gpuclustering', 'gpupacking', 'bestfit', 'fgd', 'linkpack', 'linkpack-deployed', 'linkpack-kubedefault', 'linkpack-devicecap', 'linkpack-noprofile'] as const;
+export const POLICY_NAMES = ['random', 'dotprod', 'gpuclustering', 'gpupacking', 'bestfit', 'fgd', 'linkpack', 'linkpack-deployed', 'linkpack-deployed-cpu', 'linkpack-kubedefault', 'linkpack-devicecap', 'linkpack-noprofile'] as const;
 /**
  * linkpack variants: `linkpack` = the core's top raw score (the objective itself);
  * `linkpack-deployed` = the pick of kube-scheduler with the shipped deploy/scheduler/scheduler-config.yaml
  * (deployed.ts); `linkpack-kubedefault` = the same with kube-scheduler's default score plugins and
  * extender weight 5; `linkpack-devicecap` = linkpack-deployed with kube-scheduler's nvidia.com/gpu device
- * count in the filter (a GPU share holds a whole device slot today); `linkpack-noprofile` = the core without a workload profile (the extender
+ * count in the filter (a GPU share holds a whole device slot today); `linkpack-deployed-cpu` = linkpack-deployed with an extender
+ * that knows each node's free CPU and memory (today's tracks GPUs only); `linkpack-noprofile` = the core without a workload profile (the extender
  * before it has seen enough pods).
  */
-export const LINKPACK_VARIANTS: readonly PolicyName[] = ['linkpack-deployed', 'linkpack-kubedefault', 'linkpack-devicecap', 'linkpack-noprofile'];
+export const LINKPACK_VARIANTS: readonly PolicyName[] = ['linkpack-deployed', 'linkpack-deployed-cpu', 'linkpack-kubedefault', 'linkpack-devicecap', 'linkpack-noprofile'];
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
 /** Spelling of the FGD artifact's result files. */
@@ -327,7 +328,7 @@ class LinkpackPolicy implements Policy {
     const key = cluster.sig[node] * 1_048_576 + pod.reqId;
     let d = this.cache.get(key);
     if (d === undefined) {
-      d = placeOnNode(cluster.nodeState(node), req, profile);
+      d = placeOnNode(cluster.nodeState(node, this.opts.deployed?.extenderSeesCpu ?? true), req, profile);
       this.coreCalls++;
       this.cache.set(key, d);
     }
@@ -352,7 +353,7 @@ class LinkpackPolicy implements Policy {
       const { node, examined } = deployedPick(this.opts.deployed, cluster, pod, this.nextStart, (nd) => {
         const d = this.decide(cluster, nd, pod, req, profile);
         return d.fits ? d.rawScore : NaN;
-      }, better);
+      }, better, (nd) => (rank ? rank[nd] : nd)); // the extender's stable tie order (nodeTieRank) stands in as the run's node order
       this.nextStart = (this.nextStart + examined) % cluster.n;
       if (node < 0) return null;
       if (pod.gpuCount === 0) return { node, gpus: [] };
@@ -393,6 +394,8 @@ export function makePolicy(name: PolicyName): Policy {
       return new LinkpackPolicy();
     case 'linkpack-deployed':
       return new LinkpackPolicy(name, { profile: true, deployed: shippedSchedulerConfig() });
+    case 'linkpack-deployed-cpu':
+      return new LinkpackPolicy(name, { profile: true, deployed: { ...shippedSchedulerConfig(), extenderSeesCpu: true } });
     case 'linkpack-kubedefault':
       return new LinkpackPolicy(name, { profile: true, deployed: defaultDeployedConfig(5) });
     case 'linkpack-devicecap':

@@ -109,7 +109,7 @@ describe('ClusterCache node lookup reasons', () => {
 
   it('says why a node is unusable: no GPUNode, a malformed GPUNode, an invalid link matrix', () => {
     const c = new ClusterCache();
-    expect(c.lookupNode('ghost', NOW)).toEqual({ ok: false, reason: 'no GPUNode: the linkpack agent has not reported this node' });
+    expect(c.lookupNode('ghost', NOW)).toEqual({ ok: false, reason: 'no GPUNode: the linkpack agent has not reported this node', noGpuNode: true });
     const bad = gpuNodeJson('bad', 'pcie-4x', fresh);
     bad.status.gpus[0].health = 'Meh';
     expect(c.upsertGpuNode(bad)).toMatch(/GPUNode "bad": status\.gpus\[0\]\.health/);

@@ -174,7 +174,9 @@ describe('deploy manifests', () => {
       for (const verb of [e.filterVerb, e.prioritizeVerb, e.bindVerb, e.preemptVerb]) expect(app.hasRoute({ method: 'POST', url: `/${verb}` }), `${file}: verb ${verb}`).toBe(true);
       expect(Number.isInteger(e.weight) && e.weight > 0).toBe(true);
       expect(e.nodeCacheCapable).toBe(true);
-      expect(e.managedResources).toEqual([{ name: 'nvidia.com/gpu', ignoredByScheduler: false }]);
+      // The default scheduler asks the extender only about GPU pods; linkpack-scheduler about all of its pods.
+      if (file.includes('default-scheduler')) expect(e.managedResources).toEqual([{ name: 'nvidia.com/gpu', ignoredByScheduler: false }]);
+      else expect(e.managedResources, file).toBeUndefined();
       expect(e.httpTimeout).toMatch(/^\d+(ms|s|m)$/);
       const url = new URL(e.urlPrefix);
       expect(url.protocol === 'https:', `${file}: https scheme iff enableHTTPS`).toBe(e.enableHTTPS === true);

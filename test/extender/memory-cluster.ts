@@ -35,7 +35,7 @@ export class MemoryCluster implements ClusterView {
   }
   lookupNode(name: string, _nowMs: number): NodeLookup {
     const g = this.nodes.get(name);
-    if (!g) return { ok: false, reason: `no GPUNode for node ${name}` };
+    if (!g) return { ok: false, reason: `no GPUNode for node ${name}`, noGpuNode: true };
     const free = new Array<number>(g.topology.gpus.length).fill(GPU_MILLI);
     for (const a of this.assignments.values()) if (a.node === name) for (const r of a.gpus) free[r.index] = Math.max(0, free[r.index]! - a.milliPerGpu);
     let unhealthyMask = 0;

@@ -92,14 +92,19 @@ describe('filter', () => {
     expect(body.FailedAndUnresolvableNodes['h100-a']).toMatch(/linkpack\.io\/gpu-milli.*exactly 1/);
   });
 
-  it('pods without GPUs pass through untouched', async () => {
+  it('pods without GPUs pass every node; prioritize ranks a node without GPUs first, then the GPU node whose GPUs are most used', async () => {
     const pod = schedulerPod('web', 0);
     const f = (await post('/filter', argsByName(pod, NAMES))).json();
     expect(f.NodeNames).toEqual(NAMES);
     expect(f.FailedNodes).toEqual({});
     const p = await post('/prioritize', argsByName(pod, NAMES));
     expect(p.statusCode).toBe(200);
-    expect(p.json()).toEqual([]);
+    const score = Object.fromEntries((p.json() as { Host: string; Score: number }[]).map((h) => [h.Host, h.Score]));
+    expect(Object.keys(score)).toEqual(NAMES);
+    // ghost has no GPUNode: the pod strands no GPU there. h100-b has 6 of 8 GPUs in use.
+    expect(score.ghost).toBe(10);
+    for (const n of ['h100-a', 'pcie', 'small']) expect(score['h100-b']).toBeGreaterThan(score[n]!);
+    for (const n of NAMES) expect(score[n]).toBeGreaterThanOrEqual(1);
   });
 });
 

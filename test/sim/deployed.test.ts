@@ -13,6 +13,7 @@ describe('the KubeSchedulerConfiguration the simulator reads', () => {
     const cfg = parseDeployedConfig(readFileSync(shipped, 'utf8'), shipped);
     expect(cfg.extenderWeight).toBe(5);
     expect(cfg.percentageOfNodesToScore).toBe(100);
+    expect(cfg.extenderGpuPodsOnly, 'the shipped profile asks the extender about CPU-only pods too').toBe(false);
     expect(cfg.balanced).toBeNull();
     expect(cfg.fit).toEqual({ weight: 1, strategy: 'MostAllocated', resources: [{ name: 'cpu', weight: 1 }, { name: 'memory', weight: 1 }, { name: 'nvidia.com/gpu', weight: 3 }] });
     // linkpack-deployed finds the same file from the simulator's own location.
@@ -20,7 +21,10 @@ describe('the KubeSchedulerConfiguration the simulator reads', () => {
   });
   it('a profile without overrides is kube-scheduler’s defaults; bad input is one clear line', () => {
     const bare = 'kind: KubeSchedulerConfiguration\nprofiles:\n  - schedulerName: linkpack-scheduler\nextenders:\n  - prioritizeVerb: prioritize\n    weight: 5\n';
-    expect(parseDeployedConfig(bare, 'x.yaml')).toEqual(defaultDeployedConfig(5, 'x.yaml'));
+    // Without managedResources kube-scheduler asks the extender about every pod.
+    expect(parseDeployedConfig(bare, 'x.yaml')).toEqual({ ...defaultDeployedConfig(5, 'x.yaml'), extenderGpuPodsOnly: false });
+    const managed = bare.replace('    weight: 5\n', '    weight: 5\n    managedResources:\n      - name: nvidia.com/gpu\n');
+    expect(parseDeployedConfig(managed, 'x.yaml')).toEqual(defaultDeployedConfig(5, 'x.yaml'));
     expect(() => parseDeployedConfig('kind: Pod\n', 'p.yaml')).toThrow(/p\.yaml: not a KubeSchedulerConfiguration/);
     expect(() => parseDeployedConfig(bare.replace('linkpack-scheduler', 'other'), 'x.yaml')).toThrow(/no profile with schedulerName linkpack-scheduler/);
     const badType = `${bare}    pluginConfig: []\n`.replace('  - schedulerName: linkpack-scheduler\n', '  - schedulerName: linkpack-scheduler\n    pluginConfig:\n      - name: NodeResourcesFit\n        args:\n          scoringStrategy:\n            type: RequestedToCapacityRatio\n');

@@ -54,7 +54,8 @@ describe.skipIf(helmSkip !== undefined)('helm chart', () => {
     for (const c of containers(objs).filter((x: Obj) => x.name !== 'kube-scheduler')) expect(c.image, c.name).toBe(linkpackImage);
     const cfg = parseYaml(byKind(objs, 'ConfigMap').find((c) => c.metadata.name === 'linkpack-scheduler-config')!.data['config.yaml']);
     expect(cfg.profiles[0].schedulerName).toBe('linkpack-scheduler');
-    expect(cfg.extenders[0]).toMatchObject({ urlPrefix: 'http://127.0.0.1:8888', bindVerb: 'bind', nodeCacheCapable: true, managedResources: [{ name: 'nvidia.com/gpu', ignoredByScheduler: false }] });
+    expect(cfg.extenders[0]).toMatchObject({ urlPrefix: 'http://127.0.0.1:8888', bindVerb: 'bind', nodeCacheCapable: true });
+    expect(cfg.extenders[0].managedResources, 'linkpack-scheduler asks the extender about every pod').toBeUndefined();
   });
 
   it('every option changes what it says', () => {

@@ -138,7 +138,10 @@ pluginConfig:
   tlsConfig:
     caFile: /etc/linkpack/tls/ca.crt
   {{- end }}
+  {{- if .gpuPodsOnly }}
+  {{- /* The default scheduler serves every pod of the cluster: ask only about GPU pods. */}}
   managedResources:
     - name: nvidia.com/gpu
       ignoredByScheduler: false
+  {{- end }}
 {{- end -}}
