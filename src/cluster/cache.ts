@@ -4,11 +4,12 @@
  * Readers see it as a ClusterView. Counting rules are in docs/cluster-state.md.
  */
 import type { AssignedGpuRef } from '../api/annotations.js';
-import { compileTopology, type CompiledTopology } from '../core/index.js';
+import { compileTopology, gpusByModelOf, type CompiledTopology } from '../core/index.js';
 import { GPU_MILLI, type NodeState } from '../core/types.js';
 import type { ClusterView, GpuNodeRecord, NodeLookup, PodAssignment } from './types.js';
 import { parseGpuNode, type GpuNodeAssignment } from './gpunode.js';
 import { podFacts, podKey, type PodFacts } from './pod.js';
+import { cpuMilliOf, memoryMiBOf } from '../kube/quantity.js';
 
 export interface ClusterCacheOptions {
   /** A GPUNode whose heartbeat is older than this is not used (default 120 s; Infinity = never stale). */
@@ -40,8 +41,10 @@ interface Assumed {
   expiresMs: number;
 }
 
-/** Per-GPU held milli and who holds it, for one node. */
+/** Per-GPU held milli and who holds it, for one node; CPU and memory requested by its active pods. */
 interface Usage {
+  cpuMilli: number;
+  memoryMiB: number;
   heldMilli: number[];
   holders: string[][];
   assignments: PodAssignment[];
@@ -58,6 +61,17 @@ const podRef = (namespace: string, name: string) => `${namespace}/${name}`;
 const sameIndices = (a: readonly AssignedGpuRef[], b: readonly AssignedGpuRef[]) =>
   a.length === b.length && a.every((g, i) => g.index === b[i]!.index);
 
+/** A relist of cluster-scoped objects: upsert each, then delete the known names the list no longer has. */
+function replaceByName(objs: readonly unknown[], upsert: (o: unknown) => void, known: Iterable<string>, remove: (name: string) => void): void {
+  const keep = new Set<string>();
+  for (const o of objs) {
+    upsert(o);
+    const name = podKey(o)?.name;
+    if (name !== undefined) keep.add(name);
+  }
+  for (const name of [...known]) if (!keep.has(name)) remove(name);
+}
+
 export class ClusterCache implements ClusterView {
   private readonly heartbeatTimeoutMs: number;
   private readonly assumeTtlMs: number;
@@ -65,6 +79,8 @@ export class ClusterCache implements ClusterView {
   private readonly onNotice: (m: string) => void;
 
   private readonly gpuNodes = new Map<string, GpuNodeEntry>();
+  /** Node status.allocatable (from the Node feed), when known: the CPU and memory side of a node's state. */
+  private readonly allocatable = new Map<string, { cpuMilli: number; memoryMiB: number }>();
   private readonly pods = new Map<string, PodEntry>();
   private readonly podsByNode = new Map<string, Set<string>>();
   private readonly podByUid = new Map<string, string>();
@@ -137,6 +153,32 @@ export class ClusterCache implements ClusterView {
     this.invalidate(name);
   }
 
+  /** A Node: only its allocatable CPU and memory are kept (a Node object is tens of KiB). */
+  upsertNode(obj: unknown): void {
+    const name = podKey(obj)?.name;
+    if (name === undefined) return;
+    const alloc = ((obj as { status?: { allocatable?: Record<string, unknown> } }).status?.allocatable ?? {}) as Record<string, unknown>;
+    const cpuMilli = cpuMilliOf(alloc.cpu);
+    const memoryMiB = memoryMiBOf(alloc.memory);
+    const prev = this.allocatable.get(name);
+    if (cpuMilli === undefined || memoryMiB === undefined) {
+      // Not reported (yet): score without CPU rather than with a guess.
+      if (prev) this.deleteNode(name);
+      return;
+    }
+    if (prev && prev.cpuMilli === cpuMilli && prev.memoryMiB === memoryMiB) return; // heartbeats change nothing here
+    this.allocatable.set(name, { cpuMilli, memoryMiB });
+    this.invalidate(name);
+  }
+
+  deleteNode(name: string): void {
+    if (this.allocatable.delete(name)) this.invalidate(name);
+  }
+
+  replaceNodes(objs: readonly unknown[]): void {
+    replaceByName(objs, (o) => this.upsertNode(o), this.allocatable.keys(), (n) => this.deleteNode(n));
+  }
+
   upsertPod(obj: unknown): void {
     const facts = podFacts(obj);
     if (!facts) return;
@@ -164,13 +206,7 @@ export class ClusterCache implements ClusterView {
   }
 
   replaceGpuNodes(objs: readonly unknown[]): void {
-    const keep = new Set<string>();
-    for (const o of objs) {
-      this.upsertGpuNode(o);
-      const name = podKey(o)?.name;
-      if (name !== undefined) keep.add(name);
-    }
-    for (const name of [...this.gpuNodes.keys()]) if (!keep.has(name)) this.deleteGpuNode(name);
+    replaceByName(objs, (o) => this.upsertGpuNode(o), this.gpuNodes.keys(), (n) => this.deleteGpuNode(n));
   }
 
   replacePods(objs: readonly unknown[]): void {
@@ -242,6 +278,13 @@ export class ClusterCache implements ClusterView {
     return [...this.gpuNodes.keys()].sort();
   }
 
+  /** GPUs per lower-cased model over the usable GPUNodes (the supply side of the core's model-scarcity term). */
+  gpusByModel(): Map<string, number> {
+    const compiled: CompiledTopology[] = [];
+    for (const e of this.gpuNodes.values()) if (e.compiled) compiled.push(e.compiled);
+    return gpusByModelOf(compiled);
+  }
+
   gpuNode(name: string): GpuNodeRecord | undefined {
     return this.gpuNodes.get(name)?.record;
   }
@@ -307,6 +350,12 @@ export class ClusterCache implements ClusterView {
     for (const idx of Object.keys(rec.unhealthy)) unhealthyMask |= 1 << Number(idx);
     const state: NodeState = { name, topology: e.compiled, freeMilli: u.heldMilli.map((h) => Math.max(0, GPU_MILLI - h)) };
     if (unhealthyMask !== 0) state.unhealthyMask = unhealthyMask;
+    const alloc = this.allocatable.get(name);
+    if (alloc) {
+      state.cpuTotalMilli = alloc.cpuMilli;
+      state.cpuFreeMilli = alloc.cpuMilli - u.cpuMilli;
+      state.memoryFreeMiB = alloc.memoryMiB - u.memoryMiB;
+    }
     e.view = { ok: true, state: Object.freeze(state), gpuNode: rec };
     return e.view;
   }
@@ -374,7 +423,7 @@ export class ClusterCache implements ClusterView {
     if (hit) return hit;
     const entry = this.gpuNodes.get(node);
     const n = entry?.record?.topology.gpus.length ?? 0;
-    const u: Usage = { heldMilli: new Array<number>(n).fill(0), holders: Array.from({ length: n }, () => []), assignments: [], problems: [] };
+    const u: Usage = { cpuMilli: 0, memoryMiB: 0, heldMilli: new Array<number>(n).fill(0), holders: Array.from({ length: n }, () => []), assignments: [], problems: [] };
     const counted = new Set<string>();
     const add = (a: PodAssignment) => {
       u.assignments.push(a);
@@ -389,6 +438,11 @@ export class ClusterCache implements ClusterView {
       }
     };
     const activeHere = [...(this.podsByNode.get(node) ?? [])].map((k) => this.pods.get(k)!.facts).filter((f) => f.active);
+    // Every active pod holds its CPU and memory requests, GPU or not (kube-scheduler's NodeInfo).
+    for (const f of activeHere) {
+      u.cpuMilli += f.cpuMilli;
+      u.memoryMiB += f.memoryMiB;
+    }
     for (const f of activeHere) {
       if (f.gpus) add({ uid: f.uid, namespace: f.namespace, name: f.name, node, gpus: f.gpus, milliPerGpu: f.milliPerGpu, assumed: false });
     }
@@ -401,7 +455,13 @@ export class ClusterCache implements ClusterView {
       add({ uid: f.uid, namespace: f.namespace, name: f.name, node, gpus: k.gpus.map((i) => (uuids?.[i]?.uuid ? { index: i, uuid: uuids[i]!.uuid! } : { index: i })), milliPerGpu: GPU_MILLI, assumed: false });
     }
     for (const x of this.assumed.values()) {
-      if (x.a.node === node && !counted.has(x.a.uid)) add(x.a);
+      if (x.a.node !== node || counted.has(x.a.uid)) continue;
+      add(x.a);
+      // The watch has not shown this pod on the node yet, so its requests are not in the sums above.
+      if (!activeHere.some((f) => f.uid === x.a.uid)) {
+        u.cpuMilli += x.a.cpuMilli ?? 0;
+        u.memoryMiB += x.a.memoryMiB ?? 0;
+      }
     }
     u.heldMilli.forEach((h, i) => {
       if (h > GPU_MILLI) u.problems.push(`GPU ${i} on ${node} is over-allocated: ${h} milli held by ${u.holders[i]!.join(', ')}`);

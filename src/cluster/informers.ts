@@ -1,6 +1,6 @@
 /**
- * The extender's two feeds, GPUNodes and pods, into a ClusterCache (src/kube/informer does the
- * list + watch + relist work).
+ * The extender's feeds into a ClusterCache: GPUNodes, pods, and Nodes (only their allocatable CPU
+ * and memory are kept) — src/kube/informer does the list + watch + relist work.
  */
 import { CoreV1Api, CustomObjectsApi, Watch, type KubeConfig } from '@kubernetes/client-node';
 import { Feed, feedOptions, listAllPages, type FeedStats, type InformerOptions, type ListPage } from '../kube/informer.js';
@@ -15,10 +15,11 @@ export interface ClusterInformersOptions extends InformerOptions {
 
 type Obj = Record<string, unknown>;
 
-/** The two feeds the extender needs: GPUNodes (cluster-scoped) and pods (all namespaces). */
+/** The feeds the extender needs: GPUNodes and Nodes (cluster-scoped) and pods (all namespaces). */
 export class ClusterInformers {
   readonly gpuNodes: Feed;
   readonly pods: Feed;
+  readonly nodes: Feed;
 
   constructor(private readonly opts: ClusterInformersOptions) {
     const kc = opts.kubeConfig;
@@ -32,6 +33,7 @@ export class ClusterInformers {
     const listGpuNodes = () =>
       listAllPages(async (cont) => (await custom.listClusterCustomObject({ group: API_GROUP, version: API_VERSION, plural: GPUNODE_PLURAL, limit: pageSize, _continue: cont })) as ListPage);
     const listPods = () => listAllPages(async (cont) => (await core.listPodForAllNamespaces({ limit: pageSize, _continue: cont })) as ListPage);
+    const listNodes = () => listAllPages(async (cont) => (await core.listNode({ limit: pageSize, _continue: cont })) as ListPage);
 
     this.gpuNodes = new Feed(
       GPUNODE_PLURAL,
@@ -61,22 +63,38 @@ export class ClusterInformers {
       (synced) => cache.markSynced('pods', synced),
       loopOpts,
     );
+    this.nodes = new Feed(
+      'nodes',
+      '/api/v1/nodes',
+      listNodes,
+      {
+        replace: (items) => cache.replaceNodes(items),
+        upsert: (o) => cache.upsertNode(o),
+        remove: (o) => {
+          const name = ((o as Obj).metadata as Obj | undefined)?.name;
+          if (typeof name === 'string') cache.deleteNode(name);
+        },
+      },
+      watch,
+      (synced) => cache.markSynced('nodes', synced),
+      loopOpts,
+    );
   }
 
-  /** Start both feeds; resolves when both have listed once (the cache is then synced). */
+  /** Start every feed; resolves when each has listed once (the cache is then synced). */
   async start(): Promise<void> {
-    await Promise.all([this.gpuNodes.start(), this.pods.start()]);
+    await Promise.all([this.gpuNodes.start(), this.pods.start(), this.nodes.start()]);
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.gpuNodes.stop(), this.pods.stop()]);
+    await Promise.all([this.gpuNodes.stop(), this.pods.stop(), this.nodes.stop()]);
   }
 
   synced(): boolean {
     return this.opts.cache.synced();
   }
 
-  stats(): { gpuNodes: FeedStats; pods: FeedStats } {
-    return { gpuNodes: { ...this.gpuNodes.stats }, pods: { ...this.pods.stats } };
+  stats(): { gpuNodes: FeedStats; pods: FeedStats; nodes: FeedStats } {
+    return { gpuNodes: { ...this.gpuNodes.stats }, pods: { ...this.pods.stats }, nodes: { ...this.nodes.stats } };
   }
 }

@@ -108,6 +108,8 @@ export async function loadClusterFile(path: string, opts: ClusterCacheOptions = 
     if (err) throw new ClusterFileError(`${path}: ${err}`);
   }
   for (const p of contents.pods) cache.upsertPod(p);
+  // Nodes with status.allocatable give the CPU and memory side of scoring.
+  cache.replaceNodes(contents.nodes);
   cache.markSynced('static', true);
   return { cache, contents };
 }

@@ -27,6 +27,9 @@ export interface PodAssignment {
   milliPerGpu: number;
   /** True while only our bind knows it (the watch has not confirmed it yet). */
   assumed: boolean;
+  /** CPU (milli) and memory (MiB) the pod requests, counted against the node while assumed. */
+  cpuMilli?: number;
+  memoryMiB?: number;
 }
 
 export type NodeLookup =

@@ -93,6 +93,7 @@ export async function runExtender(opts: ExtenderCommandOptions, logger: Logger =
   let cluster: ClusterView;
   let podObjects: () => Iterable<unknown> = () => [];
   let isGpuNode: (node: string) => boolean = () => false;
+  let gpusByModel: () => Map<string, number> = () => new Map();
   let binder: PodBinder;
   let stop = async (): Promise<void> => {};
   if (opts.clusterFile) {
@@ -101,6 +102,7 @@ export async function runExtender(opts: ExtenderCommandOptions, logger: Logger =
     cluster = cache;
     podObjects = () => cache.podObjects();
     isGpuNode = (n) => cache.gpuNode(n) !== undefined;
+    gpusByModel = () => cache.gpusByModel();
     binder = new StaticPodBinder(cache);
     logger.info(
       { file: opts.clusterFile, nodes: contents.nodes.length, gpuNodes: contents.gpuNodes.length, pods: contents.pods.length },
@@ -119,6 +121,7 @@ export async function runExtender(opts: ExtenderCommandOptions, logger: Logger =
     cluster = cache;
     podObjects = () => cache.podObjects();
     isGpuNode = (n) => cache.gpuNode(n) !== undefined;
+    gpusByModel = () => cache.gpusByModel();
     binder = new KubePodBinder({ kubeConfig, log: (level, m) => logger[level](m) });
     // Serve at once; /readyz stays 503 until both feeds have listed.
     let stopping = false;
@@ -143,7 +146,7 @@ export async function runExtender(opts: ExtenderCommandOptions, logger: Logger =
     verbsLoopbackOnly: !opts.remoteVerbs,
     nodeCacheCapable,
     gangReservationMs: parseSeconds(opts.gangReservation ?? '60', '--gang-reservation'),
-    ...(profileSource === 'observed' ? { profile: observedProfile(podObjects, undefined, undefined, { isGpuNode }) } : {}),
+    ...(profileSource === 'observed' ? { profile: observedProfile(podObjects, undefined, undefined, { isGpuNode, gpusByModel }) } : {}),
   });
   const address = await app.listen({ port, host: opts.host });
   return {

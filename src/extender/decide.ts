@@ -9,7 +9,7 @@ import { placeOnNode, scoreNodes, type CompiledTopology } from '../core/index.js
 import { extenderScoresFromRaw, nodeTieRank } from './scores.js';
 import { GPU_MILLI } from '../core/types.js';
 import type { GpuRequest, NodeDecision, NodeState, ScoreBreakdown, WorkloadProfile } from '../core/types.js';
-import { requestForNode, type PodGpuAsk } from './preferences.js';
+import { requestForNode, type PodGpuAsk, type PodRequests } from './preferences.js';
 import { DecisionMemo, StateTable } from './decision-memo.js';
 import { placementInWords } from './words.js';
 import { errorText } from '../kube/errors.js';
@@ -70,21 +70,26 @@ export type Verdict =
 /**
  * A key for "same topology table, same free capacity, same health": whole-GPU states (every GPU
  * fully free or fully used, the common case) get a number without allocating; others a string.
+ * `withCpu`: the answer also depends on the node's free CPU and memory (a workload profile's
+ * shapes check CPU fit; a request with CPU is scored by it), so they join the key; without a
+ * profile or CPU in the request the core does not read them and the GPU key is enough.
  */
-function stateKey(s: NodeState): number | string | undefined {
-  const hit = stateKeys.get(s);
-  if (hit !== undefined) return hit === NO_KEY ? undefined : hit;
-  const k = computeStateKey(s);
-  stateKeys.set(s, k ?? NO_KEY);
+function stateKey(s: NodeState, withCpu: boolean): number | string {
+  const cpuKnown = withCpu && (s.cpuFreeMilli !== undefined || s.memoryFreeMiB !== undefined);
+  const memo = cpuKnown ? cpuStateKeys : stateKeys;
+  const hit = memo.get(s);
+  if (hit !== undefined) return hit;
+  const gpu = computeStateKey(s);
+  const k = cpuKnown ? `${gpu}|${s.cpuFreeMilli ?? ''}|${s.memoryFreeMiB ?? ''}|${s.cpuTotalMilli ?? ''}` : gpu;
+  memo.set(s, k);
   return k;
 }
 
 /** Cache views are reused until their node changes: the (string) key of a shared GPU is built once per view, not per request. */
-const stateKeys = new WeakMap<NodeState, number | string | typeof NO_KEY>();
-const NO_KEY = Symbol('no key');
+const stateKeys = new WeakMap<NodeState, number | string>();
+const cpuStateKeys = new WeakMap<NodeState, number | string>();
 
-function computeStateKey(s: NodeState): number | string | undefined {
-  if (s.cpuFreeMilli !== undefined || s.memoryFreeMiB !== undefined) return undefined;
+function computeStateKey(s: NodeState): number | string {
   const free = s.freeMilli;
   let mask = 0;
   for (let i = 0; i < free.length; i++) {
@@ -125,7 +130,7 @@ export class NodeEvaluator {
   verdictOf(look: NodeLookup): Verdict {
     if (!look.ok) return unavailable(look.reason);
     const perNode = this.ask.includeUuids !== undefined || this.ask.excludeUuids !== undefined;
-    const key = perNode ? undefined : stateKey(look.state);
+    const key = perNode ? undefined : stateKey(look.state, this.profile !== undefined);
     const hit = key === undefined ? undefined : this.verdicts.get(look.state.topology, key);
     if (hit) return hit;
     const o = this.evaluateState(look.state, look.gpuNode);
@@ -200,10 +205,10 @@ export function filterNodes(ctx: DecideContext, ask: PodGpuAsk, names: readonly 
   return out;
 }
 
-/** 0..10 per input node, in input order (0 where it does not fit); null for a pod without GPUs. */
 /** scoreNodes over the distinct (topology, free, health) states only; same result, less work. */
 function scoreDistinctStates(states: ReadonlyArray<NodeState | undefined>, req: GpuRequest, profile: WorkloadProfile | undefined): Float64Array {
   const known = rawScores.tableFor(req, profile);
+  const withCpu = profile !== undefined || req.cpuMilli !== undefined || req.memoryMiB !== undefined;
   const raw = new Float64Array(states.length);
   // Nodes whose state the memo does not know: one representative per distinct state is scored.
   const slot = new Int32Array(states.length).fill(-1);
@@ -216,12 +221,7 @@ function scoreDistinctStates(states: ReadonlyArray<NodeState | undefined>, req: 
       raw[i] = NaN;
       continue;
     }
-    const key = stateKey(s);
-    if (key === undefined) {
-      slot[i] = reps.push(s) - 1;
-      repKeys.push(undefined);
-      continue;
-    }
+    const key = stateKey(s, withCpu);
     const hit = known.get(s.topology, key);
     if (hit !== undefined) {
       raw[i] = hit;
@@ -258,14 +258,23 @@ const NO_GPU_TO_STRAND = Number.MAX_VALUE;
  * GPU nodes by the GPU capacity the pod's share of the node would strand; nodes linkpack knows
  * no GPUs on rank first; GPU nodes it cannot read (stale heartbeat) get 0.
  */
-function cpuOnlyScores(ctx: DecideContext, names: readonly string[]): Uint8Array {
+/**
+ * The request prioritize scores with: the pod's CPU and memory join it, so nodes are ranked by
+ * what the pod leaves of them where the cache knows a node's allocatable (filter and bind leave
+ * CPU fit to kube-scheduler, whose view of assumed pods is fresher than ours).
+ */
+function scoringRequest(base: GpuRequest, requests: PodRequests | undefined): GpuRequest {
+  return requests ? { ...base, cpuMilli: requests.cpuMilli, memoryMiB: requests.memoryMiB } : base;
+}
+
+function cpuOnlyScores(ctx: DecideContext, names: readonly string[], requests: PodRequests | undefined): Uint8Array {
   const looks = lookupAll(ctx, names);
   const states = new Array<NodeState | undefined>(names.length);
   for (let i = 0; i < names.length; i++) {
     const look = looks[i]!;
     states[i] = look.ok ? look.state : undefined;
   }
-  const raw = scoreDistinctStates(states, CPU_ONLY_REQUEST, ctx.profile);
+  const raw = scoreDistinctStates(states, scoringRequest(CPU_ONLY_REQUEST, requests), ctx.profile);
   for (let i = 0; i < names.length; i++) {
     const look = looks[i]!;
     if (!look.ok && look.noGpuNode) raw[i] = NO_GPU_TO_STRAND;
@@ -274,7 +283,7 @@ function cpuOnlyScores(ctx: DecideContext, names: readonly string[]): Uint8Array
 }
 
 export function prioritizeNodes(ctx: DecideContext, ask: PodGpuAsk, names: readonly string[]): ArrayLike<number> | null {
-  if (ask.kind === 'none') return cpuOnlyScores(ctx, names);
+  if (ask.kind === 'none') return cpuOnlyScores(ctx, names, ask.requests);
   if (ask.kind === 'invalid') return new Uint8Array(names.length);
   if (ask.includeUuids === undefined && ask.excludeUuids === undefined) {
     // One request for every node: the core scores them in one pass over the cached node views,
@@ -286,7 +295,7 @@ export function prioritizeNodes(ctx: DecideContext, ask: PodGpuAsk, names: reado
       states[i] = look.ok ? look.state : undefined;
     }
     // Each distinct (topology, free, health) state is scored once, and remembered across calls.
-    return extenderScoresFromRaw(scoreDistinctStates(states, ask.base, ctx.profile), (i) => nodeTieRank(names[i]!));
+    return extenderScoresFromRaw(scoreDistinctStates(states, scoringRequest(ask.base, ask.requests), ctx.profile), (i) => nodeTieRank(names[i]!));
   }
   const ev = new NodeEvaluator(ctx, ask);
   const looks = lookupAll(ctx, names);
@@ -368,6 +377,7 @@ export async function bindPod(
       gpus,
       milliPerGpu: ask.base.milliPerGpu,
       assumed: true,
+      ...(ask.requests ? { cpuMilli: ask.requests.cpuMilli, memoryMiB: ask.requests.memoryMiB } : {}),
     };
     cluster.assume(assignment);
     try {

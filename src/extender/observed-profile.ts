@@ -16,18 +16,22 @@ export interface ObservedProfileOptions {
    * they run on one: pods elsewhere never compete for GPU nodes. Default: none counts.
    */
   isGpuNode?: (node: string) => boolean;
+  /** The cluster's GPUs per lower-cased model (for the core's model-scarcity term); none: no term. */
+  gpusByModel?: () => Map<string, number>;
 }
 
 /**
- * A pod as a shape source, or undefined when it is not one. cpuMilli is 0: the extender does not
- * track node CPU (kube-scheduler owns CPU fit), so shapes that differ only by CPU are one shape to it.
+ * A pod as a shape source, or undefined when it is not one. Shapes carry the pod's CPU request,
+ * as the simulator's do (the trace's cpu_milli): with the Node feed the cache knows each node's
+ * free CPU, and a shape that cannot get its CPU on a node cannot use that node's GPUs either.
  */
 function shapeOf(pod: unknown, isGpuNode: (node: string) => boolean): ShapeSource | undefined {
   const ask = podGpuAsk(pod as PodLike);
-  if (ask.kind === 'gpu') return { cpuMilli: 0, gpuCount: ask.base.gpuCount, milliPerGpu: ask.base.milliPerGpu, gpuSpec: ask.base.models ?? [] };
+  const cpuMilli = ask.kind === 'invalid' ? 0 : (ask.requests?.cpuMilli ?? 0);
+  if (ask.kind === 'gpu') return { cpuMilli, gpuCount: ask.base.gpuCount, milliPerGpu: ask.base.milliPerGpu, gpuSpec: ask.base.models ?? [] };
   if (ask.kind !== 'none') return undefined;
   const node = (pod as { spec?: { nodeName?: unknown } }).spec?.nodeName;
-  return typeof node === 'string' && node !== '' && isGpuNode(node) ? { cpuMilli: 0, gpuCount: 0, milliPerGpu: 0, gpuSpec: [] } : undefined;
+  return typeof node === 'string' && node !== '' && isGpuNode(node) ? { cpuMilli, gpuCount: 0, milliPerGpu: 0, gpuSpec: [] } : undefined;
 }
 
 /** The profile of these pods, or undefined with fewer than MIN_PODS_FOR_PROFILE GPU pods. */
@@ -41,7 +45,10 @@ export function profileFromPods(pods: Iterable<unknown>, opts: ObservedProfileOp
     sources.push(s);
     if (s.gpuCount > 0) gpuPods++;
   }
-  return gpuPods < MIN_PODS_FOR_PROFILE ? undefined : typicalProfile(sources);
+  if (gpuPods < MIN_PODS_FOR_PROFILE) return undefined;
+  const profile = typicalProfile(sources);
+  const supply = opts.gpusByModel?.();
+  return supply && supply.size > 0 ? { ...profile, gpusByModel: supply } : profile;
 }
 
 /** A profile source that recomputes from `pods()` when older than maxAgeMs. */

@@ -23,14 +23,15 @@ import { validateRequest } from '../core/index.js';
 import { GPU_MILLI, PACKING_POLICIES, TOPOLOGY_MODES } from '../core/types.js';
 import type { GpuRequest, PackingPolicy, TopologyMode } from '../core/types.js';
 import type { Topology } from '../topology/types.js';
+import { effectiveRequest, podRequests } from '../cluster/pod.js';
 
 /** Defaults when the pod says nothing (documented in docs/extender.md). */
 export const DEFAULT_TOPOLOGY: TopologyMode = 'prefer-nvlink';
 export const DEFAULT_POLICY: PackingPolicy = 'binpack';
 
 export type PodGpuAsk =
-  /** The pod requests no nvidia.com/gpu: it passes through untouched. */
-  | { kind: 'none' }
+  /** The pod requests no nvidia.com/gpu: it passes every node; prioritize scores where it strands least. */
+  | { kind: 'none'; requests?: PodRequests }
   /** The pod's request or an annotation is invalid: it fails on every node with this reason. */
   | { kind: 'invalid'; reason: string }
   | {
@@ -39,7 +40,15 @@ export type PodGpuAsk =
       base: GpuRequest;
       includeUuids?: readonly string[];
       excludeUuids?: readonly string[];
+      /** CPU and memory the pod asks (for scoring only: kube-scheduler owns CPU fit). */
+      requests?: PodRequests;
     };
+
+/** A pod's effective CPU (milli) and memory (MiB) requests. */
+export interface PodRequests {
+  cpuMilli: number;
+  memoryMiB: number;
+}
 
 /** The few Pod fields we read (the wire schema checks their types). */
 export interface PodLike {
@@ -66,31 +75,9 @@ export function containerGpus(c: ContainerLike, where: string): Count {
   return { ok: true, value: Number(text) };
 }
 
-/**
- * kube-scheduler's effective request: max(Σ regular containers + Σ restartable init containers
- * (sidecars), max over each plain init container of (its request + the sidecars started before it)).
- */
+/** kube-scheduler's effective nvidia.com/gpu request (src/cluster/pod.ts effectiveRequest). */
 export function effectiveGpuCount(pod: PodLike): Count {
-  const spec = pod.spec;
-  let containersSum = 0;
-  for (const [i, c] of (spec?.containers ?? []).entries()) {
-    const g = containerGpus(c, `spec.containers[${i}] (${c.name ?? '?'})`);
-    if (!g.ok) return g;
-    containersSum += g.value;
-  }
-  let sidecarsSoFar = 0;
-  let initMax = 0;
-  for (const [i, c] of (spec?.initContainers ?? []).entries()) {
-    const g = containerGpus(c, `spec.initContainers[${i}] (${c.name ?? '?'})`);
-    if (!g.ok) return g;
-    if (c.restartPolicy === 'Always') {
-      sidecarsSoFar += g.value;
-      initMax = Math.max(initMax, sidecarsSoFar);
-    } else {
-      initMax = Math.max(initMax, sidecarsSoFar + g.value);
-    }
-  }
-  return { ok: true, value: Math.max(containersSum + sidecarsSoFar, initMax) };
+  return effectiveRequest(pod.spec, containerGpus);
 }
 
 function enumValue<T extends string>(ann: Record<string, string>, key: string, accepted: readonly T[], fallback: T): T | string {
@@ -128,7 +115,9 @@ export function parseMemoryMiB(raw: string): number | undefined {
 export function podGpuAsk(pod: PodLike): PodGpuAsk {
   const count = effectiveGpuCount(pod);
   if (!count.ok) return { kind: 'invalid', reason: count.error };
-  if (count.value === 0) return { kind: 'none' };
+  const r = podRequests(pod.spec);
+  const requests: PodRequests = { cpuMilli: r.cpuMilli, memoryMiB: r.memoryMiB };
+  if (count.value === 0) return { kind: 'none', requests };
   const ann = pod.metadata?.annotations ?? {};
   const unknown = unknownAnnotation(ann);
   if (unknown !== undefined) return { kind: 'invalid', reason: unknown };
@@ -187,7 +176,7 @@ export function podGpuAsk(pod: PodLike): PodGpuAsk {
   const problem = validateRequest(base);
   if (problem !== null) return { kind: 'invalid', reason: `pod ${podKey(pod)}: ${problem}` };
 
-  return { kind: 'gpu', base, ...(include ? { includeUuids: include } : {}), ...(exclude ? { excludeUuids: exclude } : {}) };
+  return { kind: 'gpu', base, requests, ...(include ? { includeUuids: include } : {}), ...(exclude ? { excludeUuids: exclude } : {}) };
 }
 
 /**

@@ -44,8 +44,9 @@ export interface DeployedConfig {
    */
   extenderGpuPodsOnly: boolean;
   /**
-   * The extender knows each node's free CPU and memory. Today's does not (it tracks GPUs only):
-   * false scores with the core's GPU view alone, as the shipped extender does.
+   * The extender knows each node's free CPU and memory (from the Node feed: allocatable minus the
+   * pods' requests). false: the GPU view alone, as an extender without Node objects (a cluster
+   * file without Nodes) scores.
    */
   extenderSeesCpu: boolean;
 }
@@ -64,7 +65,7 @@ export function defaultDeployedConfig(extenderWeight = 5, source = 'kube-schedul
     fit: { weight: 1, strategy: 'LeastAllocated', resources: DEFAULT_RESOURCES },
     balanced: { weight: 1, resources: DEFAULT_RESOURCES },
     extenderGpuPodsOnly: true,
-    extenderSeesCpu: false,
+    extenderSeesCpu: true,
   };
 }
 

@@ -14,17 +14,17 @@ import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const POLICY_NAMES = ['random', 'dotprod', 'gpuclustering', 'gpupacking', 'bestfit', 'fgd', 'linkpack', 'linkpack-deployed', 'linkpack-deployed-cpu', 'linkpack-kubedefault', 'linkpack-devicecap', 'linkpack-noprofile'] as const;
+export const POLICY_NAMES = ['random', 'dotprod', 'gpuclustering', 'gpupacking', 'bestfit', 'fgd', 'linkpack', 'linkpack-deployed', 'linkpack-deployed-nocpu', 'linkpack-kubedefault', 'linkpack-devicecap', 'linkpack-noprofile'] as const;
 /**
  * linkpack variants: `linkpack` = the core's top raw score (the objective itself);
  * `linkpack-deployed` = the pick of kube-scheduler with the shipped deploy/scheduler/scheduler-config.yaml
  * (deployed.ts); `linkpack-kubedefault` = the same with kube-scheduler's default score plugins and
  * extender weight 5; `linkpack-devicecap` = linkpack-deployed with kube-scheduler's nvidia.com/gpu device
- * count in the filter (a GPU share holds a whole device slot today); `linkpack-deployed-cpu` = linkpack-deployed with an extender
- * that knows each node's free CPU and memory (today's tracks GPUs only); `linkpack-noprofile` = the core without a workload profile (the extender
+ * count in the filter (a GPU share holds a whole device slot today); `linkpack-deployed-nocpu` = linkpack-deployed with an extender
+ * that does not know the nodes' free CPU and memory (no Node objects); `linkpack-noprofile` = the core without a workload profile (the extender
  * before it has seen enough pods).
  */
-export const LINKPACK_VARIANTS: readonly PolicyName[] = ['linkpack-deployed', 'linkpack-deployed-cpu', 'linkpack-kubedefault', 'linkpack-devicecap', 'linkpack-noprofile'];
+export const LINKPACK_VARIANTS: readonly PolicyName[] = ['linkpack-deployed', 'linkpack-deployed-nocpu', 'linkpack-kubedefault', 'linkpack-devicecap', 'linkpack-noprofile'];
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
 /** Spelling of the FGD artifact's result files. */
@@ -394,8 +394,8 @@ export function makePolicy(name: PolicyName): Policy {
       return new LinkpackPolicy();
     case 'linkpack-deployed':
       return new LinkpackPolicy(name, { profile: true, deployed: shippedSchedulerConfig() });
-    case 'linkpack-deployed-cpu':
-      return new LinkpackPolicy(name, { profile: true, deployed: { ...shippedSchedulerConfig(), extenderSeesCpu: true } });
+    case 'linkpack-deployed-nocpu':
+      return new LinkpackPolicy(name, { profile: true, deployed: { ...shippedSchedulerConfig(), extenderSeesCpu: false } });
     case 'linkpack-kubedefault':
       return new LinkpackPolicy(name, { profile: true, deployed: defaultDeployedConfig(5) });
     case 'linkpack-devicecap':

@@ -71,14 +71,45 @@ describe('ClusterInformers', () => {
     expect(inf.stats().pods.lists).toBe(1);
   });
 
+  it('Nodes give the CPU and memory side: allocatable minus every active pod\'s requests, kept current', async () => {
+    const node = (cpu: string, memory: string) => ({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1', resourceVersion: '1' }, status: { allocatable: { cpu, memory, pods: '110' } } });
+    const web = podJson('ml', 'web', { node: 'n1', gpuCount: 0 });
+    web.spec.containers[0].resources = { requests: { cpu: '1500m', memory: '2Gi' } };
+    const { api, cache, inf } = await rig({}, (api) => {
+      api.create('gpunodes', gpuNodeJson('n1', 'pcie-4x'));
+      api.create('nodes', node('16', '64Gi'));
+      api.create('pods', web);
+    });
+    await inf.start();
+    const cpuMem = () => {
+      const l = cache.lookupNode('n1', Date.now());
+      return l.ok ? [l.state.cpuTotalMilli, l.state.cpuFreeMilli, l.state.memoryFreeMiB] : l.reason;
+    };
+    expect(cpuMem()).toEqual([16000, 14500, 62 * 1024]);
+    const train = podJson('ml', 'train', { node: 'n1', gpus: [0] });
+    train.spec.containers[0].resources.requests = { cpu: '4', memory: '1024Mi' };
+    api.create('pods', train);
+    await waitFor(() => JSON.stringify(cpuMem()) === JSON.stringify([16000, 10500, 61 * 1024]), 'a new pod takes its requests');
+    api.modify('pods', 'ml', 'web', (p) => (p.status.phase = 'Succeeded'));
+    await waitFor(() => JSON.stringify(cpuMem()) === JSON.stringify([16000, 12000, 63 * 1024]), 'a finished pod gives them back');
+    api.modify('nodes', undefined, 'n1', (n) => (n.status.allocatable.cpu = '32'));
+    await waitFor(() => JSON.stringify(cpuMem()) === JSON.stringify([32000, 28000, 63 * 1024]), 'allocatable change');
+    api.remove('nodes', undefined, 'n1');
+    await waitFor(() => {
+      const l = cache.lookupNode('n1', Date.now());
+      return l.ok && l.state.cpuFreeMilli === undefined;
+    }, 'without its Node the GPU view stays, CPU is unknown');
+    expect(inf.stats().nodes.lists).toBe(1);
+  });
+
   it('resumes a broken watch from the last resourceVersion without relisting, seeing what happened meanwhile', async () => {
     const { api, cache, inf } = await rig({}, (api) => api.create('gpunodes', gpuNodeJson('n1', 'pcie-4x')));
     await inf.start();
-    await waitFor(() => api.openWatchCount() === 2, 'both watches open');
+    await waitFor(() => api.openWatchCount() === 3, 'all three watches open');
     api.create('pods', podJson('ml', 'a', { node: 'n1', gpus: [0] }));
     await waitFor(() => free(cache, 'n1')[0] === 0, 'first pod');
     const lastSeen = api.resourceVersion();
-    expect(api.closeWatches({ abrupt: true })).toBe(2);
+    expect(api.closeWatches({ abrupt: true })).toBe(3);
     api.create('pods', podJson('ml', 'b', { node: 'n1', gpus: [3] }));
     await waitFor(() => free(cache, 'n1')[3] === 0, 'pod created while disconnected');
     const podWatches = api.requests.filter((r) => r.watch && r.path === '/api/v1/pods');
@@ -97,7 +128,7 @@ describe('ClusterInformers', () => {
         api.create('pods', podJson('ml', 'goes', { node: 'n1', gpus: [1] }));
       });
       await inf.start();
-      await waitFor(() => api.openWatchCount() === 2, 'watches open');
+      await waitFor(() => api.openWatchCount() === 3, 'watches open');
       // While disconnected: a delete, a create, a GPUNode gone — then history is compacted away.
       api.closeWatches({ abrupt: false });
       api.remove('pods', 'ml', 'goes');
@@ -120,7 +151,7 @@ describe('ClusterInformers', () => {
   it('reports not synced while a relist is in progress', async () => {
     const { api, cache, inf } = await rig({}, (api) => api.create('gpunodes', gpuNodeJson('n1', 'pcie-4x')));
     await inf.start();
-    await waitFor(() => api.openWatchCount() === 2, 'watches open');
+    await waitFor(() => api.openWatchCount() === 3, 'watches open');
     api.addFault({ method: 'GET', path: /^\/api\/v1\/pods$/, watch: false, delayMs: 300, times: 1 });
     api.closeWatches();
     api.create('pods', podJson('ml', 'x', { node: 'n1', gpus: [1] }));
@@ -134,7 +165,7 @@ describe('ClusterInformers', () => {
   it('reports not synced after repeated watch failures, and recovers when the server does', async () => {
     const { api, inf, logs } = await rig({}, (api) => api.create('gpunodes', gpuNodeJson('n1', 'pcie-4x')));
     await inf.start();
-    await waitFor(() => api.openWatchCount() === 2, 'watches open');
+    await waitFor(() => api.openWatchCount() === 3, 'watches open');
     api.addFault({ path: /gpunodes$/, watch: true, status: 503, times: 4 });
     api.closeWatches();
     await waitFor(() => !inf.synced(), 'out of sync after failures');
@@ -151,7 +182,7 @@ describe('ClusterInformers', () => {
   it('resumes from a BOOKMARK version when nothing it watches has changed', async () => {
     const { api, inf } = await rig({}, (api) => api.create('gpunodes', gpuNodeJson('n1', 'pcie-4x')));
     await inf.start();
-    await waitFor(() => api.openWatchCount() === 2, 'watches open');
+    await waitFor(() => api.openWatchCount() === 3, 'watches open');
     // GPUNode churn moves the global version; the pod watch only learns it from a bookmark.
     for (let i = 0; i < 3; i++) api.modify('gpunodes', undefined, 'n1', (g) => (g.status.heartbeatTime = new Date(Date.now() + i * 1000).toISOString().replace(/\.\d+Z$/, 'Z')));
     api.bookmark();

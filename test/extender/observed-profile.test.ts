@@ -35,13 +35,17 @@ describe('observed workload profile', () => {
     const backward = profileFromPods([...list].reverse(), { isGpuNode })!;
     expect(backward).toEqual(forward);
     const shapes = [
-      ...Array.from({ length: 10 }, () => ({ cpuMilli: 0, gpuCount: 1, milliPerGpu: 1000, gpuSpec: [] })),
-      ...Array.from({ length: 10 }, () => ({ cpuMilli: 0, gpuCount: 2, milliPerGpu: 1000, gpuSpec: [] })),
-      ...Array.from({ length: 10 }, () => ({ cpuMilli: 0, gpuCount: 4, milliPerGpu: 1000, gpuSpec: ['H100'] })),
-      ...Array.from({ length: 6 }, () => ({ cpuMilli: 0, gpuCount: 0, milliPerGpu: 0, gpuSpec: [] })),
+      // Shapes carry each pod's CPU request (fixtures: 4 cores with GPUs, 100m without), as the trace's do.
+      ...Array.from({ length: 10 }, () => ({ cpuMilli: 4000, gpuCount: 1, milliPerGpu: 1000, gpuSpec: [] })),
+      ...Array.from({ length: 10 }, () => ({ cpuMilli: 4000, gpuCount: 2, milliPerGpu: 1000, gpuSpec: [] })),
+      ...Array.from({ length: 10 }, () => ({ cpuMilli: 4000, gpuCount: 4, milliPerGpu: 1000, gpuSpec: ['H100'] })),
+      ...Array.from({ length: 6 }, () => ({ cpuMilli: 100, gpuCount: 0, milliPerGpu: 0, gpuSpec: [] })),
     ];
     expect(forward).toEqual(typicalProfile(shapes));
     expect(forward.shapes.find((s) => s.gpuCount === 0)?.weight).toBeCloseTo(6 / 36);
+    // The cluster's GPUs per model, when given, feed the model-scarcity term.
+    const supply = new Map([['h100', 16], ['a100', 48]]);
+    expect(profileFromPods(list, { isGpuNode, gpusByModel: () => supply })).toEqual({ ...forward, gpusByModel: supply });
   });
 
   it('too few GPU pods: no profile (NVLink tier first)', () => {

@@ -36,7 +36,7 @@ describe('GPU count as kube-scheduler counts it', () => {
 describe('annotations', () => {
   it('defaults: prefer-nvlink, binpack, whole GPUs', () => {
     const a = podGpuAsk(pod([c('2')]));
-    expect(a).toEqual({ kind: 'gpu', base: { gpuCount: 2, milliPerGpu: 1000, topology: 'prefer-nvlink', policy: 'binpack' } });
+    expect(a).toEqual({ kind: 'gpu', base: { gpuCount: 2, milliPerGpu: 1000, topology: 'prefer-nvlink', policy: 'binpack' }, requests: { cpuMilli: 0, memoryMiB: 0 } });
   });
   it('parses every linkpack.io annotation', () => {
     const a = podGpuAsk(
@@ -55,6 +55,7 @@ describe('annotations', () => {
       base: { gpuCount: 1, milliPerGpu: 250, topology: 'any', policy: 'spread', models: ['H100', 'A100'], minMemoryMiB: 40960 },
       includeUuids: ['GPU-A-1', 'GPU-A-2'],
       excludeUuids: ['GPU-A-2'],
+      requests: { cpuMilli: 0, memoryMiB: 0 },
     });
   });
   it.each([
@@ -72,7 +73,17 @@ describe('annotations', () => {
     if (a.kind === 'invalid') expect(a.reason).toMatch(re);
   });
   it('a pod without GPUs is not parsed further (even with a bad annotation)', () => {
-    expect(podGpuAsk(pod([c(undefined)], [], { 'linkpack.io/topology': 'bogus' }))).toEqual({ kind: 'none' });
+    expect(podGpuAsk(pod([c(undefined)], [], { 'linkpack.io/topology': 'bogus' }))).toEqual({ kind: 'none', requests: { cpuMilli: 0, memoryMiB: 0 } });
+  });
+  it('CPU and memory requests follow kube-scheduler: containers + sidecars, the largest init step, overhead', () => {
+    const main = { name: 'main', resources: { requests: { cpu: '1500m', memory: '1Gi', 'nvidia.com/gpu': '1' } } };
+    const side = { name: 'side', restartPolicy: 'Always', resources: { requests: { cpu: '250m', memory: '128Mi' } } };
+    const init = { name: 'init', resources: { limits: { cpu: '3', memory: '512Mi' } } };
+    const p = pod([main], [side, init]);
+    (p.spec as Record<string, unknown>).overhead = { cpu: '100m', memory: '64Mi' };
+    const a = podGpuAsk(p);
+    // cpu: max(1500 + 250, 250 + 3000) + 100; memory: max(1024 + 128, 128 + 512) + 64.
+    expect(a.kind === 'gpu' && a.requests).toEqual({ cpuMilli: 3350, memoryMiB: 1216 });
   });
   it('memory sizes', () => {
     expect(parseMemoryMiB('81920')).toBe(81920);
