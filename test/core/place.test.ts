@@ -227,6 +227,31 @@ describe('fragmentation-aware order (with a workload profile)', () => {
     expect(a.fits && b.fits && a.rawScore > b.rawScore).toBe(true);
     expect(placeOnNode(pcNode, req(2, { cpuMilli: 12000, topology: 'require-nvlink' }), withCpu).fits).toBe(false);
   });
+  it('among equal points: a node where the pod takes no NVLink capacity, then the fuller node — not how many GB/s', () => {
+    // Typical pods: 2 whole GPUs. A 1-GPU pod on any of these leaves the points equal.
+    const pairs = profileFromShapes([{ shape: { cpuMilli: 0, gpuCount: 2, milliPerGpu: 1000 }, count: 1 }]);
+    const r = req(1);
+    const fullDgx = placeOnNode(node('dgx-full', dgx1, [0, 1, 2, 3, 4, 5, 6, 7]), r, pairs);
+    const halfDgx = placeOnNode(node('dgx-half', dgx1, [0, 1, 2, 3]), r, pairs);
+    const pcie = placeOnNode(node('pcie', pcie8, [0, 1, 2, 3, 4, 5, 6, 7]), r, pairs);
+    expect(fullDgx.fits && halfDgx.fits && pcie.fits).toBe(true);
+    if (!(fullDgx.fits && halfDgx.fits && pcie.fits)) return;
+    expect(new Set([fullDgx, halfDgx, pcie].map((d) => d.breakdown.fragDeltaMilli)).size).toBe(1);
+    // The PCIe box loses no NVLink bandwidth: it leads although it is the emptiest.
+    expect(pcie.rawScore).toBeGreaterThan(halfDgx.rawScore);
+    expect(pcie.rawScore).toBeGreaterThan(fullDgx.rawScore);
+    // Both DGX-1s lose NVLink bandwidth: the fuller one wins (packing).
+    expect(halfDgx.rawScore).toBeGreaterThan(fullDgx.rawScore);
+    // However much each loses: the last pair of an HGX H100 (~450 GB/s) against one DGX-1 GPU's links (150 GB/s).
+    const h100 = compileTopology(getPreset('hgx-h100')!);
+    const singles = profileFromShapes([{ shape: { cpuMilli: 0, gpuCount: 1, milliPerGpu: 1000 }, count: 1 }]);
+    const lastPair = placeOnNode(node('h100-2', h100, [6, 7]), r, singles);
+    const emptyDgx = placeOnNode(node('dgx-empty', dgx1, [0, 1, 2, 3, 4, 5, 6, 7]), r, singles);
+    expect(lastPair.fits && emptyDgx.fits && lastPair.rawScore > emptyDgx.rawScore).toBe(true);
+    // Without a profile NVLink preservation still comes before packing.
+    const [p0, e0] = [placeOnNode(node('h100-2', h100, [6, 7]), r), placeOnNode(node('dgx-empty', dgx1, [0, 1, 2, 3, 4, 5, 6, 7]), r)];
+    expect(p0.fits && e0.fits && e0.rawScore > p0.rawScore).toBe(true);
+  });
 });
 
 
