@@ -81,3 +81,40 @@ describe('the device count', () => {
     expect(deployedPick({ ...cfg, countDevices: true }, c, p, 0, () => 1, () => false).node).toBe(-1);
   });
 });
+
+describe('the shipped profile follows the core', () => {
+  it('on random states, GPU and CPU-only pods: the deployed pick is the top raw score (ties by the tie rank)', async () => {
+    const fc = (await import('fast-check')).default;
+    const cfg = shippedSchedulerConfig();
+    expect(cfg.extenderGpuPodsOnly).toBe(false);
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ gpus: fc.constantFrom(1, 2, 4, 8), cpu: fc.constantFrom(16000, 64000, 96000), used: fc.integer({ min: 0, max: 8 }), cpuUsed: fc.integer({ min: 0, max: 15000 }) }), { minLength: 2, maxLength: 12 }),
+        fc.array(fc.double({ min: 0, max: 1e6, noNaN: true }), { minLength: 12, maxLength: 12 }),
+        fc.array(fc.integer({ min: 0, max: 1000 }), { minLength: 12, maxLength: 12 }),
+        fc.constantFrom(0, 1, 2),
+        (specs, raws, ranks, gpus) => {
+          const c = clusterOf(...specs.map((s, i) => node(`n${i}`, s.gpus, 'T4', s.cpu, 262144)));
+          specs.forEach((s, i) => {
+            const take = Math.min(s.used, s.gpus - 1);
+            if (take > 0 || s.cpuUsed > 0) put(c, `n${i}`, pod(`busy${i}`, take, take > 0 ? 1000 : 0, s.cpuUsed, 1024), Array.from({ length: take }, (_, g) => g));
+          });
+          const p = c.compilePod(pod('p', gpus, gpus > 0 ? 1000 : 0, 4000, 1024));
+          // Raw scores with many exact ties (rounded), as identical nodes give.
+          const raw = (n: number) => Math.round(raws[n]! / 2e5);
+          const { node: picked } = deployedPick(cfg, c, p, 0, raw, () => false, (n) => ranks[n]!);
+          const feasible = specs.map((_, n) => n).filter((n) => c.fits(n, p));
+          if (feasible.length === 0) {
+            expect(picked).toBe(-1);
+            return;
+          }
+          const best = feasible.reduce((a, b) => (raw(b) > raw(a) || (raw(b) === raw(a) && ranks[b]! < ranks[a]!) ? b : a));
+          // Equal raw and equal rank: either is the core's pick.
+          expect(raw(picked)).toBe(raw(best));
+          expect(ranks[picked]).toBe(ranks[best]);
+        },
+      ),
+      { numRuns: 300, seed: 20261201 },
+    );
+  });
+});
