@@ -68,36 +68,22 @@ export function registerClusterMetrics(registry: Registry, src: ClusterMetricsSo
     if (!cached || t - cached.at > 500) cached = { at: t, snap: clusterSnapshot(src) };
     return cached.snap;
   };
-  new Gauge({
-    name: 'linkpack_cluster_gpus',
-    help: 'GPUs in the extender cache by state: free (whole GPU free), partial (shared, some milli free), used, unhealthy',
-    labelNames: ['state'] as const,
-    registers: [registry],
-    collect() {
-      const s = snap();
-      for (const [state, v] of Object.entries(s.gpus)) this.set({ state }, v);
-    },
-  });
-  new Gauge({
-    name: 'linkpack_cluster_nodes',
-    help: 'GPU nodes by whether the extender can use them (unavailable: stale heartbeat, bad GPUNode…)',
-    labelNames: ['state'] as const,
-    registers: [registry],
-    collect() {
-      const s = snap();
-      for (const [state, v] of Object.entries(s.nodes)) this.set({ state }, v);
-    },
-  });
-  new Gauge({
-    name: 'linkpack_cluster_free_nvlink_set_nodes',
-    help: 'Nodes that can still give a free NVLink-connected set of `size` whole GPUs (as the core would choose it)',
-    labelNames: ['size'] as const,
-    registers: [registry],
-    collect() {
-      const s = snap();
-      for (const k of NVLINK_SET_SIZES) this.set({ size: String(k) }, s.nvlinkSetNodes[k] ?? 0);
-    },
-  });
+  // One labelled gauge per breakdown of the snapshot.
+  const breakdown = (name: string, help: string, label: string, values: (s: ClusterSnapshot) => [string, number][]) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: [label],
+      registers: [registry],
+      collect() {
+        for (const [k, v] of values(snap())) this.set({ [label]: k }, v);
+      },
+    });
+  breakdown('linkpack_cluster_gpus', 'GPUs in the extender cache by state: free (whole GPU free), partial (shared, some milli free), used, unhealthy', 'state', (s) => Object.entries(s.gpus));
+  breakdown('linkpack_cluster_nodes', 'GPU nodes by whether the extender can use them (unavailable: stale heartbeat, bad GPUNode…)', 'state', (s) => Object.entries(s.nodes));
+  breakdown('linkpack_cluster_free_nvlink_set_nodes', 'Nodes that can still give a free NVLink-connected set of `size` whole GPUs (as the core would choose it)', 'size', (s) =>
+    NVLINK_SET_SIZES.map((k) => [String(k), s.nvlinkSetNodes[k] ?? 0]),
+  );
   new Gauge({
     name: 'linkpack_cluster_fragmentation_ratio',
     help: 'Share of the free GPU capacity that the typical workload (observed profile) cannot use: FGD fragmentation / free milli-GPU',

@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { ClusterCache, ClusterInformers, KubePodBinder, loadClusterFile, StaticPodBinder } from '../cluster/index.js';
-import type { ClusterView, PodBinder } from '../cluster/types.js';
+import type { PodBinder } from '../cluster/types.js';
 import { observedProfile } from './observed-profile.js';
 import { buildExtenderServer } from './server.js';
 
@@ -90,19 +90,13 @@ export async function runExtender(opts: ExtenderCommandOptions, logger: Logger =
   const nodeCacheCapable = nccText === 'true';
   const profileSource = opts.profile ?? 'observed';
   if (profileSource !== 'observed' && profileSource !== 'none') throw new UsageError(`--profile "${opts.profile}": expected observed or none`);
-  let cluster: ClusterView;
-  let podObjects: () => Iterable<unknown> = () => [];
-  let isGpuNode: (node: string) => boolean = () => false;
-  let gpusByModel: () => Map<string, number> = () => new Map();
+  let cluster: ClusterCache;
   let binder: PodBinder;
   let stop = async (): Promise<void> => {};
   if (opts.clusterFile) {
     // A file is a snapshot: heartbeats are only checked when --heartbeat-timeout is given explicitly.
     const { cache, contents } = await loadClusterFile(opts.clusterFile, opts.heartbeatTimeoutExplicit ? { heartbeatTimeoutMs } : {});
     cluster = cache;
-    podObjects = () => cache.podObjects();
-    isGpuNode = (n) => cache.gpuNode(n) !== undefined;
-    gpusByModel = () => cache.gpusByModel();
     binder = new StaticPodBinder(cache);
     logger.info(
       { file: opts.clusterFile, nodes: contents.nodes.length, gpuNodes: contents.gpuNodes.length, pods: contents.pods.length },
@@ -119,9 +113,6 @@ export async function runExtender(opts: ExtenderCommandOptions, logger: Logger =
     const cache = new ClusterCache({ heartbeatTimeoutMs, onNotice: (m) => logger.warn(m) });
     const informers = new ClusterInformers({ kubeConfig, cache, log: (level, m) => logger[level](m) });
     cluster = cache;
-    podObjects = () => cache.podObjects();
-    isGpuNode = (n) => cache.gpuNode(n) !== undefined;
-    gpusByModel = () => cache.gpusByModel();
     binder = new KubePodBinder({ kubeConfig, log: (level, m) => logger[level](m) });
     // Serve at once; /readyz stays 503 until both feeds have listed.
     let stopping = false;
@@ -146,7 +137,14 @@ export async function runExtender(opts: ExtenderCommandOptions, logger: Logger =
     verbsLoopbackOnly: !opts.remoteVerbs,
     nodeCacheCapable,
     gangReservationMs: parseSeconds(opts.gangReservation ?? '60', '--gang-reservation'),
-    ...(profileSource === 'observed' ? { profile: observedProfile(podObjects, undefined, undefined, { isGpuNode, gpusByModel }) } : {}),
+    ...(profileSource === 'observed'
+      ? {
+          profile: observedProfile(() => cluster.podObjects(), undefined, undefined, {
+            isGpuNode: (n) => cluster.gpuNode(n) !== undefined,
+            gpusByModel: () => cluster.gpusByModel(),
+          }),
+        }
+      : {}),
   });
   const address = await app.listen({ port, host: opts.host });
   return {

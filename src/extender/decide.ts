@@ -248,16 +248,11 @@ const fitVerdicts = new DecisionMemo<Verdict>();
 const rawScores = new DecisionMemo<number>();
 
 /** What the core is asked for a pod without GPUs: nothing of a GPU; only where it strands least. */
-export const CPU_ONLY_REQUEST: GpuRequest = Object.freeze({ gpuCount: 0, milliPerGpu: 0, topology: 'any', policy: 'binpack' });
+const CPU_ONLY_REQUEST: GpuRequest = Object.freeze({ gpuCount: 0, milliPerGpu: 0, topology: 'any', policy: 'binpack' });
 
 /** Raw score of a node without a GPUNode for a CPU-only pod: above every GPU node (it strands no GPU there). */
 const NO_GPU_TO_STRAND = Number.MAX_VALUE;
 
-/**
- * A pod without GPUs (linkpack-scheduler asks about every pod of its profile): the core ranks
- * GPU nodes by the GPU capacity the pod's share of the node would strand; nodes linkpack knows
- * no GPUs on rank first; GPU nodes it cannot read (stale heartbeat) get 0.
- */
 /**
  * The request prioritize scores with: the pod's CPU and memory join it, so nodes are ranked by
  * what the pod leaves of them where the cache knows a node's allocatable (filter and bind leave
@@ -267,42 +262,34 @@ function scoringRequest(base: GpuRequest, requests: PodRequests | undefined): Gp
   return requests ? { ...base, cpuMilli: requests.cpuMilli, memoryMiB: requests.memoryMiB } : base;
 }
 
-function cpuOnlyScores(ctx: DecideContext, names: readonly string[], requests: PodRequests | undefined): Uint8Array {
-  const looks = lookupAll(ctx, names);
-  const states = new Array<NodeState | undefined>(names.length);
-  for (let i = 0; i < names.length; i++) {
-    const look = looks[i]!;
-    states[i] = look.ok ? look.state : undefined;
-  }
-  const raw = scoreDistinctStates(states, scoringRequest(CPU_ONLY_REQUEST, requests), ctx.profile);
-  for (let i = 0; i < names.length; i++) {
-    const look = looks[i]!;
-    if (!look.ok && look.noGpuNode) raw[i] = NO_GPU_TO_STRAND;
-  }
-  return extenderScoresFromRaw(raw, (i) => nodeTieRank(names[i]!));
-}
-
-export function prioritizeNodes(ctx: DecideContext, ask: PodGpuAsk, names: readonly string[]): ArrayLike<number> | null {
-  if (ask.kind === 'none') return cpuOnlyScores(ctx, names, ask.requests);
+/**
+ * 0..10 per input node, in input order (0 where it does not fit). A pod without GPUs
+ * (linkpack-scheduler asks about every pod of its profile) is the core's `gpuCount: 0` request:
+ * GPU nodes rank by the GPU capacity its CPU would strand, nodes linkpack knows no GPUs on rank
+ * above all of them, GPU nodes it cannot read (stale heartbeat) get 0.
+ */
+export function prioritizeNodes(ctx: DecideContext, ask: PodGpuAsk, names: readonly string[]): ArrayLike<number> {
   if (ask.kind === 'invalid') return new Uint8Array(names.length);
-  if (ask.includeUuids === undefined && ask.excludeUuids === undefined) {
-    // One request for every node: the core scores them in one pass over the cached node views,
-    // without building decision objects (scoreNodes is placeOnNode's evaluation, minus the garbage).
-    const looks = lookupAll(ctx, names);
-    const states = new Array<NodeState | undefined>(names.length);
-    for (let i = 0; i < names.length; i++) {
-      const look = looks[i]!;
-      states[i] = look.ok ? look.state : undefined;
-    }
-    // Each distinct (topology, free, health) state is scored once, and remembered across calls.
-    return extenderScoresFromRaw(scoreDistinctStates(states, scoringRequest(ask.base, ask.requests), ctx.profile), (i) => nodeTieRank(names[i]!));
-  }
-  const ev = new NodeEvaluator(ctx, ask);
   const looks = lookupAll(ctx, names);
-  const raw = new Float64Array(names.length);
-  for (let i = 0; i < names.length; i++) {
-    const v = ev.verdictOf(looks[i]!);
-    raw[i] = v.fits ? v.rawScore : NaN;
+  let raw: Float64Array;
+  if (ask.kind === 'gpu' && (ask.includeUuids !== undefined || ask.excludeUuids !== undefined)) {
+    // UUID lists make every node's request its own: evaluated node by node.
+    const ev = new NodeEvaluator(ctx, { ...ask, base: scoringRequest(ask.base, ask.requests) });
+    raw = Float64Array.from(looks, (look) => {
+      const v = ev.verdictOf(look);
+      return v.fits ? v.rawScore : NaN;
+    });
+  } else {
+    // One request for every node: each distinct (topology, free, health, CPU) state is scored once
+    // by scoreNodes (placeOnNode's evaluation without decision objects) and remembered across calls.
+    const states = looks.map((look) => (look.ok ? look.state : undefined));
+    raw = scoreDistinctStates(states, scoringRequest(ask.kind === 'none' ? CPU_ONLY_REQUEST : ask.base, ask.requests), ctx.profile);
+    if (ask.kind === 'none') {
+      for (let i = 0; i < looks.length; i++) {
+        const look = looks[i]!;
+        if (!look.ok && look.noGpuNode) raw[i] = NO_GPU_TO_STRAND;
+      }
+    }
   }
   return extenderScoresFromRaw(raw, (i) => nodeTieRank(names[i]!));
 }

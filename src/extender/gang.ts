@@ -284,7 +284,7 @@ export function filterWithGangs(gangs: GangPlanner, ctx: DecideContext, pod: Pod
 }
 
 /** prioritizeNodes with the gang rules (a waiting gang scores 0 everywhere). */
-export function prioritizeWithGangs(gangs: GangPlanner, ctx: DecideContext, pod: PodLike, ask: PodGpuAsk, names: readonly string[]): ArrayLike<number> | null {
+export function prioritizeWithGangs(gangs: GangPlanner, ctx: DecideContext, pod: PodLike, ask: PodGpuAsk, names: readonly string[]): ArrayLike<number> {
   const step = gangs.step(ctx, pod, ask, names, { plan: false });
   if (step.kind === 'wait') return new Uint8Array(names.length);
   return prioritizeNodes(step.ctx, step.ask, names);

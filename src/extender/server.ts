@@ -192,8 +192,6 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
     const pod = body.Pod as PodLike;
     remember(pod, names);
     const scores = prioritizeWithGangs(gangs, ctx(), pod, podGpuAsk(pod), names);
-    // A pod without GPUs: an empty list, i.e. no opinion (equal scores would change nothing).
-    if (scores === null) return [];
     return reply.type('application/json; charset=utf-8').send(hostPriorityJson(names, scores));
   });
 

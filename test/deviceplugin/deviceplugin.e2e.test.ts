@@ -97,17 +97,23 @@ afterAll(async () => {
 const all = Array.from({ length: 8 }, (_, i) => uuid(i));
 let firstSet: string[] = [];
 
+/** Ask the kubelet stand-in for 2 of `available` until the plugin has answered `nth` times from an intent. */
+async function preferredFromIntent(available: string[], nth: number): Promise<string[]> {
+  let got: string[] = [];
+  await cp.eventually(async () => {
+    got = await kubelet!.preferred(available, 2);
+    return dp!.plugin.stats.preferredFromIntent === nth;
+  }, `preference from the intent of pod ${nth}`, 30_000);
+  return got;
+}
+
 describe.skipIf(skip)('device plugin on the real control plane', () => {
   it('the kubelet stand-in, asking for the pod’s size, gets the set the extender bound it with', async () => {
     await cp.apply(gpuPod('train', 2));
     const assigned = await assignedUuids('train');
     expect(assigned).toHaveLength(2);
     // The pod reaches the plugin's cache through the real watch; the answer never waits on the API.
-    let got: string[] = [];
-    await cp.eventually(async () => {
-      got = await kubelet!.preferred(all, 2);
-      return dp!.plugin.stats.preferredFromIntent === 1;
-    }, 'preference from the intent', 30_000);
+    const got = await preferredFromIntent(all, 1);
     expect([...got].sort()).toEqual([...assigned].sort());
     firstSet = got;
     const r = await kubelet!.allocate(got);
@@ -119,11 +125,7 @@ describe.skipIf(skip)('device plugin on the real control plane', () => {
     const assigned = await assignedUuids('other');
     // The first pod holds its GPUs: the kubelet offers the rest.
     const available = all.filter((u) => !firstSet.includes(u));
-    let got: string[] = [];
-    await cp.eventually(async () => {
-      got = await kubelet!.preferred(available, 2);
-      return dp!.plugin.stats.preferredFromIntent === 2;
-    }, 'preference for the second pod', 30_000);
+    const got = await preferredFromIntent(available, 2);
     expect([...got].sort()).toEqual([...assigned].sort());
     const instead = available.filter((u) => !assigned.includes(u)).slice(0, 2);
     await kubelet!.allocate(instead);

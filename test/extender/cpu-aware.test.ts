@@ -39,9 +39,14 @@ describe('CPU-aware scoring', () => {
   it('a 1-GPU pod of 10 cores: the same reasoning, the GPU pod is not placed where it starves the rest', () => {
     expect(scores(cluster(true), cpuPod('10', 1))).toEqual([1, 10]);
   });
+  it('a pod with include-gpus takes the node-by-node path and is scored with its CPU too', () => {
+    const p = cpuPod('10', 1);
+    p.metadata.annotations = { 'linkpack.io/include-gpus': 'GPU-small-cpu-0,GPU-big-cpu-0' };
+    expect(scores(cluster(true), p)).toEqual([1, 10]);
+  });
   it('without the Node feed the two nodes are equal to the core (the tie goes by the stable node order)', () => {
     const s = scores(cluster(false), cpuPod('12'));
-    expect([...s].sort()).toEqual([10, 8].sort());
+    expect([...s].sort((a, b) => a - b)).toEqual([8, 10]);
   });
   it('pods already on a node hold their requests; an assumed bind counts until the watch shows it', () => {
     const c = cluster(true);
