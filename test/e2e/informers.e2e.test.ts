@@ -80,6 +80,32 @@ describe.skipIf(controlPlaneSkip)('informers on the real kube-apiserver', () => 
     }
   });
 
+  it('Node allocatable minus the bound pods\' requests is the CPU and memory side of a node, kept current', async () => {
+    await cp.createGpuNode('cpu-view', 'pcie-4x', { cpu: '32', memory: '128Gi' });
+    const web = serverPod('cpu-web', 'cpu-view');
+    web.spec.containers[0].resources = { requests: { cpu: '1500m', memory: '2Gi' } };
+    await cp.apply(web);
+    const cache = new ClusterCache({ heartbeatTimeoutMs: Infinity });
+    const inf = new ClusterInformers({ kubeConfig: cp.kubeConfig, cache, backoff: fastBackoff });
+    await inf.start();
+    const cpuMem = () => {
+      const l = cache.lookupNode('cpu-view', Date.now());
+      return l.ok ? `${l.state.cpuTotalMilli}/${l.state.cpuFreeMilli}/${l.state.memoryFreeMiB}` : l.reason;
+    };
+    try {
+      expect(cpuMem()).toBe(`32000/30500/${126 * 1024}`);
+      const train = serverPod('cpu-train', 'cpu-view', [0]);
+      train.spec.containers[0].resources = { limits: { 'nvidia.com/gpu': '1', cpu: '4', memory: '1Gi' } };
+      await cp.apply(train);
+      await cp.eventually(async () => cpuMem() === `32000/26500/${125 * 1024}`, 'the new pod\'s requests (defaulted from limits by the API server)');
+      await cp.request('DELETE', '/api/v1/namespaces/ml/pods/cpu-web?gracePeriodSeconds=0');
+      await cp.eventually(async () => cpuMem() === `32000/28000/${127 * 1024}`, 'a deleted pod gives them back');
+      expect(inf.stats().nodes.lists).toBe(1);
+    } finally {
+      await inf.stop();
+    }
+  });
+
   it('a watch resumed after etcd compaction gets 410 Gone and relists without losing a change', async () => {
     const cache = new ClusterCache();
     const logs: string[] = [];
