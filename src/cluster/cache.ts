@@ -56,6 +56,8 @@ const DEFAULT_HEARTBEAT_TIMEOUT_MS = 120_000;
 const NAMES_MEMO_LISTS = 4;
 const NO_GPUNODE: NodeLookup = Object.freeze({ ok: false, reason: 'no GPUNode: the linkpack agent has not reported this node', noGpuNode: true });
 const DEFAULT_ASSUME_TTL_MS = 30_000;
+/** How long a pod confirmed gone by the API server shuts out its late watch events. */
+const GONE_TTL_MS = 10 * 60_000;
 
 const podRef = (namespace: string, name: string) => `${namespace}/${name}`;
 const sameIndices = (a: readonly AssignedGpuRef[], b: readonly AssignedGpuRef[]) =>
@@ -84,6 +86,8 @@ export class ClusterCache implements ClusterView {
   private readonly pods = new Map<string, PodEntry>();
   private readonly podsByNode = new Map<string, Set<string>>();
   private readonly podByUid = new Map<string, string>();
+  /** uid → until when: pods the API server confirmed gone before their DELETED event arrived (podGone). */
+  private readonly gone = new Map<string, number>();
   private readonly assumed = new Map<string, Assumed>();
   private readonly usageCache = new Map<string, Usage>();
   private readonly locks = new Map<string, Promise<unknown>>();
@@ -182,6 +186,8 @@ export class ClusterCache implements ClusterView {
   upsertPod(obj: unknown): void {
     const facts = podFacts(obj);
     if (!facts) return;
+    // A late event of a pod already confirmed gone would bring it back.
+    if (this.gone.size > 0 && facts.uid && this.gone.has(facts.uid)) return;
     const key = podRef(facts.namespace, facts.name);
     this.removePodIndex(key);
     this.pods.set(key, { obj, facts });
@@ -198,11 +204,30 @@ export class ClusterCache implements ClusterView {
   deletePod(obj: unknown): void {
     const key = podKey(obj);
     if (!key) return;
-    const ref = podRef(key.namespace, key.name);
-    const uid = this.pods.get(ref)?.facts.uid || key.uid;
+    if (key.uid) this.gone.delete(key.uid);
+    this.dropPod(podRef(key.namespace, key.name), key.uid);
+  }
+
+  private dropPod(ref: string, uidHint: string): void {
+    const uid = this.pods.get(ref)?.facts.uid || uidHint;
     this.removePodIndex(ref);
     this.pods.delete(ref);
     if (uid) this.dropAssumption(uid);
+  }
+
+  locatePod(uid: string): { namespace: string; name: string; node?: string } | undefined {
+    const ref = this.podByUid.get(uid);
+    const f = ref === undefined ? undefined : this.pods.get(ref)?.facts;
+    if (!f || f.uid !== uid) return undefined;
+    return f.node === undefined ? { namespace: f.namespace, name: f.name } : { namespace: f.namespace, name: f.name, node: f.node };
+  }
+
+  podGone(namespace: string, name: string, uid: string): void {
+    const now = this.now();
+    for (const [u, until] of this.gone) if (until <= now) this.gone.delete(u);
+    this.gone.set(uid, now + GONE_TTL_MS);
+    const ref = podRef(namespace, name);
+    if (this.pods.get(ref)?.facts.uid === uid) this.dropPod(ref, uid);
   }
 
   replaceGpuNodes(objs: readonly unknown[]): void {

@@ -54,6 +54,13 @@ export interface ClusterView {
   assume(a: PodAssignment): void;
   /** Drop an assumption (bind failed). */
   forget(uid: string): void;
+  /** Where the pod with this uid sits in the view (views fed by the API server). */
+  locatePod?(uid: string): { namespace: string; name: string; node?: string } | undefined;
+  /**
+   * The API server says this pod is gone (its watch event has not arrived yet): drop it now and
+   * ignore late watch events for its uid.
+   */
+  podGone?(namespace: string, name: string, uid: string): void;
 }
 
 /** Writes a decision to the cluster: annotations (with precondition), Binding, Event. */

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import { KubeConfig } from '@kubernetes/client-node';
+import { kubePodsGone, type PodsGone } from '../cluster/k8s-pods-gone.js';
 import { pino, type Logger } from 'pino';
 import { ClusterCache, ClusterInformers, KubePodBinder, loadClusterFile, StaticPodBinder } from '../cluster/index.js';
 import type { PodBinder } from '../cluster/types.js';
@@ -92,6 +93,7 @@ export async function runExtender(opts: ExtenderCommandOptions, logger: Logger =
   if (profileSource !== 'observed' && profileSource !== 'none') throw new UsageError(`--profile "${opts.profile}": expected observed or none`);
   let cluster: ClusterCache;
   let binder: PodBinder;
+  let podsGone: PodsGone | undefined;
   let stop = async (): Promise<void> => {};
   if (opts.clusterFile) {
     // A file is a snapshot: heartbeats are only checked when --heartbeat-timeout is given explicitly.
@@ -114,6 +116,7 @@ export async function runExtender(opts: ExtenderCommandOptions, logger: Logger =
     const informers = new ClusterInformers({ kubeConfig, cache, log: (level, m) => logger[level](m) });
     cluster = cache;
     binder = new KubePodBinder({ kubeConfig, log: (level, m) => logger[level](m) });
+    podsGone = kubePodsGone(kubeConfig, undefined, (m) => logger.warn(m));
     // Serve at once; /readyz stays 503 until both feeds have listed.
     let stopping = false;
     informers.start().then(
@@ -130,6 +133,7 @@ export async function runExtender(opts: ExtenderCommandOptions, logger: Logger =
   const app = buildExtenderServer({
     cluster,
     binder,
+    ...(podsGone ? { podsGone } : {}),
     logger,
     bodyLimitBytes: Math.round(bodyLimitMib * 1024 * 1024),
     https,

@@ -7,6 +7,7 @@ import { STATUS_CODES } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { Value } from '@sinclair/typebox/value';
 import type { ClusterView, PodBinder } from '../cluster/types.js';
+import type { PodIdentity, PodsGone } from '../cluster/k8s-pods-gone.js';
 import type { WorkloadProfile } from '../core/types.js';
 import { preemptVictims, type CandidateVictims, type DecideContext } from './decide.js';
 import { bindWithGangs, filterWithGangs, GangPlanner, prioritizeWithGangs } from './gang.js';
@@ -17,6 +18,7 @@ import { registerClusterMetrics } from './cluster-metrics.js';
 import { PodMemory, type PodMemoryOptions } from './pod-memory.js';
 import { candidatesOf, DEFAULT_MAX_NODES } from './candidates.js';
 import { hostPriorityJson } from './wire-json.js';
+import { PreemptionVictims } from './victims.js';
 import { podGpuAsk, podKey, type PodLike } from './preferences.js';
 import {
   BindingArgsSchema,
@@ -44,6 +46,11 @@ const BIND_BODY_LIMIT_BYTES = 64 * 1024;
 export interface ExtenderServerOptions {
   cluster: ClusterView;
   binder: PodBinder;
+  /**
+   * Asks the API server which pods are gone (kubePodsGone). With it, a preemptor refused on a node
+   * where its victims still sit in the cache has them checked first (victims.ts).
+   */
+  podsGone?: PodsGone;
   /** A pino logger, fastify logger options, or true/false (default: off). */
   logger?: FastifyBaseLogger | FastifyServerOptions['logger'];
   bodyLimitBytes?: number;
@@ -112,6 +119,25 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
   const profileNow = typeof profile === 'function' ? profile : () => profile;
   const ctx = (): DecideContext => ({ cluster, nowMs: now(), profile: profileNow() });
   const gangs = new GangPlanner({ ttlMs: opts.gangReservationMs });
+  const victims = new PreemptionVictims(now);
+
+  /**
+   * Victims we named for this preemptor that the cache still holds on nodes the filter refused;
+   * those the API server says are gone leave the cache. Returns how many left.
+   */
+  const catchUpOnVictims = async (pod: PodLike, refused: readonly string[]): Promise<number> => {
+    const uid = pod.metadata?.uid;
+    if (!opts.podsGone || !uid || refused.length === 0 || !cluster.locatePod || !cluster.podGone) return 0;
+    const stale: PodIdentity[] = [];
+    for (const v of victims.on(uid, new Set(refused))) {
+      const at = cluster.locatePod(v.uid);
+      if (at && at.node === v.node) stale.push({ namespace: at.namespace, name: at.name, uid: v.uid });
+    }
+    if (stale.length === 0) return 0;
+    const gone = await opts.podsGone(stale);
+    for (const g of gone) cluster.podGone(g.namespace, g.name, g.uid);
+    return gone.length;
+  };
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
@@ -165,7 +191,9 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
     const pod = body.Pod as PodLike;
     remember(pod, names);
     const ask = podGpuAsk(pod);
-    const r = filterWithGangs(gangs, ctx(), pod, ask, names);
+    let r = filterWithGangs(gangs, ctx(), pod, ask, names);
+    const refused = Object.keys(r.failed);
+    if (refused.length > 0 && (await catchUpOnVictims(pod, refused)) > 0) r = filterWithGangs(gangs, ctx(), pod, ask, names);
     metrics.recordFilter(r.passed.length, r.rejects);
     const result: ExtenderFilterResult = {
       Nodes: null,
@@ -224,6 +252,7 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
       pod,
     );
     if (!outcome.ok) return fail(outcome.failure, outcome.error);
+    victims.forget(args.PodUID);
     const nvlink = outcome.decision === null ? 'n/a' : outcome.gpus.length < 2 ? 'single' : String(outcome.decision.breakdown.nvlinkConnected);
     metrics.binds.inc({ result: 'bound', nvlink });
     bound.set(key, { node: outcome.node, gpus: outcome.gpus, atIso: new Date(now()).toISOString(), message: outcome.message });
@@ -246,6 +275,7 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
       }
     }
     const kept = preemptVictims(ctx(), podGpuAsk(body.Pod as PodLike), candidates, body.Pod.spec.priority ?? 0);
+    victims.record(body.Pod.metadata.uid ?? '', new Map([...kept].map(([node, v]) => [node, v.pods.map((p) => p.uid)])));
     metrics.preemptNodes.inc({ result: 'kept' }, kept.size);
     metrics.preemptNodes.inc({ result: 'dropped' }, candidates.size - kept.size);
     const out: Record<string, MetaVictimsOut> = Object.create(null);

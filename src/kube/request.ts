@@ -44,10 +44,10 @@ export function sendJson(url: URL, opts: RequestOptions, method: string, body?: 
 }
 
 /** sendJson with a kubeconfig's cluster and credentials. */
-export async function kubeJson(kc: KubeConfig, method: string, path: string, body?: unknown, contentType?: string): Promise<unknown> {
+export async function kubeJson(kc: KubeConfig, method: string, path: string, body?: unknown, contentType?: string, timeoutMs?: number): Promise<unknown> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig has no current cluster');
   const opts: RequestOptions = {};
   await kc.applyToHTTPSOptions(opts);
-  return sendJson(new URL(path, cluster.server), opts, method, body, contentType);
+  return sendJson(new URL(path, cluster.server), opts, method, body, contentType, timeoutMs);
 }

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterCache } from '../../src/cluster/cache.js';
 import { ClusterInformers } from '../../src/cluster/informers.js';
+import { kubePodsGone } from '../../src/cluster/k8s-pods-gone.js';
 import { makeFeed } from '../../src/kube/informer.js';
 import { gpuNodeJson, podJson } from '../support/cluster-fixtures.js';
 import { controlPlaneSkip, startControlPlane, type ControlPlane, type KObj } from '../support/control-plane.js';
@@ -104,6 +105,21 @@ describe.skipIf(controlPlaneSkip)('informers on the real kube-apiserver', () => 
     } finally {
       await inf.stop();
     }
+  });
+
+  it('kubePodsGone: a deleted pod and a name now held by another uid are gone, a live pod is not', async () => {
+    const [a] = await cp.apply(serverPod('gone-a'));
+    const [b] = await cp.apply(serverPod('gone-b'));
+    const [c] = await cp.apply(serverPod('gone-c'));
+    const id = (o: KObj) => ({ namespace: 'ml', name: o.metadata.name as string, uid: o.metadata.uid as string });
+    await cp.request('DELETE', '/api/v1/namespaces/ml/pods/gone-a?gracePeriodSeconds=0');
+    await cp.request('DELETE', '/api/v1/namespaces/ml/pods/gone-b?gracePeriodSeconds=0');
+    await cp.eventually(async () => (await cp.get('v1', 'Pod', 'gone-b', 'ml')) === undefined, 'gone-b deleted', 10_000);
+    await cp.apply(serverPod('gone-b'));
+    const errors: string[] = [];
+    const gone = await kubePodsGone(cp.kubeConfig, 2000, (m) => errors.push(m))([id(a!), id(b!), id(c!)]);
+    expect(gone.map((p) => p.name).sort()).toEqual(['gone-a', 'gone-b']);
+    expect(errors).toEqual([]);
   });
 
   it('a watch resumed after etcd compaction gets 410 Gone and relists without losing a change', async () => {
