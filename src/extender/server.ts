@@ -193,7 +193,13 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
     const ask = podGpuAsk(pod);
     let r = filterWithGangs(gangs, ctx(), pod, ask, names);
     const refused = Object.keys(r.failed);
-    if (refused.length > 0 && (await catchUpOnVictims(pod, refused)) > 0) r = filterWithGangs(gangs, ctx(), pod, ask, names);
+    if (refused.length > 0) {
+      const caughtUp = await catchUpOnVictims(pod, refused);
+      if (caughtUp > 0) {
+        req.log.info({ pod: podKey(pod), victims: caughtUp }, 'preemptor filtered before the watch delivered its victims\' deletion: the API server confirmed them gone');
+        r = filterWithGangs(gangs, ctx(), pod, ask, names);
+      }
+    }
     metrics.recordFilter(r.passed.length, r.rejects);
     const result: ExtenderFilterResult = {
       Nodes: null,

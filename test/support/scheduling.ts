@@ -3,6 +3,7 @@
  * process (as `linkpack extender --kubeconfig` starts it) and the real kube-scheduler calling it
  * with the shipped KubeSchedulerConfiguration. One way to start it, for every suite that schedules.
  */
+import path from 'node:path';
 import { pino } from 'pino';
 import { runExtender, type RunningExtender } from '../../src/extender/command.js';
 import { freePort, type ControlPlane, type KObj } from './control-plane.js';
@@ -19,7 +20,8 @@ export interface SchedulingStack {
 export async function startExtenderOn(cp: ControlPlane, port: number, profile = 'none'): Promise<RunningExtender> {
   const r = await runExtender(
     { kubeconfig: cp.kubeconfigPath, port: String(port), host: '127.0.0.1', heartbeatTimeout: '600', bodyLimitMib: '16', logLevel: 'silent', profile },
-    pino({ level: 'silent' }),
+    // With LINKPACK_KEEP_CP the extender's log is kept beside the control plane's.
+    process.env.LINKPACK_KEEP_CP ? pino({ level: 'info' }, pino.destination({ dest: path.join(cp.dir, 'extender.log'), sync: true })) : pino({ level: 'silent' }),
   );
   await cp.eventually(async () => (await fetch(`${r.address}/readyz`)).status === 200, 'extender ready');
   return r;
