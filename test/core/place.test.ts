@@ -252,6 +252,22 @@ describe('fragmentation-aware order (with a workload profile)', () => {
     const [p0, e0] = [placeOnNode(node('h100-2', h100, [6, 7]), r), placeOnNode(node('dgx-empty', dgx1, [0, 1, 2, 3, 4, 5, 6, 7]), r)];
     expect(p0.fits && e0.fits && e0.rawScore > p0.rawScore).toBe(true);
   });
+  it('a share among equal points: no packing, the caller\'s stable node order decides; whole GPUs still pack', () => {
+    // Typical pods: 1 whole GPU. A 300-milli share on one of two PCIe boxes, one nearly full, one
+    // half used, strands 700 milli on either: the points and the NVLink bit are equal, so are the raw scores.
+    const singles = profileFromShapes([{ shape: { cpuMilli: 0, gpuCount: 1, milliPerGpu: 1000 }, count: 1 }]);
+    const nearlyFull = node('pcie-a', pcie8, [0, 1]);
+    const half = node('pcie-b', pcie8, [0, 1, 2, 3]);
+    const share = req(1, { milliPerGpu: 300 });
+    const [a, b] = [placeOnNode(nearlyFull, share, singles), placeOnNode(half, share, singles)];
+    expect(a.fits && b.fits).toBe(true);
+    if (!(a.fits && b.fits)) return;
+    expect(a.breakdown.fragDeltaMilli).toBe(b.breakdown.fragDeltaMilli);
+    expect(a.rawScore).toBe(b.rawScore);
+    // A whole GPU on the same two boxes: the fuller one wins.
+    const [wa, wb] = [placeOnNode(nearlyFull, req(1), singles), placeOnNode(half, req(1), singles)];
+    expect(wa.fits && wb.fits && wa.rawScore > wb.rawScore).toBe(true);
+  });
 });
 
 
