@@ -4,6 +4,7 @@
  */
 import type { ContainerAllocateResponse } from '../kubelet/device-plugin-api.js';
 import type { Intent } from './intents.js';
+import { gpusOfDevices } from './slots.js';
 
 /** The CDI kind of the NVIDIA container toolkit (`nvidia-ctk cdi generate`: vendor nvidia.com, class gpu). */
 export const CDI_KIND = 'nvidia.com/gpu';
@@ -21,6 +22,8 @@ export function containerAllocation(deviceIDs: readonly string[], opts: Allocate
 }
 
 const sameSet = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((x) => b.includes(x));
+/** Same GPUs: with share slots, another slot of the same GPU is the same choice. */
+const sameGpus = (a: readonly string[], b: readonly string[]) => sameSet(gpusOfDevices(a), gpusOfDevices(b));
 
 /** A preference we gave, waiting for the Allocate that follows it. */
 export interface ServedPreference {
@@ -50,14 +53,15 @@ export type AllocationVerdict =
 /**
  * Which intent an Allocate belongs to. The kubelet admits pods one at a time and calls
  * GetPreferredAllocation right before Allocate for the same container, so the newest pending
- * preference of the same size is the one this Allocate answers.
+ * preference of the same size is the one this Allocate answers. Sets are compared as GPUs
+ * (share slots: `<uuid>::k` is GPU `<uuid>`); sizes as device counts (one device per GPU asked).
  */
 export function judgeAllocation(pending: readonly ServedPreference[], allocated: readonly string[], openIntents: readonly Intent[]): AllocationVerdict {
-  const exact = pending.find((p) => sameSet(p.deviceIDs, allocated));
+  const exact = pending.find((p) => sameGpus(p.deviceIDs, allocated));
   if (exact) return { kind: 'as-preferred', served: exact };
   const sameSize = [...pending].reverse().find((p) => p.deviceIDs.length === allocated.length);
   if (sameSize) return { kind: 'mismatch', served: sameSize, allocated };
-  const intent = openIntents.find((i) => sameSet(i.uuids, allocated));
+  const intent = openIntents.find((i) => sameGpus(i.uuids, allocated));
   if (intent) return { kind: 'matches-intent', intent };
   return { kind: 'unrelated' };
 }

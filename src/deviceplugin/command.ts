@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
-import { fakeSmiScript } from '../agent/command.js';
+import { fakeSmiScript, UsageError } from '../agent/command.js';
 import { nvidiaSmiRunner } from '../agent/nvidia-smi.js';
 import { getPreset, listPresets } from '../topology/presets.js';
 import { DEVICE_PLUGIN_DIR } from '../kubelet/device-plugin-api.js';
@@ -17,6 +17,7 @@ import { IntentStore } from './intents.js';
 import { nodePodFeed } from './pods.js';
 import { nodeGpus } from './preferred.js';
 import { LinkpackDevicePlugin } from './server.js';
+import { MAX_SHARE_SLOTS } from './slots.js';
 import { SmiDeviceSource } from './smi-source.js';
 
 export interface DevicePluginCommandOptions {
@@ -31,6 +32,8 @@ export interface DevicePluginCommandOptions {
   healthInterval: string;
   /** Milliseconds GetPreferredAllocation waits for the pod watch when no intent fits yet. */
   intentWait?: string;
+  /** Devices advertised per GPU (share slots `<uuid>::k`); 1 = one device per GPU, ID = UUID. */
+  shareSlots?: string;
   logLevel: string;
 }
 
@@ -41,6 +44,13 @@ export interface RunningDevicePlugin {
 
 /** The kubelet and the plugin watch the same pod; the kubelet may ask first. A few watch latencies. */
 export const DEFAULT_INTENT_WAIT_MS = 250;
+
+/** `--share-slots`: a whole number 1–100. */
+export function parseShareSlots(text: string): number {
+  const n = /^\d+$/.test(text.trim()) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= MAX_SHARE_SLOTS)) throw new UsageError(`--share-slots "${text}": expected a whole number of devices per GPU, 1–${MAX_SHARE_SLOTS}`);
+  return n;
+}
 
 function positiveSeconds(text: string, flag: string): number {
   const n = Number(text);
@@ -54,6 +64,7 @@ export async function runDevicePlugin(opts: DevicePluginCommandOptions, logger: 
   const intervalMs = positiveSeconds(opts.healthInterval, '--health-interval');
   const intentWaitMs = Number(opts.intentWait ?? DEFAULT_INTENT_WAIT_MS);
   if (!(intentWaitMs >= 0 && intentWaitMs <= 10_000)) throw new Error(`--intent-wait "${opts.intentWait}": expected milliseconds 0–10000`);
+  const shareSlots = parseShareSlots(opts.shareSlots ?? '1');
   if (opts.kubeconfig && !existsSync(opts.kubeconfig)) throw new Error(`--kubeconfig ${opts.kubeconfig}: no such file`);
   const log = (level: 'info' | 'warn' | 'error', message: string) => logger[level](message);
 
@@ -75,13 +86,13 @@ export async function runDevicePlugin(opts: DevicePluginCommandOptions, logger: 
     feed = nodePodFeed(kc, nodeName, intents, log);
   }
 
-  const plugin = new LinkpackDevicePlugin({ node, devices, pluginDir: opts.pluginDir, intents, events, cdi: opts.cdi ?? false, log, intentWaitMs });
+  const plugin = new LinkpackDevicePlugin({ node, devices, pluginDir: opts.pluginDir, intents, events, cdi: opts.cdi ?? false, log, intentWaitMs, shareSlots });
   await plugin.start();
   devices.start();
   // Not awaited: the kubelet must get its devices even while the API server is unreachable
   // (preferences then come from the core until the first list arrives).
   void feed?.start().then(() => log('info', `watching pods on ${nodeName}: ${intents!.size} with a linkpack assignment`));
-  log('info', `device plugin for ${nodeName}: ${node.uuidOf.length} GPUs, ${opts.api ? 'honouring linkpack assignments' : 'core only (--no-api)'}${opts.cdi ? ', CDI device names' : ''}`);
+  log('info', `device plugin for ${nodeName}: ${node.uuidOf.length} GPUs, ${opts.api ? 'honouring linkpack assignments' : 'core only (--no-api)'}${opts.cdi ? ', CDI device names' : ''}${shareSlots > 1 ? `, ${shareSlots} share slots per GPU` : ''}`);
   return {
     plugin,
     async close() {
@@ -105,6 +116,7 @@ export function registerDevicePluginCommand(program: Command, hooks: { onStarted
     .option('--cdi', 'give containers CDI device names (nvidia.com/gpu=<uuid>) instead of NVIDIA_VISIBLE_DEVICES')
     .option('--health-interval <seconds>', 'how often GPU health is re-read with nvidia-smi', '10')
     .option('--intent-wait <ms>', "when no pod's assignment fits a request yet, wait this long for the pod watch to catch up with the kubelet's", String(DEFAULT_INTENT_WAIT_MS))
+    .option('--share-slots <n>', 'advertise each GPU as n devices <uuid>::0..n-1 so that pods with linkpack.io/gpu-milli can share it (1 = one device per GPU)', '1')
     .option('--log-level <level>', 'pino log level', 'info')
     .action(async (opts: DevicePluginCommandOptions) => {
       let running: RunningDevicePlugin;

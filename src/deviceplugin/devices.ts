@@ -4,6 +4,7 @@
  * a settable source), so the plugin holds no health logic of its own.
  */
 import { HEALTHY, UNHEALTHY, type Device, type ListAndWatchResponse } from '../kubelet/device-plugin-api.js';
+import { deviceIdsOf } from './slots.js';
 
 /** One GPU as the plugin sees it. */
 export interface PluginGpu {
@@ -23,14 +24,16 @@ export interface DeviceSource {
   subscribe(listener: () => void): () => void;
 }
 
-/** The ListAndWatch message for a device list (pure). */
-export function listAndWatchResponse(gpus: readonly PluginGpu[]): ListAndWatchResponse {
+/** The ListAndWatch message for a device list (pure): each GPU as `slots` devices (slots.ts), all with its health and NUMA node. */
+export function listAndWatchResponse(gpus: readonly PluginGpu[], slots = 1): ListAndWatchResponse {
   return {
-    devices: gpus.map((g): Device => {
-      const d: Device = { ID: g.uuid, health: g.healthy ? HEALTHY : UNHEALTHY };
-      if (typeof g.numaNode === 'number' && g.numaNode >= 0) d.topology = { nodes: [{ ID: g.numaNode }] };
-      return d;
-    }),
+    devices: gpus.flatMap((g) =>
+      deviceIdsOf(g.uuid, slots).map((ID): Device => {
+        const d: Device = { ID, health: g.healthy ? HEALTHY : UNHEALTHY };
+        if (typeof g.numaNode === 'number' && g.numaNode >= 0) d.topology = { nodes: [{ ID: g.numaNode }] };
+        return d;
+      }),
+    ),
   };
 }
 

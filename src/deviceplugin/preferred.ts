@@ -8,6 +8,7 @@ import { GPU_MILLI, type GpuRequest, type NodeState } from '../core/types.js';
 import { DEFAULT_POLICY, DEFAULT_TOPOLOGY } from '../extender/preferences.js';
 import type { Topology } from '../topology/types.js';
 import { candidatesOf, pickIntent, type ContainerAsk, type Intent, type OpenIntent } from './intents.js';
+import { slotsForGpus, slotView } from './slots.js';
 
 /** This node's GPUs in the core's terms, plus the UUID ↔ index maps. */
 export interface NodeGpus {
@@ -81,8 +82,8 @@ export type Preference =
   | { source: 'intent'; deviceIDs: string[]; intent: Intent; fitting: number }
   | { source: 'core'; deviceIDs: string[]; fitting: 0 };
 
-/** The answer to one container request. */
-export function preferredFor(node: NodeGpus, open: readonly OpenIntent[], ask: ContainerAsk): Preference {
+/** The answer to one container request; the core, when it decides, chooses among `corePool` if given (else every available device). */
+export function preferredFor(node: NodeGpus, open: readonly OpenIntent[], ask: ContainerAsk, corePool?: readonly string[]): Preference {
   const { chosen, fitting } = pickIntent(open, ask);
   if (chosen) {
     const cands = candidatesOf(chosen.intent, ask);
@@ -91,5 +92,20 @@ export function preferredFor(node: NodeGpus, open: readonly OpenIntent[], ask: C
     const deviceIDs = cands.length === ask.size && ask.mustInclude.every((u) => cands.includes(u)) ? cands : coreChoice(node, ask, cands);
     return { source: 'intent', deviceIDs, intent: chosen.intent, fitting };
   }
-  return { source: 'core', deviceIDs: coreChoice(node, ask), fitting: 0 };
+  return { source: 'core', deviceIDs: coreChoice(node, ask, corePool), fitting: 0 };
+}
+
+/**
+ * The answer to one container request in share slots (`--share-slots` > 1), decided in GPU terms:
+ * an intent's GPUs when one fits (a GPU fits while it has a free slot), else the core's best set
+ * among the fully free GPUs, and only when those are too few among every GPU with a free slot.
+ * Each GPU chosen is answered with its lowest free slot.
+ */
+export function preferredSlotsFor(node: NodeGpus, open: readonly OpenIntent[], ask: ContainerAsk, slots: number): Preference {
+  const view = slotView(ask, slots);
+  const g = view.gpuAsk;
+  const must = new Set(g.mustInclude);
+  const spare = [...view.fullyFree].filter((u) => !must.has(u) && node.indexOf.has(u));
+  const p = preferredFor(node, open, g, spare.length >= g.size - must.size ? spare : undefined);
+  return { ...p, deviceIDs: slotsForGpus(p.deviceIDs, view, ask) };
 }

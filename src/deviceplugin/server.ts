@@ -33,7 +33,8 @@ import { containerAllocation, judgeAllocation, mismatchMessage, PENDING_TTL_MS, 
 import { advertisedKey, listAndWatchResponse, type DeviceSource } from './devices.js';
 import { EVENT_REASON_MISMATCH, type PodEventRecorder } from './events.js';
 import { pickIntent, type ContainerAsk, type IntentStore } from './intents.js';
-import { preferredFor, type NodeGpus } from './preferred.js';
+import { preferredFor, preferredSlotsFor, type NodeGpus } from './preferred.js';
+import { deviceIdsOf, gpusOfDevices, slotView } from './slots.js';
 
 export const DEFAULT_SOCKET_NAME = 'linkpack-gpu.sock';
 /** Preferences remembered while waiting for their Allocate (the kubelet admits one pod at a time). */
@@ -67,6 +68,8 @@ export interface DevicePluginConfig {
    * wait is on the cache (no API call, no lock) and ends at the first fitting intent.
    */
   intentWaitMs?: number;
+  /** Devices advertised per GPU (`--share-slots`; default 1: one device per GPU, ID = its UUID). */
+  shareSlots?: number;
 }
 
 export interface PluginStats {
@@ -94,6 +97,9 @@ export class LinkpackDevicePlugin {
   readonly kubeletSocketPath: string;
   private readonly resourceName: string;
   private readonly log: PluginLog;
+  private readonly slots: number;
+  /** Every device ID advertised (the GPUs' UUIDs, or their share slots). */
+  private readonly deviceIds: ReadonlySet<string>;
   private server?: grpc.Server;
   private servedIno?: number;
   private serveGen = 0;
@@ -114,6 +120,8 @@ export class LinkpackDevicePlugin {
     this.kubeletSocketPath = path.join(cfg.pluginDir, KUBELET_SOCKET_NAME);
     this.resourceName = cfg.resourceName ?? GPU_RESOURCE;
     this.log = cfg.log ?? (() => {});
+    this.slots = cfg.shareSlots ?? 1;
+    this.deviceIds = new Set(cfg.node.uuidOf.flatMap((u) => deviceIdsOf(u, this.slots)));
   }
 
   /** Serves and, once kubelet.sock exists, registers; then keeps both true. Resolves after serving. */
@@ -227,7 +235,7 @@ export class LinkpackDevicePlugin {
       await callUnary(client, 'Register', req, this.cfg.registerTimeoutMs ?? 15_000);
       this.registered = { kubeletIno, serveGen: this.serveGen };
       this.stats.registrations += 1;
-      this.log('info', `registered ${this.resourceName} (${this.cfg.devices.devices().length} GPUs) with the kubelet at ${this.kubeletSocketPath}`);
+      this.log('info', `registered ${this.resourceName} (${this.cfg.devices.devices().length} GPUs${this.slots > 1 ? ` × ${this.slots} share slots` : ''}) with the kubelet at ${this.kubeletSocketPath}`);
       for (const w of this.registeredWaiters.splice(0)) w();
     } catch (err) {
       this.stats.registerFailures += 1;
@@ -249,7 +257,7 @@ export class LinkpackDevicePlugin {
       const key = advertisedKey(gpus);
       if (key === sent) return;
       sent = key;
-      call.write(listAndWatchResponse(gpus));
+      call.write(listAndWatchResponse(gpus, this.slots));
     };
     send();
     const unsubscribe = this.cfg.devices.subscribe(send);
@@ -269,7 +277,7 @@ export class LinkpackDevicePlugin {
     const intents = this.cfg.intents;
     const waitMs = this.cfg.intentWaitMs ?? 0;
     if (!intents || waitMs <= 0) return Promise.resolve();
-    const asks = (req.container_requests ?? []).map((c) => askOf(c));
+    const asks = (req.container_requests ?? []).map((c) => this.gpuAsk(askOf(c)));
     const fits = () => {
       try {
         const open = intents.open();
@@ -297,7 +305,8 @@ export class LinkpackDevicePlugin {
       container_responses: (req.container_requests ?? []).map((c) => {
         const ask = askOf(c);
         try {
-          const p = preferredFor(this.cfg.node, intents?.open() ?? [], ask);
+          const open = intents?.open() ?? [];
+          const p = this.slots > 1 ? preferredSlotsFor(this.cfg.node, open, ask, this.slots) : preferredFor(this.cfg.node, open, ask);
           if (p.source === 'intent') {
             intents!.take(p.intent, ask.size);
             this.pending.push({ intent: p.intent, deviceIDs: p.deviceIDs, atMs: (this.cfg.now ?? Date.now)() });
@@ -325,13 +334,22 @@ export class LinkpackDevicePlugin {
     const responses = [];
     for (const c of req.container_requests ?? []) {
       const ids = c.devices_ids ?? [];
-      const unknown = ids.filter((id) => !this.cfg.node.indexOf.has(id));
+      const unknown = ids.filter((id) => !this.deviceIds.has(id));
       if (unknown.length > 0) return { error: `Allocate: ${unknown.join(',')} ${unknown.length === 1 ? 'is not a GPU' : 'are not GPUs'} of node ${this.cfg.node.name}` };
       this.stats.allocations += 1;
-      responses.push(containerAllocation(ids, { cdi: this.cfg.cdi ?? false }));
+      const gpus = gpusOfDevices(ids);
+      if (gpus.length < ids.length) {
+        this.log('warn', `Allocate: one container got ${ids.join(',')}, more than one share slot of the same GPU: it gets ${gpus.length} GPU(s) (${gpus.join(',')}), fewer than the ${ids.length} it asked for`);
+      }
+      responses.push(containerAllocation(gpus, { cdi: this.cfg.cdi ?? false }));
       this.afterAllocate(ids);
     }
     return { response: { container_responses: responses } };
+  }
+
+  /** A request in GPU terms (what intents are matched against): with share slots, the GPUs that have a free slot. */
+  private gpuAsk(ask: ContainerAsk): ContainerAsk {
+    return this.slots > 1 ? slotView(ask, this.slots).gpuAsk : ask;
   }
 
   /** Compares an allocation with linkpack's intent; logs and records an Event off the kubelet's path. */
