@@ -1,5 +1,5 @@
 /**
- * `npm run bench:http [-- --json] [--nodes 1000,5000,15000] [--seconds 3] [--connections 4]`
+ * `npm run bench:http [-- --json] [--nodes 1000,5000,15000] [--seconds 3] [--connections 4] [--node-objects]`
  *
  * filter and prioritize over real HTTP against the real extender server and the real ClusterCache
  * (nodeCacheCapable: true bodies, i.e. NodeNames), side by side with a bare route on the same
@@ -9,7 +9,9 @@
  * Latency (p50/p99) is measured by a serial keep-alive client, one request at a time as
  * kube-scheduler sends them for one pod, with sub-millisecond timers; requests/s by autocannon
  * with several connections. BENCH_SERVER_NODE_OPTIONS (e.g. "--max-semi-space-size=64") is
- * passed to the server process, to try V8 flags.
+ * passed to the server process, to try V8 flags. --node-objects also gives the cache each Node's
+ * allocatable CPU and memory and the running pods CPU requests (as the Node feed does in a cluster):
+ * the decision then depends on free CPU too, so fewer nodes share a state and its memo.
  */
 import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
@@ -30,28 +32,34 @@ function nodeName(i: number): string {
 }
 
 
-/** A cluster of n 8-GPU nodes, about half the GPUs held by running pods. */
-export function benchCluster(n: number): ClusterCache {
+/** A cluster of n 8-GPU nodes, about half the GPUs held by running pods (with CPU requests and Node allocatable: withNodes). */
+export function benchCluster(n: number, withNodes = false): ClusterCache {
   const cache = new ClusterCache({ heartbeatTimeoutMs: Infinity });
   const rand = rng(42);
   const gpuNodes: unknown[] = [];
   const pods: unknown[] = [];
+  const nodes: unknown[] = [];
   for (let i = 0; i < n; i++) {
     const name = nodeName(i);
     const topo = getPreset(PRESETS[i % PRESETS.length]!)!;
     const withUuids = { ...topo, gpus: topo.gpus.map((g) => ({ ...g, uuid: `GPU-${i}-${g.index}` })) };
     gpuNodes.push(gpuNodeObject(name, withUuids));
+    if (withNodes) nodes.push({ metadata: { name }, status: { allocatable: { cpu: '128', memory: '1024Gi' } } });
     const held: number[] = [];
     for (let g = 0; g < 8; g++) if (rand() < 0.5) held.push(g);
     if (held.length > 0) {
+      const requests: Record<string, string> = { 'nvidia.com/gpu': String(held.length) };
+      // 4–12 cores per GPU: node states then differ in free CPU as well.
+      if (withNodes) requests.cpu = String(held.length * (4 + Math.floor(rand() * 9)));
       pods.push({
         metadata: { name: `run-${i}`, namespace: 'bench', uid: `uid-run-${i}`, annotations: { 'linkpack.io/assigned-gpus': held.join(',') } },
-        spec: { nodeName: name, containers: [{ name: 'c', resources: { requests: { 'nvidia.com/gpu': String(held.length) } } }] },
+        spec: { nodeName: name, containers: [{ name: 'c', resources: { requests } }] },
         status: { phase: 'Running' },
       });
     }
   }
   cache.replaceAll(gpuNodes, pods);
+  if (withNodes) cache.replaceNodes(nodes);
   cache.markSynced('bench', true);
   return cache;
 }
@@ -71,8 +79,8 @@ export function benchPod() {
 // ---------------------------------------------------------------------------------------------
 // Child: serve
 
-async function serve(n: number): Promise<void> {
-  const cluster = benchCluster(n);
+async function serve(n: number, withNodes: boolean): Promise<void> {
+  const cluster = benchCluster(n, withNodes);
   const binder: PodBinder = { bind: async () => {} };
   // As `linkpack extender` runs by default: a workload profile observed from the cluster's pods.
   const app = buildExtenderServer({ cluster, binder, profile: observedProfile(() => cluster.podObjects(), undefined, undefined, { isGpuNode: (n) => cluster.gpuNode(n) !== undefined }) });
@@ -146,8 +154,9 @@ export interface BenchRow {
   ratioP99ToFloor: number;
 }
 
-async function measure(n: number, seconds: number, connections: number): Promise<BenchRow[]> {
-  const child = spawn(process.execPath, [...(process.env.BENCH_SERVER_NODE_OPTIONS ?? '').split(' ').filter(Boolean), fileURLToPath(import.meta.url), '--serve', String(n)], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function measure(n: number, seconds: number, connections: number, withNodes: boolean): Promise<BenchRow[]> {
+  const serverArgs = ['--serve', String(n), ...(withNodes ? ['--node-objects'] : [])];
+  const child = spawn(process.execPath, [...(process.env.BENCH_SERVER_NODE_OPTIONS ?? '').split(' ').filter(Boolean), fileURLToPath(import.meta.url), ...serverArgs], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const address = await new Promise<string>((resolve, reject) => {
       let buf = '';
@@ -183,15 +192,16 @@ function arg(name: string): string | undefined {
 }
 
 async function main(): Promise<void> {
+  const withNodes = process.argv.includes('--node-objects');
   const serveN = arg('--serve');
-  if (serveN) return serve(Number(serveN));
+  if (serveN) return serve(Number(serveN), withNodes);
   const json = process.argv.includes('--json');
   const sizes = (arg('--nodes') ?? '1000,5000,15000').split(',').map(Number);
   const seconds = Number(arg('--seconds') ?? 3);
   const connections = Number(arg('--connections') ?? 4);
   const results: BenchRow[] = [];
   for (const n of sizes) {
-    const rows = await measure(n, seconds, connections);
+    const rows = await measure(n, seconds, connections, withNodes);
     results.push(...rows);
     if (!json) {
       for (const r of rows) {

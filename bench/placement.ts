@@ -93,7 +93,7 @@ const rows = workloads.map((w) => [
 lines.push(markdownTable(header, rows), '');
 
 // "As deployed" (src/sim/deployed.ts): the kube-scheduler pick with the shipped configuration, with its defaults, with its device count.
-const DEPLOYED = (['linkpack-deployed', 'linkpack-kubedefault', 'linkpack-devicecap'] as PolicyName[]).filter((p) => policies.includes(p));
+const DEPLOYED = (['linkpack-deployed', 'linkpack-kubedefault', 'linkpack-devicecap', 'linkpack-shareslots'] as PolicyName[]).filter((p) => policies.includes(p));
 if (policies.includes('linkpack')) {
   lines.push('## linkpack against BestFit and FGD (unallocated % at 100%; negative = fewer GPUs left unallocated)', '');
   const lrows = workloads.map((w) => {

@@ -11,14 +11,16 @@
  * "dropped"), arrivals until 1.3× the slice's GPU capacity. Metric: unallocated GPU % when the
  * arrived GPU demand first reaches 100% of capacity, and at the end.
  *
- * Options: --nodes 100 --seed 42 --workload default --tolerance 1.5
+ * Options: --nodes 100 --seed 42 --workload default --tolerance 1.5 --share-slots 1
+ * (--share-slots N: the nodes advertise N nvidia.com/gpu devices per GPU, as the device plugin with
+ * `--share-slots N` does, and the prediction counts devices the same way).
  */
 import { join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { ANN_GPU_MILLI, ANN_ASSIGNED_GPUS } from '../src/api/annotations.js';
 import { gpuNodeObject } from '../src/cluster/gpunode.js';
 import { SimCluster, nodeSpecsFromTrace, MILLI, type SimPod } from '../src/sim/cluster.js';
-import { makePolicy } from '../src/sim/policies.js';
+import { deployedPolicy, shippedSchedulerConfig } from '../src/sim/policies.js';
 import { buildArrivals, runArrivals } from '../src/sim/protocol.js';
 import { Rng } from '../src/sim/rng.js';
 import { loadNodeCsv, loadPodCsv, type TraceNode } from '../src/sim/trace.js';
@@ -34,8 +36,9 @@ const nodeCount = Number(arg('nodes', '100'));
 const seed = Number(arg('seed', '42'));
 const workload = arg('workload', 'default');
 const tolerance = Number(arg('tolerance', '1.5'));
-if (!Number.isInteger(nodeCount) || nodeCount < 2 || !Number.isInteger(seed) || !(tolerance > 0)) {
-  console.error('bench:replay: --nodes must be a whole number ≥ 2, --seed a whole number, --tolerance > 0');
+const shareSlots = Number(arg('share-slots', '1'));
+if (!Number.isInteger(nodeCount) || nodeCount < 2 || !Number.isInteger(seed) || !(tolerance > 0) || !Number.isInteger(shareSlots) || shareSlots < 1 || shareSlots > 100) {
+  console.error('bench:replay: --nodes must be a whole number ≥ 2, --seed a whole number, --tolerance > 0, --share-slots a whole number 1–100');
   process.exit(2);
 }
 const shared = process.env.LINKPACK_SHARED ?? resolve(process.cwd(), '../shared');
@@ -73,7 +76,9 @@ function metric(arrivedMilli: ArrayLike<number>, usedMilli: ArrayLike<number>, c
 
 // The simulator's prediction, same nodes, same arrivals, kube-scheduler's random ties.
 const t0 = performance.now();
-const sim = runArrivals(cluster, arrivals, makePolicy('linkpack-devicecap'), seed, typicalProfile(tracePods), 'random');
+const predictedBy = shareSlots === 1 ? 'linkpack-devicecap' : `linkpack-devicecap, ${shareSlots} devices per GPU`;
+const policy = deployedPolicy({ ...shippedSchedulerConfig(), countDevices: true, deviceSlotsPerGpu: shareSlots }, predictedBy);
+const sim = runArrivals(cluster, arrivals, policy, seed, typicalProfile(tracePods), 'random');
 const predicted = metric(sim.events.arrivedMilli, sim.events.usedMilli, cluster.capacityMilli);
 const simMs = performance.now() - t0;
 
@@ -96,7 +101,7 @@ let exitCode = 0;
 try {
   await cp.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'replay' } });
   for (const s of specs) {
-    const node = await cp.createFakeNode(s.name, { gpus: s.gpuCount, cpu: `${s.cpuMilli}m`, memory: `${s.memoryMiB}Mi` });
+    const node = await cp.createFakeNode(s.name, { gpus: s.gpuCount * shareSlots, cpu: `${s.cpuMilli}m`, memory: `${s.memoryMiB}Mi` });
     const topo = { ...s.topology, gpus: s.topology.gpus.map((g) => ({ ...g, uuid: `GPU-${s.name}-${g.index}` })) };
     const want = JSON.parse(JSON.stringify(gpuNodeObject(s.name, topo))) as KObj;
     want.metadata.ownerReferences = [{ apiVersion: 'v1', kind: 'Node', name: s.name, uid: node.metadata.uid }];
@@ -139,12 +144,12 @@ try {
   const diff = real.at100 - predicted.at100;
   const ok = Math.abs(diff) <= tolerance;
   const gpus = cluster.capacityMilli / MILLI;
-  console.log(`# Replay: ${specs.length} openb nodes (${gpus} GPUs), ${arrivals.length} ${workload} pods, seed ${seed}`);
+  console.log(`# Replay: ${specs.length} openb nodes (${gpus} GPUs, ${shareSlots} nvidia.com/gpu device${shareSlots === 1 ? '' : 's'} per GPU), ${arrivals.length} ${workload} pods, seed ${seed}`);
   console.log('');
   console.log('| | unallocated % at 100% arrival | at the end (130%) | dropped pods | time |');
   console.log('|---|---:|---:|---:|---:|');
   console.log(`| real kube-scheduler + extender | ${real.at100.toFixed(2)} | ${real.end.toFixed(2)} | ${dropped} | ${(realMs / 1000).toFixed(0)} s |`);
-  console.log(`| simulator, linkpack-devicecap | ${predicted.at100.toFixed(2)} | ${predicted.end.toFixed(2)} | ${sim.failedPods} | ${(simMs / 1000).toFixed(1)} s |`);
+  console.log(`| simulator, ${predictedBy} | ${predicted.at100.toFixed(2)} | ${predicted.end.toFixed(2)} | ${sim.failedPods} | ${(simMs / 1000).toFixed(1)} s |`);
   console.log('');
   console.log(`difference ${diff >= 0 ? '+' : ''}${diff.toFixed(2)} points; tolerance ±${tolerance}: ${ok ? 'within' : 'OUTSIDE'}`);
   if (!ok) exitCode = 1;

@@ -15,7 +15,8 @@
  * NodeAffinity, PodTopologySpread, InterPodAffinity, ImageLocality) give every simulated node the
  * same score — no taints, affinities, selectors or images in a trace — so they cannot change a pick.
  * With countDevices the scheduler's filter adds its device count: a share pod asks one
- * nvidia.com/gpu (devicesFit). Simplification: pods' CPU/memory requests are the trace's (no non-zero defaults).
+ * nvidia.com/gpu (devicesFit), of deviceSlotsPerGpu devices per GPU (the device plugin's
+ * --share-slots; 1 = one device per GPU). Simplification: pods' CPU/memory requests are the trace's (no non-zero defaults).
  */
 import { parse as parseYaml } from 'yaml';
 import { extenderScoresFromRaw } from '../extender/scores.js';
@@ -38,6 +39,8 @@ export interface DeployedConfig {
   balanced: { weight: number; resources: ResourceWeight[] } | null;
   /** Apply kube-scheduler's nvidia.com/gpu device count in the filter (devicesFit). */
   countDevices?: boolean;
+  /** Devices the device plugin advertises per GPU (`--share-slots`; default 1): kube-scheduler's nvidia.com/gpu allocatable is GPUs × this. */
+  deviceSlotsPerGpu?: number;
   /**
    * The extender lists `managedResources`: kube-scheduler then asks it only about pods that
    * request one of them (nvidia.com/gpu), and CPU-only pods are placed by the plugins alone.
@@ -142,14 +145,14 @@ export function nodesToScore(pct: number, all: number): number {
 }
 
 /** Allocatable, requested before, and the pod's request of one resource on one node (0 allocatable = skipped). */
-function amounts(cluster: SimCluster, node: number, pod: SimPod, r: ResourceName): [number, number, number] {
+function amounts(cluster: SimCluster, node: number, pod: SimPod, r: ResourceName, slotsPerGpu = 1): [number, number, number] {
   const spec = cluster.specs[node];
   if (r === 'cpu') return [spec.cpuMilli, spec.cpuMilli - cluster.cpuFree[node], pod.cpuMilli];
   if (r === 'memory') return [spec.memoryMiB, spec.memoryMiB - cluster.memFree[node], pod.memoryMiB];
   if (pod.gpuCount === 0) return [0, 0, 0]; // an extended resource the pod does not ask: skipped
   let devices = 0;
   for (let k = 0; k < 17; k++) devices += cluster.classCount[node * 17 + k] * Math.max(1, k);
-  return [spec.gpuCount, devices, pod.gpuCount];
+  return [spec.gpuCount * slotsPerGpu, devices, pod.gpuCount];
 }
 
 /**
@@ -157,19 +160,19 @@ function amounts(cluster: SimCluster, node: number, pod: SimPod, r: ResourceName
  * share asks for one (docs/extender.md), so a node holds at most as many GPU pods as it has GPUs
  * however small their shares — a limit the FGD protocol does not have.
  */
-export function devicesFit(cluster: SimCluster, node: number, pod: SimPod): boolean {
+export function devicesFit(cluster: SimCluster, node: number, pod: SimPod, slotsPerGpu = 1): boolean {
   if (pod.gpuCount === 0) return true;
-  const [cap, before, ask] = amounts(cluster, node, pod, 'nvidia.com/gpu');
+  const [cap, before, ask] = amounts(cluster, node, pod, 'nvidia.com/gpu', slotsPerGpu);
   return before + ask <= cap;
 }
 
 const trunc = Math.trunc;
 
-function fitScore(strategy: FitStrategy, resources: readonly ResourceWeight[], cluster: SimCluster, node: number, pod: SimPod): number {
+function fitScore(strategy: FitStrategy, resources: readonly ResourceWeight[], cluster: SimCluster, node: number, pod: SimPod, slotsPerGpu: number): number {
   let sum = 0;
   let weights = 0;
   for (const r of resources) {
-    const [cap, before, ask] = amounts(cluster, node, pod, r.name);
+    const [cap, before, ask] = amounts(cluster, node, pod, r.name, slotsPerGpu);
     if (cap === 0) continue;
     const req = before + ask;
     const s = strategy === 'LeastAllocated' ? (req > cap ? 0 : trunc(((cap - req) * 100) / cap)) : trunc((Math.min(req, cap) * 100) / cap);
@@ -189,11 +192,11 @@ function balancedOf(fractions: number[]): number {
   return trunc((1 - std) * 100);
 }
 
-function balancedScore(resources: readonly ResourceWeight[], cluster: SimCluster, node: number, pod: SimPod): number {
+function balancedScore(resources: readonly ResourceWeight[], cluster: SimCluster, node: number, pod: SimPod, slotsPerGpu: number): number {
   const withPod: number[] = [];
   const without: number[] = [];
   for (const r of resources) {
-    const [cap, before, ask] = amounts(cluster, node, pod, r.name);
+    const [cap, before, ask] = amounts(cluster, node, pod, r.name, slotsPerGpu);
     if (cap === 0) continue;
     withPod.push(Math.min(1, (before + ask) / cap));
     without.push(Math.min(1, before / cap));
@@ -204,8 +207,9 @@ function balancedScore(resources: readonly ResourceWeight[], cluster: SimCluster
 /** Σ weight × score of the modelled plugins for one node (the constant ones left out). */
 export function pluginTotal(cfg: DeployedConfig, cluster: SimCluster, node: number, pod: SimPod): number {
   let t = 0;
-  if (cfg.fit) t += cfg.fit.weight * fitScore(cfg.fit.strategy, cfg.fit.resources, cluster, node, pod);
-  if (cfg.balanced) t += cfg.balanced.weight * balancedScore(cfg.balanced.resources, cluster, node, pod);
+  const slots = cfg.deviceSlotsPerGpu ?? 1;
+  if (cfg.fit) t += cfg.fit.weight * fitScore(cfg.fit.strategy, cfg.fit.resources, cluster, node, pod, slots);
+  if (cfg.balanced) t += cfg.balanced.weight * balancedScore(cfg.balanced.resources, cluster, node, pod, slots);
   return t;
 }
 
@@ -229,7 +233,7 @@ export function deployedPick(
   let examined = 0;
   for (; examined < n && feasible.length < want; examined++) {
     const node = (start + examined) % n;
-    if (cluster.fits(node, pod) && (!cfg.countDevices || devicesFit(cluster, node, pod))) feasible.push(node);
+    if (cluster.fits(node, pod) && (!cfg.countDevices || devicesFit(cluster, node, pod, cfg.deviceSlotsPerGpu))) feasible.push(node);
   }
   const passed: number[] = [];
   const passedRaw: number[] = [];

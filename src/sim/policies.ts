@@ -14,17 +14,21 @@ import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const POLICY_NAMES = ['random', 'dotprod', 'gpuclustering', 'gpupacking', 'bestfit', 'fgd', 'linkpack', 'linkpack-deployed', 'linkpack-deployed-nocpu', 'linkpack-kubedefault', 'linkpack-devicecap', 'linkpack-noprofile'] as const;
+export const POLICY_NAMES = ['random', 'dotprod', 'gpuclustering', 'gpupacking', 'bestfit', 'fgd', 'linkpack', 'linkpack-deployed', 'linkpack-deployed-nocpu', 'linkpack-kubedefault', 'linkpack-devicecap', 'linkpack-shareslots', 'linkpack-noprofile'] as const;
 /**
  * linkpack variants: `linkpack` = the core's top raw score (the objective itself);
  * `linkpack-deployed` = the pick of kube-scheduler with the shipped deploy/scheduler/scheduler-config.yaml
  * (deployed.ts); `linkpack-kubedefault` = the same with kube-scheduler's default score plugins and
  * extender weight 5; `linkpack-devicecap` = linkpack-deployed with kube-scheduler's nvidia.com/gpu device
- * count in the filter (a GPU share holds a whole device slot today); `linkpack-deployed-nocpu` = linkpack-deployed with an extender
+ * count in the filter (with the device plugin's default of one device per GPU a share holds a whole
+ * one); `linkpack-shareslots` = the same with the device plugin's `--share-slots 10` (each GPU ten
+ * devices, SHARE_SLOTS_MODELLED); `linkpack-deployed-nocpu` = linkpack-deployed with an extender
  * that does not know the nodes' free CPU and memory (no Node objects); `linkpack-noprofile` = the core without a workload profile (the extender
  * before it has seen enough pods).
  */
-export const LINKPACK_VARIANTS: readonly PolicyName[] = ['linkpack-deployed', 'linkpack-deployed-nocpu', 'linkpack-kubedefault', 'linkpack-devicecap', 'linkpack-noprofile'];
+export const LINKPACK_VARIANTS: readonly PolicyName[] = ['linkpack-deployed', 'linkpack-deployed-nocpu', 'linkpack-kubedefault', 'linkpack-devicecap', 'linkpack-shareslots', 'linkpack-noprofile'];
+/** Devices per GPU of the `linkpack-shareslots` variant: the device plugin run with `--share-slots 10`. */
+export const SHARE_SLOTS_MODELLED = 10;
 export type PolicyName = (typeof POLICY_NAMES)[number];
 
 /** Spelling of the FGD artifact's result files. */
@@ -400,6 +404,8 @@ export function makePolicy(name: PolicyName): Policy {
       return new LinkpackPolicy(name, { profile: true, deployed: defaultDeployedConfig(5) });
     case 'linkpack-devicecap':
       return new LinkpackPolicy(name, { profile: true, deployed: { ...shippedSchedulerConfig(), countDevices: true } });
+    case 'linkpack-shareslots':
+      return new LinkpackPolicy(name, { profile: true, deployed: { ...shippedSchedulerConfig(), countDevices: true, deviceSlotsPerGpu: SHARE_SLOTS_MODELLED } });
     case 'linkpack-noprofile':
       return new LinkpackPolicy(name, { profile: false });
   }

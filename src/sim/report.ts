@@ -28,6 +28,7 @@ export const POLICY_COLOURS: Readonly<Record<(typeof POLICY_NAMES)[number] | (ty
   'linkpack-deployed-nocpu': '#6a3d9a',
   'linkpack-kubedefault': '#bcbd22',
   'linkpack-devicecap': '#7f7f00',
+  'linkpack-shareslots': '#dbdb8d',
   'linkpack-noprofile': '#c49c94',
   'lowest-index': '#7f7f7f',
   besteffort: '#17becf',

@@ -79,6 +79,10 @@ describe('the device count', () => {
     const cfg = defaultDeployedConfig(5);
     expect(deployedPick(cfg, c, p, 0, () => 1, () => false).node).toBe(0);
     expect(deployedPick({ ...cfg, countDevices: true }, c, p, 0, () => 1, () => false).node).toBe(-1);
+    // The device plugin with --share-slots 4: 8 devices on the node, the third share fits again.
+    expect(deployedPick({ ...cfg, countDevices: true, deviceSlotsPerGpu: 4 }, c, p, 0, () => 1, () => false).node).toBe(0);
+    // Whole GPUs are not multiplied by slots in the extender's view: a 2-GPU pod still does not fit (GPU 0 is shared).
+    expect(c.fits(0, c.compilePod(pod('w', 2, 1000)))).toBe(false);
   });
 });
 

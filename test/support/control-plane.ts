@@ -190,6 +190,8 @@ export interface ControlPlaneOptions {
 
 export interface FakeNodeOptions {
   gpus?: number;
+  /** createGpuNode: nvidia.com/gpu devices per GPU (the device plugin's --share-slots; default 1). */
+  devicesPerGpu?: number;
   cpu?: string;
   memory?: string;
   labels?: Record<string, string>;
@@ -484,7 +486,7 @@ export class ControlPlane {
    */
   async createGpuNode(name: string, preset: string, o: FakeNodeOptions & GpuNodeObjectOptions = {}): Promise<{ node: KObj; gpuNode: KObj }> {
     const want = gpuNodeJson(name, preset, o);
-    const node = await this.createFakeNode(name, { ...o, gpus: want.status.gpus.length });
+    const node = await this.createFakeNode(name, { ...o, gpus: want.status.gpus.length * (o.devicesPerGpu ?? 1) });
     want.metadata.ownerReferences = [{ apiVersion: 'v1', kind: 'Node', name, uid: node.metadata.uid }];
     const status = want.status;
     const [created] = await this.apply(want);
