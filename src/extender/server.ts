@@ -128,8 +128,11 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
   const catchUpOnVictims = async (pod: PodLike, refused: readonly string[]): Promise<number> => {
     const uid = pod.metadata?.uid;
     if (!opts.podsGone || !uid || refused.length === 0 || !cluster.locatePod || !cluster.podGone) return 0;
+    // Once kube-scheduler has nominated a node, only the victims there matter.
+    const nominated = (pod as { status?: { nominatedNodeName?: unknown } }).status?.nominatedNodeName;
+    const nodes = typeof nominated === 'string' && nominated !== '' ? refused.filter((n) => n === nominated) : refused;
     const stale: PodIdentity[] = [];
-    for (const v of victims.on(uid, new Set(refused))) {
+    for (const v of victims.on(uid, new Set(nodes))) {
       const at = cluster.locatePod(v.uid);
       if (at && at.node === v.node) stale.push({ namespace: at.namespace, name: at.name, uid: v.uid });
     }

@@ -88,6 +88,23 @@ describe('preemptor filtered while the watch lags behind the victims’ deletion
     expect(asked).toHaveLength(1);
   });
 
+  it('with a nominated node, only the victims there are checked', async () => {
+    cache.upsertGpuNode(gpuNodeJson('h100-b', 'hgx-h100'));
+    for (let i = 0; i < 8; i++) cache.upsertPod(podJson('ml', `b-${i}`, { node: 'h100-b', gpus: [i], uid: `uid-b-${i}` }));
+    await post('/preempt', {
+      Pod: vip(),
+      NodeNameToVictims: null,
+      NodeNameToMetaVictims: {
+        h100: { Pods: [0, 1, 2, 3, 4, 5, 6, 7].map((i) => ({ UID: `uid-low-${i}` })), NumPDBViolations: 0 },
+        'h100-b': { Pods: [0, 1, 2, 3, 4, 5, 6, 7].map((i) => ({ UID: `uid-b-${i}` })), NumPDBViolations: 0 },
+      },
+    });
+    const nominatedVip = { ...vip(), status: { nominatedNodeName: 'h100-b' } };
+    await post('/filter', argsByName(nominatedVip, ['h100', 'h100-b']));
+    expect(asked).toHaveLength(1);
+    expect(new Set(asked[0]!.map((p) => p.name.slice(0, 2)))).toEqual(new Set(['b-']));
+  });
+
   it('other pods are never checked: only a preemptor, only its victims, only on refused nodes', async () => {
     await preempt();
     const other = schedulerPod('other', 4, {}, 'uid-other');
