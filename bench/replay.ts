@@ -77,7 +77,8 @@ function metric(arrivedMilli: ArrayLike<number>, usedMilli: ArrayLike<number>, c
 // The simulator's prediction, same nodes, same arrivals, kube-scheduler's random ties.
 const t0 = performance.now();
 const predictedBy = shareSlots === 1 ? 'linkpack-devicecap' : `linkpack-devicecap, ${shareSlots} devices per GPU`;
-const policy = deployedPolicy({ ...shippedSchedulerConfig(), countDevices: true, deviceSlotsPerGpu: shareSlots }, predictedBy);
+// The extender breaks equal raw scores by nodeTieRank of the node's name: the prediction does too.
+const policy = deployedPolicy({ ...shippedSchedulerConfig(), countDevices: true, deviceSlotsPerGpu: shareSlots }, predictedBy, { extenderTiesByName: true });
 const sim = runArrivals(cluster, arrivals, policy, seed, typicalProfile(tracePods), 'random');
 const predicted = metric(sim.events.arrivedMilli, sim.events.usedMilli, cluster.capacityMilli);
 const simMs = performance.now() - t0;

@@ -13,6 +13,7 @@ import { defaultDeployedConfig, deployedPick, parseDeployedConfig, type Deployed
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeTieRank } from '../extender/scores.js';
 
 export const POLICY_NAMES = ['random', 'dotprod', 'gpuclustering', 'gpupacking', 'bestfit', 'fgd', 'linkpack', 'linkpack-deployed', 'linkpack-deployed-nocpu', 'linkpack-kubedefault', 'linkpack-devicecap', 'linkpack-shareslots', 'linkpack-noprofile'] as const;
 /**
@@ -316,8 +317,10 @@ class LinkpackPolicy implements Policy {
 
   constructor(
     readonly name: string = 'linkpack',
-    private readonly opts: { profile: boolean; deployed?: DeployedConfig } = { profile: true },
+    private readonly opts: { profile: boolean; deployed?: DeployedConfig; extenderTiesByName?: boolean } = { profile: true },
   ) {}
+  /** nodeTieRank of each node's name, for extenderTiesByName (per cluster). */
+  private nameRanks: { cluster: SimCluster; ranks: Float64Array } | null = null;
   private cacheProfile: WorkloadProfile | null = null;
   private cacheCluster: SimCluster | null = null;
   /** Calls into the core (for the speed report). */
@@ -339,6 +342,19 @@ class LinkpackPolicy implements Policy {
     return d;
   }
 
+  /**
+   * The extender's order among equal raw scores: its own nodeTieRank of the node names
+   * (extenderTiesByName, for a replay of named nodes), else the run's node order standing in for it.
+   */
+  private extenderTieRank(cluster: SimCluster, rank: ArrayLike<number> | null): (node: number) => number {
+    if (this.opts.extenderTiesByName) {
+      if (this.nameRanks?.cluster !== cluster) this.nameRanks = { cluster, ranks: Float64Array.from(cluster.specs, (s) => nodeTieRank(s.name)) };
+      const ranks = this.nameRanks.ranks;
+      return (nd) => ranks[nd]!;
+    }
+    return (nd) => (rank ? rank[nd]! : nd);
+  }
+
   choose(pod: SimPod, ctx: PolicyContext): Placement | null {
     const { cluster } = ctx;
     const profile = this.opts.profile ? ctx.profile : undefined;
@@ -357,7 +373,7 @@ class LinkpackPolicy implements Policy {
       const { node, examined } = deployedPick(this.opts.deployed, cluster, pod, this.nextStart, (nd) => {
         const d = this.decide(cluster, nd, pod, req, profile);
         return d.fits ? d.rawScore : NaN;
-      }, better, (nd) => (rank ? rank[nd] : nd)); // the extender's stable tie order (nodeTieRank) stands in as the run's node order
+      }, better, this.extenderTieRank(cluster, rank));
       this.nextStart = (this.nextStart + examined) % cluster.n;
       if (node < 0) return null;
       if (pod.gpuCount === 0) return { node, gpus: [] };
@@ -412,8 +428,8 @@ export function makePolicy(name: PolicyName): Policy {
 }
 
 /** linkpack as kube-scheduler would run it with this configuration (deployed.ts). */
-export function deployedPolicy(cfg: DeployedConfig, name = 'linkpack-deployed'): Policy {
-  return new LinkpackPolicy(name, { profile: true, deployed: cfg });
+export function deployedPolicy(cfg: DeployedConfig, name = 'linkpack-deployed', opts: { extenderTiesByName?: boolean } = {}): Policy {
+  return new LinkpackPolicy(name, { profile: true, deployed: cfg, ...opts });
 }
 
 /** deploy/scheduler/scheduler-config.yaml of this checkout (found upwards from this module), parsed. */

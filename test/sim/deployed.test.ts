@@ -4,7 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { defaultDeployedConfig, deployedPick, nodesToScore, parseDeployedConfig, pluginTotal } from '../../src/sim/deployed.js';
 import { clusterOf, node, pod, put } from './helpers.js';
-import { shippedSchedulerConfig } from '../../src/sim/policies.js';
+import { deployedPolicy, shippedSchedulerConfig } from '../../src/sim/policies.js';
+import { runArrivals } from '../../src/sim/protocol.js';
+import { nodeTieRank } from '../../src/extender/scores.js';
 
 const shipped = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../deploy/scheduler/scheduler-config.yaml');
 
@@ -83,6 +85,23 @@ describe('the device count', () => {
     expect(deployedPick({ ...cfg, countDevices: true, deviceSlotsPerGpu: 4 }, c, p, 0, () => 1, () => false).node).toBe(0);
     // Whole GPUs are not multiplied by slots in the extender's view: a 2-GPU pod still does not fit (GPU 0 is shared).
     expect(c.fits(0, c.compilePod(pod('w', 2, 1000)))).toBe(false);
+  });
+});
+
+describe('the extender\'s tie order', () => {
+  it('extenderTiesByName: equal raw scores go to the lowest nodeTieRank of the name, as the real extender breaks them', () => {
+    const names = ['a', 'b', 'c', 'd'];
+    const byRank = [...names].sort((x, y) => nodeTieRank(x) - nodeTieRank(y))[0]!;
+    expect(byRank).not.toBe('a'); // else the test could not tell the two orders apart
+    const pick = (byName: boolean) => {
+      const c = clusterOf(...names.map((n) => node(n, 4, 'T4')));
+      const policy = deployedPolicy(shippedSchedulerConfig(), 'linkpack-deployed', { extenderTiesByName: byName });
+      const r = runArrivals(c, [c.compilePod(pod('p', 1, 1000))], policy, 42, { shapes: [] }, 'first');
+      expect(r.failedPods).toBe(0);
+      return names.find((_, i) => c.freeMilliOf(i).reduce((a, b) => a + b, 0) < 4000);
+    };
+    expect(pick(true)).toBe(byRank);
+    expect(pick(false)).toBe('a');
   });
 });
 
