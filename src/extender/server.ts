@@ -7,7 +7,7 @@ import { STATUS_CODES } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import { Value } from '@sinclair/typebox/value';
 import type { ClusterView, PodBinder } from '../cluster/types.js';
-import type { PodIdentity, PodsGone } from '../cluster/k8s-pods-gone.js';
+import type { PodsGone } from '../cluster/k8s-pods-gone.js';
 import type { WorkloadProfile } from '../core/types.js';
 import { preemptVictims, type CandidateVictims, type DecideContext } from './decide.js';
 import { bindWithGangs, filterWithGangs, GangPlanner, prioritizeWithGangs } from './gang.js';
@@ -18,7 +18,7 @@ import { registerClusterMetrics } from './cluster-metrics.js';
 import { PodMemory, type PodMemoryOptions } from './pod-memory.js';
 import { candidatesOf, DEFAULT_MAX_NODES } from './candidates.js';
 import { hostPriorityJson } from './wire-json.js';
-import { PreemptionVictims } from './victims.js';
+import { catchUpOnVictims, PreemptionVictims } from './victims.js';
 import { podGpuAsk, podKey, type PodLike } from './preferences.js';
 import {
   BindingArgsSchema,
@@ -121,27 +121,6 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
   const gangs = new GangPlanner({ ttlMs: opts.gangReservationMs });
   const victims = new PreemptionVictims(now);
 
-  /**
-   * Victims we named for this preemptor that the cache still holds on nodes the filter refused;
-   * those the API server says are gone leave the cache. Returns how many left.
-   */
-  const catchUpOnVictims = async (pod: PodLike, refused: readonly string[]): Promise<number> => {
-    const uid = pod.metadata?.uid;
-    if (!opts.podsGone || !uid || refused.length === 0 || !cluster.locatePod || !cluster.podGone) return 0;
-    // Once kube-scheduler has nominated a node, only the victims there matter.
-    const nominated = (pod as { status?: { nominatedNodeName?: unknown } }).status?.nominatedNodeName;
-    const nodes = typeof nominated === 'string' && nominated !== '' ? refused.filter((n) => n === nominated) : refused;
-    const stale: PodIdentity[] = [];
-    for (const v of victims.on(uid, new Set(nodes))) {
-      const at = cluster.locatePod(v.uid);
-      if (at && at.node === v.node) stale.push({ namespace: at.namespace, name: at.name, uid: v.uid });
-    }
-    if (stale.length === 0) return 0;
-    const gone = await opts.podsGone(stale);
-    for (const g of gone) cluster.podGone(g.namespace, g.name, g.uid);
-    return gone.length;
-  };
-
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) req.log.error({ err }, 'extender handler failed');
@@ -195,9 +174,10 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
     remember(pod, names);
     const ask = podGpuAsk(pod);
     let r = filterWithGangs(gangs, ctx(), pod, ask, names);
-    const refused = Object.keys(r.failed);
-    if (refused.length > 0) {
-      const caughtUp = await catchUpOnVictims(pod, refused);
+    // Only a preemptor with victims on record can be refused by a lagging watch (victims.ts).
+    const uid = pod.metadata?.uid;
+    if (opts.podsGone && uid && victims.has(uid)) {
+      const caughtUp = await catchUpOnVictims(victims, cluster, opts.podsGone, pod, Object.keys(r.failed));
       if (caughtUp > 0) {
         req.log.info({ pod: podKey(pod), victims: caughtUp }, 'preemptor filtered before the watch delivered its victims\' deletion: the API server confirmed them gone');
         r = filterWithGangs(gangs, ctx(), pod, ask, names);

@@ -5,6 +5,9 @@
  * scheduler: 4 pods evicted for nothing). So before refusing a preemptor on a node where it has
  * victims, the filter asks the API server whether they are still there (server.ts).
  */
+import type { PodIdentity, PodsGone } from '../cluster/k8s-pods-gone.js';
+import type { ClusterView } from '../cluster/types.js';
+
 export interface VictimRef {
   node: string;
   uid: string;
@@ -28,6 +31,11 @@ export class PreemptionVictims {
     if (this.byPreemptor.size > MAX_PREEMPTORS) this.byPreemptor.delete(this.byPreemptor.keys().next().value!);
   }
 
+  /** Whether victims are recorded for this pod (the filter's cheap first question). */
+  has(preemptorUid: string): boolean {
+    return this.byPreemptor.has(preemptorUid);
+  }
+
   /** Victims recorded for the preemptor on these nodes (none once the record expired). */
   on(preemptorUid: string, nodes: ReadonlySet<string>): VictimRef[] {
     const r = this.byPreemptor.get(preemptorUid);
@@ -43,4 +51,31 @@ export class PreemptionVictims {
   forget(preemptorUid: string): void {
     this.byPreemptor.delete(preemptorUid);
   }
+}
+
+/**
+ * The catch-up: victims named for this preemptor that the cache still holds on nodes the filter
+ * refused (only the nominated node once kube-scheduler has set one) are checked with the API
+ * server; those gone leave the cache. Returns how many left (0: nothing to re-evaluate).
+ */
+export async function catchUpOnVictims(
+  victims: PreemptionVictims,
+  cluster: ClusterView,
+  podsGone: PodsGone,
+  pod: { metadata?: { uid?: string }; status?: { nominatedNodeName?: unknown } },
+  refused: readonly string[],
+): Promise<number> {
+  const uid = pod.metadata?.uid;
+  if (!uid || !cluster.locatePod || !cluster.podGone) return 0;
+  const nominated = pod.status?.nominatedNodeName;
+  const nodes = new Set(typeof nominated === 'string' && nominated !== '' ? refused.filter((n) => n === nominated) : refused);
+  const stale: PodIdentity[] = [];
+  for (const v of victims.on(uid, nodes)) {
+    const at = cluster.locatePod(v.uid);
+    if (at && at.node === v.node) stale.push({ namespace: at.namespace, name: at.name, uid: v.uid });
+  }
+  if (stale.length === 0) return 0;
+  const gone = await podsGone(stale);
+  for (const g of gone) cluster.podGone(g.namespace, g.name, g.uid);
+  return gone.length;
 }
