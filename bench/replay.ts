@@ -20,7 +20,8 @@ import { existsSync } from 'node:fs';
 import { ANN_GPU_MILLI, ANN_ASSIGNED_GPUS } from '../src/api/annotations.js';
 import { gpuNodeObject } from '../src/cluster/gpunode.js';
 import { SimCluster, nodeSpecsFromTrace, MILLI, type SimPod } from '../src/sim/cluster.js';
-import { deployedPolicy, shippedSchedulerConfig } from '../src/sim/policies.js';
+import { deployedPolicy, shippedWithDeviceCount } from '../src/sim/policies.js';
+import { parseShareSlots } from '../src/deviceplugin/command.js';
 import { buildArrivals, runArrivals } from '../src/sim/protocol.js';
 import { Rng } from '../src/sim/rng.js';
 import { loadNodeCsv, loadPodCsv, type TraceNode } from '../src/sim/trace.js';
@@ -36,9 +37,16 @@ const nodeCount = Number(arg('nodes', '100'));
 const seed = Number(arg('seed', '42'));
 const workload = arg('workload', 'default');
 const tolerance = Number(arg('tolerance', '1.5'));
-const shareSlots = Number(arg('share-slots', '1'));
-if (!Number.isInteger(nodeCount) || nodeCount < 2 || !Number.isInteger(seed) || !(tolerance > 0) || !Number.isInteger(shareSlots) || shareSlots < 1 || shareSlots > 100) {
-  console.error('bench:replay: --nodes must be a whole number ≥ 2, --seed a whole number, --tolerance > 0, --share-slots a whole number 1–100');
+if (!Number.isInteger(nodeCount) || nodeCount < 2 || !Number.isInteger(seed) || !(tolerance > 0)) {
+  console.error('bench:replay: --nodes must be a whole number ≥ 2, --seed a whole number, --tolerance > 0');
+  process.exit(2);
+}
+// The device plugin's own rule for --share-slots.
+let shareSlots = 1;
+try {
+  shareSlots = parseShareSlots(arg('share-slots', '1'));
+} catch (err) {
+  console.error(`bench:replay: ${(err as Error).message}`);
   process.exit(2);
 }
 const shared = process.env.LINKPACK_SHARED ?? resolve(process.cwd(), '../shared');
@@ -78,7 +86,7 @@ function metric(arrivedMilli: ArrayLike<number>, usedMilli: ArrayLike<number>, c
 const t0 = performance.now();
 const predictedBy = shareSlots === 1 ? 'linkpack-devicecap' : `linkpack-devicecap, ${shareSlots} devices per GPU`;
 // The extender breaks equal raw scores by nodeTieRank of the node's name: the prediction does too.
-const policy = deployedPolicy({ ...shippedSchedulerConfig(), countDevices: true, deviceSlotsPerGpu: shareSlots }, predictedBy, { extenderTiesByName: true });
+const policy = deployedPolicy(shippedWithDeviceCount(shareSlots), predictedBy, { extenderTiesByName: true });
 const sim = runArrivals(cluster, arrivals, policy, seed, typicalProfile(tracePods), 'random');
 const predicted = metric(sim.events.arrivedMilli, sim.events.usedMilli, cluster.capacityMilli);
 const simMs = performance.now() - t0;

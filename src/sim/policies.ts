@@ -419,9 +419,9 @@ export function makePolicy(name: PolicyName): Policy {
     case 'linkpack-kubedefault':
       return new LinkpackPolicy(name, { profile: true, deployed: defaultDeployedConfig(5) });
     case 'linkpack-devicecap':
-      return new LinkpackPolicy(name, { profile: true, deployed: { ...shippedSchedulerConfig(), countDevices: true } });
+      return new LinkpackPolicy(name, { profile: true, deployed: shippedWithDeviceCount(1) });
     case 'linkpack-shareslots':
-      return new LinkpackPolicy(name, { profile: true, deployed: { ...shippedSchedulerConfig(), countDevices: true, deviceSlotsPerGpu: SHARE_SLOTS_MODELLED } });
+      return new LinkpackPolicy(name, { profile: true, deployed: shippedWithDeviceCount(SHARE_SLOTS_MODELLED) });
     case 'linkpack-noprofile':
       return new LinkpackPolicy(name, { profile: false });
   }
@@ -430,6 +430,11 @@ export function makePolicy(name: PolicyName): Policy {
 /** linkpack as kube-scheduler would run it with this configuration (deployed.ts). */
 export function deployedPolicy(cfg: DeployedConfig, name = 'linkpack-deployed', opts: { extenderTiesByName?: boolean } = {}): Policy {
   return new LinkpackPolicy(name, { profile: true, deployed: cfg, ...opts });
+}
+
+/** The shipped configuration with kube-scheduler's device count, the device plugin advertising `slotsPerGpu` devices per GPU. */
+export function shippedWithDeviceCount(slotsPerGpu: number): DeployedConfig {
+  return { ...shippedSchedulerConfig(), countDevices: true, deviceSlotsPerGpu: slotsPerGpu };
 }
 
 /** deploy/scheduler/scheduler-config.yaml of this checkout (found upwards from this module), parsed. */
