@@ -1,5 +1,5 @@
 /**
- * `npm run bench:http [-- --json] [--nodes 1000,5000,15000] [--seconds 3] [--connections 4] [--node-objects]`
+ * `npm run bench:http [-- --json] [--nodes 1000,5000,15000] [--seconds 3] [--connections 4] [--node-objects] [--in-process]`
  *
  * filter and prioritize over real HTTP against the real extender server and the real ClusterCache
  * (nodeCacheCapable: true bodies, i.e. NodeNames), side by side with a bare route on the same
@@ -12,6 +12,8 @@
  * passed to the server process, to try V8 flags. --node-objects also gives the cache each Node's
  * allocatable CPU and memory and the running pods CPU requests (as the Node feed does in a cluster):
  * the decision then depends on free CPU too, so fewer nodes share a state and its memo.
+ * --in-process measures the same server through fastify's inject in this process (no socket, no
+ * child, no req/s: 0 in the rows).
  */
 import { spawn } from 'node:child_process';
 import { Agent, request } from 'node:http';
@@ -79,7 +81,8 @@ export function benchPod() {
 // ---------------------------------------------------------------------------------------------
 // Child: serve
 
-async function serve(n: number, withNodes: boolean): Promise<void> {
+/** The extender over the bench cluster, plus the floor route. */
+function benchServer(n: number, withNodes: boolean) {
   const cluster = benchCluster(n, withNodes);
   const binder: PodBinder = { bind: async () => {} };
   // As `linkpack extender` runs by default: a workload profile observed from the cluster's pods.
@@ -89,6 +92,11 @@ async function serve(n: number, withNodes: boolean): Promise<void> {
     const body = req.body as { NodeNames?: string[] };
     return { Nodes: null, NodeNames: body.NodeNames ?? [], FailedNodes: {}, FailedAndUnresolvableNodes: {}, Error: '' };
   });
+  return app;
+}
+
+async function serve(n: number, withNodes: boolean): Promise<void> {
+  const app = benchServer(n, withNodes);
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
   // Exit normally on the parent's kill, so --cpu-prof (BENCH_SERVER_NODE_OPTIONS) writes its profile.
   process.once('SIGTERM', () => process.exit(0));
@@ -186,6 +194,42 @@ async function measure(n: number, seconds: number, connections: number, withNode
   }
 }
 
+/**
+ * --in-process: the same server and cluster in this process, requests through fastify's inject (no
+ * socket, no child): p50/p99 of serial requests, to tell the decision's cost from the transport's.
+ */
+async function measureInProcess(n: number, seconds: number, withNodes: boolean): Promise<BenchRow[]> {
+  const app = benchServer(n, withNodes);
+  await app.ready();
+  const names = Array.from({ length: n }, (_, i) => nodeName(i));
+  const payload = JSON.stringify({ Pod: benchPod(), Nodes: null, NodeNames: names });
+  const one = async (path: string) => {
+    const t0 = process.hrtime.bigint();
+    const res = await app.inject({ method: 'POST', url: path, headers: { 'content-type': 'application/json' }, payload });
+    if (res.statusCode !== 200) throw new Error(`${path}: HTTP ${res.statusCode}`);
+    return Number(process.hrtime.bigint() - t0) / 1e6;
+  };
+  const latency = async (path: string): Promise<Latency> => {
+    for (let i = 0; i < 50; i++) await one(path);
+    const samples: number[] = [];
+    const until = Date.now() + seconds * 1000;
+    while (Date.now() < until || samples.length < 100) samples.push(await one(path));
+    samples.sort((a, b) => a - b);
+    return { p50Ms: round(percentile(samples, 50)), p99Ms: round(percentile(samples, 99)) };
+  };
+  try {
+    const floor = await latency('/floor');
+    const rows: BenchRow[] = [];
+    for (const verb of ['filter', 'prioritize'] as const) {
+      const lat = await latency(`/${verb}`);
+      rows.push({ verb, nodes: n, ...lat, rps: 0, floorP50Ms: floor.p50Ms, floorP99Ms: floor.p99Ms, floorRps: 0, ratioP99ToFloor: round(lat.p99Ms / floor.p99Ms) });
+    }
+    return rows;
+  } finally {
+    await app.close();
+  }
+}
+
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;
@@ -201,7 +245,7 @@ async function main(): Promise<void> {
   const connections = Number(arg('--connections') ?? 4);
   const results: BenchRow[] = [];
   for (const n of sizes) {
-    const rows = await measure(n, seconds, connections, withNodes);
+    const rows = process.argv.includes('--in-process') ? await measureInProcess(n, seconds, withNodes) : await measure(n, seconds, connections, withNodes);
     results.push(...rows);
     if (!json) {
       for (const r of rows) {
