@@ -310,6 +310,26 @@ export class ClusterCache implements ClusterView {
     return gpusByModelOf(compiled);
   }
 
+  /**
+   * Free GPUs per lower-cased model now (milli ÷ 1000; healthy GPUs of usable GPUNodes, assumed
+   * placements held): the core's freeGpusByModel, so model scarcity follows what is still free.
+   */
+  freeGpusByModel(nowMs: number = Date.now()): Map<string, number> {
+    this.expireAssumptions();
+    const out = new Map<string, number>();
+    for (const [name, e] of this.gpuNodes) {
+      const v = this.lookupEntry(name, e, nowMs);
+      if (!v.ok) continue;
+      const { topology, freeMilli, unhealthyMask = 0 } = v.state;
+      for (let g = 0; g < topology.n; g++) {
+        if (unhealthyMask & (1 << g)) continue;
+        const m = topology.modelsLower[g]!;
+        out.set(m, (out.get(m) ?? 0) + freeMilli[g]! / GPU_MILLI);
+      }
+    }
+    return out;
+  }
+
   gpuNode(name: string): GpuNodeRecord | undefined {
     return this.gpuNodes.get(name)?.record;
   }

@@ -12,6 +12,15 @@
  * plentiful model until its CPU runs out (gpuspec05: +2.4 points against FGD, docs/simulator.md);
  * the square leaves a lightly needed model nearly free to use. Needs the cluster's
  * GPUs per model (profile.gpusByModel); without it, or without constraints, need is 0 everywhere.
+ *
+ * With the free GPUs per model (profile.freeGpusByModel) the same formula is taken over what is
+ * still free — C = free GPUs of all models, G(A_d) = free GPUs of the allowed ones: of the demand
+ * that will fill the free capacity, s_d may use only A_d. That is a feedback: a model that fills
+ * faster than the rest (unconstrained pods drawn to it) is protected more, one that stays emptier
+ * (over-protected) is released. Static need protects from the start by the whole cluster's
+ * numbers and over-protected a lightly needed model (gpuspec05: +0.41 points against FGD, free:
+ * +0.15; docs/simulator.md, "Model scarcity against the free capacity"). Free need is rounded to
+ * 0.01: finer changes would only defeat the callers' decision caches.
  */
 import { modelMatches } from './model-match.js';
 import type { WorkloadProfile } from './types.js';
@@ -19,14 +28,19 @@ import type { WorkloadProfile } from './types.js';
 /** Per profile: need per lower-cased model (only models with need > 0 are listed). */
 const memo = new WeakMap<WorkloadProfile, Map<string, number>>();
 
+/** Need below this step is rounded away when measured against the free capacity. */
+const FREE_NEED_STEP = 0.01;
+
 function needTable(profile: WorkloadProfile): Map<string, number> {
   let table = memo.get(profile);
   if (table) return table;
   table = new Map();
-  const supply = profile.gpusByModel;
-  if (supply && supply.size > 0) {
-    const models = [...supply.keys()];
-    const capacity = models.reduce((a, m) => a + (supply.get(m) ?? 0), 0);
+  const inventory = profile.gpusByModel;
+  const free = profile.freeGpusByModel;
+  if (inventory && inventory.size > 0) {
+    const models = [...inventory.keys()];
+    const supply = (m: string) => (free ? (free.get(m) ?? 0) : (inventory.get(m) ?? 0));
+    const capacity = models.reduce((a, m) => a + supply(m), 0);
     let demand = profile.modelDemand;
     if (!demand) {
       // Only typical shapes known: their constrained ones stand in for all constrained pods.
@@ -34,15 +48,21 @@ function needTable(profile: WorkloadProfile): Map<string, number> {
       demand = total <= 0 ? [] : profile.shapes.flatMap((s) => (s.models && s.models.length > 0 ? [{ models: s.models, share: (s.weight * s.gpuCount * s.milliPerGpu) / 1000 / total }] : []));
     }
     for (const d of demand) {
+      if (!(d.share > 0)) continue;
       const allowed = models.filter((m) => modelMatches(m, d.models));
-      const gpus = allowed.reduce((a, m) => a + (supply.get(m) ?? 0), 0);
-      if (gpus <= 0 || !(d.share > 0)) continue;
+      const gpus = allowed.reduce((a, m) => a + supply(m), 0);
+      if (gpus <= 0) continue; // none free: no pod can take one, the need would decide nothing
       for (const m of allowed) table.set(m, (table.get(m) ?? 0) + (d.share * capacity) / gpus);
     }
-    for (const [m, v] of table) table.set(m, Math.min(1, v));
+    for (const [m, v] of table) table.set(m, free ? Math.round(Math.min(1, v) / FREE_NEED_STEP) * FREE_NEED_STEP : Math.min(1, v));
   }
   memo.set(profile, table);
   return table;
+}
+
+/** The need of every model with need > 0 (for callers that refresh freeGpusByModel: same table, same decisions). */
+export function modelNeedTable(profile: WorkloadProfile): ReadonlyMap<string, number> {
+  return needTable(profile);
 }
 
 /** 0..1: how much of a node's model (its first GPU's) constrained pods will need; 0 when unknown. */

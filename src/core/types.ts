@@ -71,6 +71,12 @@ export interface WorkloadProfile {
    */
   gpusByModel?: ReadonlyMap<string, number>;
   /**
+   * Free GPUs per model now (lower-cased; milli-GPU ÷ 1000, healthy GPUs), for the same term
+   * measured against what is still free: a model that fills faster than the rest is protected
+   * more, one that stays emptier less (scarcity.ts). Absent = the term uses gpusByModel.
+   */
+  freeGpusByModel?: ReadonlyMap<string, number>;
+  /**
    * Share of all GPU demand (0..1) asked with each distinct model constraint, over all profiled
    * pods (the typical shapes drop most constrained pods: their constraints split them into many
    * rare shapes). Used by the scarcity term; absent = the constrained typical shapes stand in.

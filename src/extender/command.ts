@@ -146,6 +146,7 @@ export async function runExtender(opts: ExtenderCommandOptions, logger: Logger =
           profile: observedProfile(() => cluster.podObjects(), undefined, undefined, {
             isGpuNode: (n) => cluster.gpuNode(n) !== undefined,
             gpusByModel: () => cluster.gpusByModel(),
+            freeGpusByModel: () => cluster.freeGpusByModel(),
           }),
         }
       : {}),

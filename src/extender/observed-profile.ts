@@ -2,7 +2,8 @@
  * The workload profile the core's fragmentation look-ahead needs, learned from the pods the
  * cluster cache sees and built by the core's one builder (typicalProfile, as the simulator builds
  * it from a trace) — so the extender scores with the objective the simulator measures.
- * Recomputed at most every `maxAgeMs`.
+ * Recomputed at most every `maxAgeMs` — with the free GPUs per model of that moment, so model
+ * scarcity follows the cluster's fill at that pace (the simulator refreshes it every pod).
  */
 import { typicalProfile, type ShapeSource, type WorkloadProfile } from '../core/index.js';
 import { podGpuAsk, type PodLike } from './preferences.js';
@@ -18,6 +19,8 @@ export interface ObservedProfileOptions {
   isGpuNode?: (node: string) => boolean;
   /** The cluster's GPUs per lower-cased model (for the core's model-scarcity term); none: no term. */
   gpusByModel?: () => Map<string, number>;
+  /** Free GPUs per lower-cased model now (the scarcity term measured against what is free); none: against the inventory. */
+  freeGpusByModel?: () => Map<string, number>;
 }
 
 /**
@@ -48,7 +51,9 @@ export function profileFromPods(pods: Iterable<unknown>, opts: ObservedProfileOp
   if (gpuPods < MIN_PODS_FOR_PROFILE) return undefined;
   const profile = typicalProfile(sources);
   const supply = opts.gpusByModel?.();
-  return supply && supply.size > 0 ? { ...profile, gpusByModel: supply } : profile;
+  if (!supply || supply.size === 0) return profile;
+  const free = opts.freeGpusByModel?.();
+  return free ? { ...profile, gpusByModel: supply, freeGpusByModel: free } : { ...profile, gpusByModel: supply };
 }
 
 /** A profile source that recomputes from `pods()` when older than maxAgeMs. */

@@ -203,6 +203,17 @@ export class SimCluster {
     return t;
   }
 
+  /** Free GPUs per lower-cased model (milli ÷ 1000): the core's freeGpusByModel, as the extender's cache gives it. */
+  freeGpusByModel(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (let node = 0; node < this.n; node++) {
+      const models = this.compiled[node].modelsLower;
+      const off = this.gpuOffset[node];
+      for (let g = 0; g < this.gpuCount[node]; g++) out.set(models[g], (out.get(models[g]) ?? 0) + this.gpuFree[off + g] / MILLI);
+    }
+    return out;
+  }
+
   fullyFreeCount(node: number): number {
     let c = 0;
     for (let g = this.gpuOffset[node]; g < this.gpuOffset[node + 1]; g++) if (this.gpuFree[g] === MILLI) c++;

@@ -6,7 +6,7 @@
  * Inside a node, whole-GPU pods take the lowest-index fully free GPUs, as in the FGD simulator.
  * `linkpack` calls the shipped core (placeOnNode) for GPU pods.
  */
-import { fragPoints, placeOnNode, type GpuRequest, type NodeDecision, type WorkloadProfile } from '../core/index.js';
+import { fragPoints, modelNeedTable, placeOnNode, type GpuRequest, type NodeDecision, type WorkloadProfile } from '../core/index.js';
 import { MILLI, type SimCluster, type SimPod } from './cluster.js';
 import type { Rng } from './rng.js';
 import { defaultDeployedConfig, deployedPick, parseDeployedConfig, type DeployedConfig } from './deployed.js';
@@ -326,9 +326,28 @@ class LinkpackPolicy implements Policy {
   /** Calls into the core (for the speed report). */
   coreCalls = 0;
 
+  /** The profile with the cluster's free GPUs per model, as the extender builds it (liveProfile). */
+  private live: { base: WorkloadProfile; profile: WorkloadProfile } | null = null;
+
   reset(): void {
     this.cache.clear();
     this.nextStart = 0;
+    this.live = null;
+  }
+
+  /**
+   * The run's profile with the free GPUs per model now, so that model scarcity is measured
+   * against what is still free (scarcity.ts). A new object only when the need table changes:
+   * the decision cache is keyed by the profile and survives the pods that change no need.
+   */
+  private liveProfile(base: WorkloadProfile, cluster: SimCluster, pod: SimPod): WorkloadProfile {
+    if (this.live?.base !== base) {
+      if (modelNeedTable(base).size === 0) return base; // no constrained demand: nothing to measure
+      this.live = { base, profile: { ...base, freeGpusByModel: cluster.freeGpusByModel() } };
+    } else if (pod.gpuCount === 0) return this.live.profile; // a CPU-only pod carries no scarcity
+    const next: WorkloadProfile = { ...base, freeGpusByModel: cluster.freeGpusByModel() };
+    if (!sameNeed(modelNeedTable(next), modelNeedTable(this.live.profile))) this.live.profile = next;
+    return this.live.profile;
   }
 
   private decide(cluster: SimCluster, node: number, pod: SimPod, req: GpuRequest, profile: WorkloadProfile | undefined): NodeDecision {
@@ -357,7 +376,7 @@ class LinkpackPolicy implements Policy {
 
   choose(pod: SimPod, ctx: PolicyContext): Placement | null {
     const { cluster } = ctx;
-    const profile = this.opts.profile ? ctx.profile : undefined;
+    const profile = this.opts.profile ? this.liveProfile(ctx.profile, cluster, pod) : undefined;
     if (this.cacheProfile !== (profile ?? null) || this.cacheCluster !== cluster) {
       this.cache.clear();
       this.cacheProfile = profile ?? null;
@@ -425,6 +444,12 @@ export function makePolicy(name: PolicyName): Policy {
     case 'linkpack-noprofile':
       return new LinkpackPolicy(name, { profile: false });
   }
+}
+
+function sameNeed(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [m, v] of a) if (b.get(m) !== v) return false;
+  return true;
 }
 
 /** linkpack as kube-scheduler would run it with this configuration (deployed.ts). */

@@ -82,6 +82,21 @@ describe('ClusterCache counting', () => {
     expect(l.ok && l.gpuNode.unhealthy).toEqual({ 1: 'XID 79', 6: 'ECC' });
   });
 
+  it('adds up free GPUs per model: shares as fractions, assumptions held, unhealthy GPUs and unusable nodes left out', () => {
+    const c = cacheWith({ h: 'hgx-h100', p: 'pcie-4x' });
+    c.upsertGpuNode(gpuNodeJson('stale', 'pcie-4x', { heartbeat: new Date(NOW - 3_600_000) }));
+    c.upsertGpuNode(gpuNodeJson('sick', 'pcie-4x', { ...fresh, unhealthy: { 0: ['XID 79'] } }));
+    c.upsertPod(podJson('ml', 'a', { node: 'h', gpus: [0, 1] }));
+    c.upsertPod(podJson('ml', 's', { node: 'p', gpus: [3], milli: 250 }));
+    c.assume(assumption('h', 'b', [2]));
+    const model = (n: string) => (c.lookupNode(n, NOW) as { state: { topology: { modelsLower: string[] } } }).state.topology.modelsLower[0]!;
+    const free = c.freeGpusByModel(NOW);
+    expect(free.get(model('h'))).toBeCloseTo(5, 9);
+    // pcie-4x: 4 + 3.75 on p, 3 healthy on sick, nothing from the node with a stale heartbeat.
+    expect(free.get(model('p'))).toBeCloseTo(4 + 3.75 - 4 + 3, 9);
+    expect([...free.keys()].sort()).toEqual([...c.gpusByModel().keys()].sort());
+  });
+
   it('shares one compiled table between nodes with the same topology', () => {
     const c = cacheWith({ a: 'hgx-h100', b: 'hgx-h100' });
     const la = c.lookupNode('a', NOW);

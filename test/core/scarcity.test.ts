@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileTopology, gpusByModelOf, modelNeed, placeOnNode, typicalProfile, type GpuRequest, type NodeState, type ShapeSource, type WorkloadProfile } from '../../src/core/index.js';
+import { compileTopology, gpusByModelOf, modelNeed, modelNeedTable, placeOnNode, typicalProfile, type GpuRequest, type NodeState, type ShapeSource, type WorkloadProfile } from '../../src/core/index.js';
 import { pcieBox } from '../../src/topology/index.js';
 
 const box = (model: string, n = 2) => compileTopology({ ...pcieBox(n), gpus: pcieBox(n).gpus.map((g) => ({ ...g, model })) });
@@ -28,6 +28,22 @@ describe('model need (scarcity.ts)', () => {
     const p = { ...typicalProfile(src), gpusByModel: gpusByModelOf([t4, ...Array(9).fill(g2)]) };
     expect(p.shapes.some((s) => s.models)).toBe(false);
     expect(modelNeed(['t4'], p)).toBeCloseTo(0.3, 9);
+  });
+  it('measured against the free GPUs: a model that fills faster is needed more, one left emptier less', () => {
+    // 5% of demand asks for T4 (static need 0.5). Both T4 GPUs free, 2 of 18 G2 free: the free
+    // capacity is 4, of which the T4 pods will want 0.2 — T4 is over-protected by the static need.
+    const base = profileWith(5);
+    const emptier = { ...base, freeGpusByModel: new Map([['t4', 2], ['g2', 2]]) };
+    expect(modelNeed(['t4'], emptier)).toBeCloseTo(0.1, 9);
+    // Half a T4 left, 18 G2: the T4 pods will want 0.925 GPUs of it → capped at 1.
+    expect(modelNeed(['t4'], { ...base, freeGpusByModel: new Map([['t4', 0.5], ['g2', 18]]) })).toBe(1);
+    // Rounded to 0.01 (0.05 · 12.6 / 2 = 0.315), so that small fill changes keep the same table.
+    expect(modelNeed(['t4'], { ...base, freeGpusByModel: new Map([['t4', 2], ['g2', 10.6]]) })).toBeCloseTo(0.32, 9);
+    expect([...modelNeedTable(emptier)]).toEqual([['t4', modelNeed(['t4'], emptier)]]);
+    // No T4 free at all: no entry (no pod can take one); a model missing from the free map has none free.
+    expect(modelNeed(['t4'], { ...base, freeGpusByModel: new Map([['g2', 5]]) })).toBe(0);
+    const onT4 = placeOnNode(free(t4, 't4'), one, emptier);
+    expect(onT4.fits && onT4.breakdown.scarcityMilli).toBeCloseTo(1000 * 0.1 * 0.1, 6);
   });
   it('is 0 without the cluster supply or without constraints', () => {
     expect(modelNeed(['t4'], typicalProfile([...pods(90), ...pods(10, { gpuSpec: ['T4'] })]))).toBe(0);

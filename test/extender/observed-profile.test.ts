@@ -46,6 +46,9 @@ describe('observed workload profile', () => {
     // The cluster's GPUs per model, when given, feed the model-scarcity term.
     const supply = new Map([['h100', 16], ['a100', 48]]);
     expect(profileFromPods(list, { isGpuNode, gpusByModel: () => supply })).toEqual({ ...forward, gpusByModel: supply });
+    // With the free GPUs per model the term is measured against what is still free.
+    const free = new Map([['h100', 3], ['a100', 20.5]]);
+    expect(profileFromPods(list, { isGpuNode, gpusByModel: () => supply, freeGpusByModel: () => free })).toEqual({ ...forward, gpusByModel: supply, freeGpusByModel: free });
   });
 
   it('too few GPU pods: no profile (NVLink tier first)', () => {

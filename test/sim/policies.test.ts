@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { WorkloadProfile } from '../../src/core/index.js';
+import { gpusByModelOf, placeOnNode, type WorkloadProfile } from '../../src/core/index.js';
 import type { SimCluster } from '../../src/sim/cluster.js';
 import { setLocality } from '../../src/sim/locality.js';
 import { makePolicy, parsePolicies, POLICY_NAMES, type PolicyName, type TieBreak } from '../../src/sim/policies.js';
@@ -163,6 +163,31 @@ describe('linkpack policy (the shipped core)', () => {
     expect(choose(c, 'linkpack', pod('cpu', 0, 0, 4000))?.gpus).toEqual([]);
     const s = choose(c, 'linkpack', pod('s', 1, 300));
     expect(s?.gpus).toHaveLength(1);
+  });
+
+  it('measures model scarcity against the GPUs still free, not the inventory', () => {
+    // 30% of demand may run only on T4. By the inventory (4 T4 of 12 GPUs) T4 is 0.9 needed; with
+    // 6 of the 8 G2 taken the free capacity is 6 and the T4 pods will want 1.8 of T4's 4 (0.45).
+    const c = clusterOf(node('t4', 4, 'T4'), node('g2', 8, 'G2', 96000));
+    put(c, 'g2', pod('x', 6, 1000), [0, 1, 2, 3, 4, 5]);
+    const profile: WorkloadProfile = {
+      shapes: [
+        { cpuMilli: 0, gpuCount: 2, milliPerGpu: 1000, weight: 0.5 },
+        { cpuMilli: 0, gpuCount: 1, milliPerGpu: 1000, weight: 0.5 },
+      ],
+      modelDemand: [{ models: ['T4'], share: 0.3 }],
+      gpusByModel: gpusByModelOf(c.compiled),
+    };
+    const req = { gpuCount: 1, milliPerGpu: 1000, topology: 'prefer-nvlink', policy: 'binpack', cpuMilli: 1000, memoryMiB: 1024 } as const;
+    const onT4 = placeOnNode(c.nodeState(0), req, profile);
+    const onG2 = placeOnNode(c.nodeState(1), req, profile);
+    // G2's second-last GPU strands the last one for 2-GPU pods (500 milli); by the inventory a
+    // T4 costs more (0.9² of a GPU), and the pod would go to G2 …
+    expect(onG2.fits && onG2.breakdown.fragDeltaMilli).toBeCloseTo(500, 6);
+    expect(onT4.fits && onT4.breakdown.scarcityMilli).toBeCloseTo(810, 6);
+    expect(onG2.rawScore).toBeGreaterThan(onT4.rawScore ?? Infinity);
+    // … against what is free a T4 costs 0.45² of a GPU, and the pod keeps G2's pair whole.
+    expect(choose(c, 'linkpack', pod('p', 1, 1000), { profile })?.node).toBe('t4');
   });
 });
 
