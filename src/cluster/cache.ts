@@ -74,6 +74,11 @@ function replaceByName(objs: readonly unknown[], upsert: (o: unknown) => void, k
   for (const name of [...known]) if (!keep.has(name)) remove(name);
 }
 
+/** GPU milli a pod holds by its annotation while it runs on a node. */
+function heldMilliOf(f: PodFacts | undefined): number {
+  return f && f.active && f.node !== undefined && f.gpus ? f.gpus.length * f.milliPerGpu : 0;
+}
+
 export class ClusterCache implements ClusterView {
   private readonly heartbeatTimeoutMs: number;
   private readonly assumeTtlMs: number;
@@ -88,6 +93,9 @@ export class ClusterCache implements ClusterView {
   private readonly podByUid = new Map<string, string>();
   /** uid → until when: pods the API server confirmed gone before their DELETED event arrived (podGone). */
   private readonly gone = new Map<string, number>();
+  /** GPU milli that pods took and released while this cache watched (churn(): the scarcity term's supply). */
+  private heldEverMilli = 0;
+  private releasedMilli = 0;
   private readonly assumed = new Map<string, Assumed>();
   private readonly usageCache = new Map<string, Usage>();
   private readonly locks = new Map<string, Promise<unknown>>();
@@ -189,6 +197,7 @@ export class ClusterCache implements ClusterView {
     // A late event of a pod already confirmed gone would bring it back.
     if (this.gone.size > 0 && facts.uid && this.gone.has(facts.uid)) return;
     const key = podRef(facts.namespace, facts.name);
+    this.countHeld(heldMilliOf(this.pods.get(key)?.facts), heldMilliOf(facts));
     this.removePodIndex(key);
     this.pods.set(key, { obj, facts });
     if (facts.uid) this.podByUid.set(facts.uid, key);
@@ -209,10 +218,26 @@ export class ClusterCache implements ClusterView {
   }
 
   private dropPod(ref: string, uidHint: string): void {
-    const uid = this.pods.get(ref)?.facts.uid || uidHint;
+    const facts = this.pods.get(ref)?.facts;
+    const uid = facts?.uid || uidHint;
+    this.countHeld(heldMilliOf(facts), 0);
     this.removePodIndex(ref);
     this.pods.delete(ref);
     if (uid) this.dropAssumption(uid);
+  }
+
+  private countHeld(beforeMilli: number, afterMilli: number): void {
+    if (afterMilli > beforeMilli) this.heldEverMilli += afterMilli - beforeMilli;
+    else this.releasedMilli += beforeMilli - afterMilli;
+  }
+
+  /**
+   * Of the GPU milli pods have taken while this cache watched (those running at its start
+   * included), the share already released: 0 when pods only arrive, near 1 in a long steady
+   * state. The estimate of how much held capacity the coming demand will also get.
+   */
+  churn(): number {
+    return this.heldEverMilli > 0 ? Math.min(1, this.releasedMilli / this.heldEverMilli) : 0;
   }
 
   locatePod(uid: string): { namespace: string; name: string; node?: string } | undefined {

@@ -71,6 +71,22 @@ export function modelNeed(modelsLower: readonly string[], profile: WorkloadProfi
   return table.size === 0 ? 0 : (table.get(modelsLower[0] ?? '') ?? 0);
 }
 
+/**
+ * GPUs per model the coming demand can get: free now plus the share of held GPUs that will be
+ * released, estimated by the churn seen so far (GPU milli released ÷ placed, 0..1). No churn (pods
+ * only arrive, the FGD protocol) gives the free GPUs; full churn gives the inventory (steady state:
+ * each model's flow is its size). The caller's freeGpusByModel for the scarcity term.
+ */
+export function availableGpusByModel(inventory: ReadonlyMap<string, number>, free: ReadonlyMap<string, number>, churn: number): Map<string, number> {
+  const c = churn > 0 ? Math.min(1, churn) : 0;
+  const out = new Map<string, number>();
+  for (const [m, g] of inventory) {
+    const f = free.get(m) ?? 0;
+    out.set(m, f + c * (g - f));
+  }
+  return out;
+}
+
 /** GPUs per lower-cased model, the supply side of the need (from the cluster's inventory). */
 export function gpusByModelOf(nodes: Iterable<{ modelsLower: readonly string[] }>): Map<string, number> {
   const out = new Map<string, number>();

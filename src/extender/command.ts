@@ -13,6 +13,7 @@ import { kubePodsGone, type PodsGone } from '../cluster/k8s-pods-gone.js';
 import { pino, type Logger } from 'pino';
 import { ClusterCache, ClusterInformers, KubePodBinder, loadClusterFile, StaticPodBinder } from '../cluster/index.js';
 import type { PodBinder } from '../cluster/types.js';
+import { availableGpusByModel } from '../core/index.js';
 import { observedProfile } from './observed-profile.js';
 import { buildExtenderServer } from './server.js';
 
@@ -146,7 +147,7 @@ export async function runExtender(opts: ExtenderCommandOptions, logger: Logger =
           profile: observedProfile(() => cluster.podObjects(), undefined, undefined, {
             isGpuNode: (n) => cluster.gpuNode(n) !== undefined,
             gpusByModel: () => cluster.gpusByModel(),
-            freeGpusByModel: () => cluster.freeGpusByModel(),
+            freeGpusByModel: () => availableGpusByModel(cluster.gpusByModel(), cluster.freeGpusByModel(), cluster.churn()),
           }),
         }
       : {}),

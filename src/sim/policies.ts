@@ -6,7 +6,7 @@
  * Inside a node, whole-GPU pods take the lowest-index fully free GPUs, as in the FGD simulator.
  * `linkpack` calls the shipped core (placeOnNode) for GPU pods.
  */
-import { fragPoints, modelNeedTable, placeOnNode, type GpuRequest, type NodeDecision, type WorkloadProfile } from '../core/index.js';
+import { availableGpusByModel, fragPoints, modelNeedTable, placeOnNode, type GpuRequest, type NodeDecision, type WorkloadProfile } from '../core/index.js';
 import { MILLI, type SimCluster, type SimPod } from './cluster.js';
 import type { Rng } from './rng.js';
 import { defaultDeployedConfig, deployedPick, parseDeployedConfig, type DeployedConfig } from './deployed.js';
@@ -329,10 +329,20 @@ class LinkpackPolicy implements Policy {
   /** The profile with the cluster's free GPUs per model, as the extender builds it (liveProfile). */
   private live: { base: WorkloadProfile; profile: WorkloadProfile } | null = null;
 
+  /** GPU milli this policy has placed in the run (for the churn seen so far). */
+  private placedMilli = 0;
+
   reset(): void {
     this.cache.clear();
     this.nextStart = 0;
     this.live = null;
+    this.placedMilli = 0;
+  }
+
+  /** Free GPUs per model plus what the churn so far says held ones will release (availableGpusByModel). */
+  private supplyOf(cluster: SimCluster, base: WorkloadProfile): Map<string, number> {
+    const churn = this.placedMilli > 0 ? 1 - cluster.usedMilli / this.placedMilli : 0;
+    return availableGpusByModel(base.gpusByModel ?? new Map(), cluster.freeGpusByModel(), churn);
   }
 
   /**
@@ -343,9 +353,9 @@ class LinkpackPolicy implements Policy {
   private liveProfile(base: WorkloadProfile, cluster: SimCluster, pod: SimPod): WorkloadProfile {
     if (this.live?.base !== base) {
       if (modelNeedTable(base).size === 0) return base; // no constrained demand: nothing to measure
-      this.live = { base, profile: { ...base, freeGpusByModel: cluster.freeGpusByModel() } };
+      this.live = { base, profile: { ...base, freeGpusByModel: this.supplyOf(cluster, base) } };
     } else if (pod.gpuCount === 0) return this.live.profile; // a CPU-only pod carries no scarcity
-    const next: WorkloadProfile = { ...base, freeGpusByModel: cluster.freeGpusByModel() };
+    const next: WorkloadProfile = { ...base, freeGpusByModel: this.supplyOf(cluster, base) };
     if (!sameNeed(modelNeedTable(next), modelNeedTable(this.live.profile))) this.live.profile = next;
     return this.live.profile;
   }
@@ -397,7 +407,9 @@ class LinkpackPolicy implements Policy {
       if (node < 0) return null;
       if (pod.gpuCount === 0) return { node, gpus: [] };
       const d = this.decide(cluster, node, pod, req, profile);
-      return d.fits ? { node, gpus: [...d.gpus] } : null;
+      if (!d.fits) return null;
+      this.placedMilli += pod.gpuCount * pod.milliPerGpu;
+      return { node, gpus: [...d.gpus] };
     }
     let best: NodeDecision | null = null;
     let bestNode = -1;
@@ -411,6 +423,7 @@ class LinkpackPolicy implements Policy {
       }
     }
     if (best === null || !best.fits) return null;
+    this.placedMilli += pod.gpuCount * pod.milliPerGpu;
     return { node: bestNode, gpus: [...best.gpus] };
   }
 }

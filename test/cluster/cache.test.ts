@@ -89,12 +89,29 @@ describe('ClusterCache counting', () => {
     c.upsertPod(podJson('ml', 'a', { node: 'h', gpus: [0, 1] }));
     c.upsertPod(podJson('ml', 's', { node: 'p', gpus: [3], milli: 250 }));
     c.assume(assumption('h', 'b', [2]));
-    const model = (n: string) => (c.lookupNode(n, NOW) as { state: { topology: { modelsLower: string[] } } }).state.topology.modelsLower[0]!;
+    const model = (n: string) => {
+      const l = c.lookupNode(n, NOW);
+      if (!l.ok) throw new Error(l.reason);
+      return l.state.topology.modelsLower[0]!;
+    };
     const free = c.freeGpusByModel(NOW);
     expect(free.get(model('h'))).toBeCloseTo(5, 9);
     // pcie-4x: 4 + 3.75 on p, 3 healthy on sick, nothing from the node with a stale heartbeat.
     expect(free.get(model('p'))).toBeCloseTo(4 + 3.75 - 4 + 3, 9);
     expect([...free.keys()].sort()).toEqual([...c.gpusByModel().keys()].sort());
+  });
+
+  it('churn: the share of the GPU milli pods took that they have released', () => {
+    const c = cacheWith({ h: 'hgx-h100' });
+    expect(c.churn()).toBe(0);
+    c.upsertPod(podJson('ml', 'a', { node: 'h', gpus: [0, 1] }));
+    c.upsertPod(podJson('ml', 's', { node: 'h', gpus: [2], milli: 500 }));
+    c.upsertPod(podJson('ml', 'a', { node: 'h', gpus: [0, 1] })); // the same pod again: counted once
+    expect(c.churn()).toBe(0);
+    c.upsertPod(podJson('ml', 's', { node: 'h', gpus: [2], milli: 500, phase: 'Succeeded' }));
+    expect(c.churn()).toBeCloseTo(500 / 2500, 9);
+    c.deletePod(podJson('ml', 'a'));
+    expect(c.churn()).toBe(1);
   });
 
   it('shares one compiled table between nodes with the same topology', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileTopology, gpusByModelOf, modelNeed, modelNeedTable, placeOnNode, typicalProfile, type GpuRequest, type NodeState, type ShapeSource, type WorkloadProfile } from '../../src/core/index.js';
+import { availableGpusByModel, compileTopology, gpusByModelOf, modelNeed, modelNeedTable, placeOnNode, typicalProfile, type GpuRequest, type NodeState, type ShapeSource, type WorkloadProfile } from '../../src/core/index.js';
 import { pcieBox } from '../../src/topology/index.js';
 
 const box = (model: string, n = 2) => compileTopology({ ...pcieBox(n), gpus: pcieBox(n).gpus.map((g) => ({ ...g, model })) });
@@ -44,6 +44,14 @@ describe('model need (scarcity.ts)', () => {
     expect(modelNeed(['t4'], { ...base, freeGpusByModel: new Map([['g2', 5]]) })).toBe(0);
     const onT4 = placeOnNode(free(t4, 't4'), one, emptier);
     expect(onT4.fits && onT4.breakdown.scarcityMilli).toBeCloseTo(1000 * 0.1 * 0.1, 6);
+  });
+  it('the GPUs the coming demand can get: free without churn, the inventory with full churn', () => {
+    const inventory = new Map([['t4', 4], ['g2', 16]]);
+    const free = new Map([['t4', 1]]);
+    expect([...availableGpusByModel(inventory, free, 0)]).toEqual([['t4', 1], ['g2', 0]]);
+    expect([...availableGpusByModel(inventory, free, 0.5)]).toEqual([['t4', 2.5], ['g2', 8]]);
+    expect([...availableGpusByModel(inventory, free, 1)]).toEqual([...inventory]);
+    expect([...availableGpusByModel(inventory, free, 7)]).toEqual([...inventory]);
   });
   it('is 0 without the cluster supply or without constraints', () => {
     expect(modelNeed(['t4'], typicalProfile([...pods(90), ...pods(10, { gpuSpec: ['T4'] })]))).toBe(0);
