@@ -31,7 +31,8 @@ const memo = new WeakMap<WorkloadProfile, Map<string, number>>();
 /** Need below this step is rounded away when measured against the free capacity. */
 const FREE_NEED_STEP = 0.01;
 
-function needTable(profile: WorkloadProfile): Map<string, number> {
+/** The need of every model with need > 0 (memoised per profile; callers that refresh the supply compare tables). */
+export function modelNeedTable(profile: WorkloadProfile): ReadonlyMap<string, number> {
   let table = memo.get(profile);
   if (table) return table;
   table = new Map();
@@ -60,14 +61,9 @@ function needTable(profile: WorkloadProfile): Map<string, number> {
   return table;
 }
 
-/** The need of every model with need > 0 (for callers that refresh freeGpusByModel: same table, same decisions). */
-export function modelNeedTable(profile: WorkloadProfile): ReadonlyMap<string, number> {
-  return needTable(profile);
-}
-
 /** 0..1: how much of a node's model (its first GPU's) constrained pods will need; 0 when unknown. */
 export function modelNeed(modelsLower: readonly string[], profile: WorkloadProfile): number {
-  const table = needTable(profile);
+  const table = modelNeedTable(profile);
   return table.size === 0 ? 0 : (table.get(modelsLower[0] ?? '') ?? 0);
 }
 

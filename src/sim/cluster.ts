@@ -71,6 +71,8 @@ export class SimCluster {
   readonly classCount: Int32Array;
   readonly classDistinct: Int32Array;
   usedMilli = 0;
+  /** GPU milli released by removed pods since reset (churn()). */
+  releasedMilli = 0;
 
   private readonly sigIds = new Map<string, number>();
   private readonly reqIds = new Map<string, number>();
@@ -130,6 +132,7 @@ export class SimCluster {
     this.classCount.fill(0);
     this.classDistinct.fill(0);
     this.usedMilli = 0;
+    this.releasedMilli = 0;
     for (let i = 0; i < this.n; i++) this.refreshNode(i);
     for (let i = 0; i < this.n; i++) this.nodeFrag[i] = this.computeFrag(i);
     this.recomputeFragTotal();
@@ -238,6 +241,13 @@ export class SimCluster {
 
   remove(node: number, pod: SimPod, gpus: readonly number[]): void {
     this.apply(node, pod, gpus, +1);
+    this.releasedMilli += pod.totalMilli;
+  }
+
+  /** Of the GPU milli placed since reset, the share released (as ClusterCache.churn): 0 with arrivals only. */
+  churn(): number {
+    const placed = this.usedMilli + this.releasedMilli;
+    return placed > 0 ? this.releasedMilli / placed : 0;
   }
 
   private apply(node: number, pod: SimPod, gpus: readonly number[], sign: number): void {

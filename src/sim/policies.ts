@@ -329,20 +329,15 @@ class LinkpackPolicy implements Policy {
   /** The profile with the cluster's free GPUs per model, as the extender builds it (liveProfile). */
   private live: { base: WorkloadProfile; profile: WorkloadProfile } | null = null;
 
-  /** GPU milli this policy has placed in the run (for the churn seen so far). */
-  private placedMilli = 0;
-
   reset(): void {
     this.cache.clear();
     this.nextStart = 0;
     this.live = null;
-    this.placedMilli = 0;
   }
 
   /** Free GPUs per model plus what the churn so far says held ones will release (availableGpusByModel). */
   private supplyOf(cluster: SimCluster, base: WorkloadProfile): Map<string, number> {
-    const churn = this.placedMilli > 0 ? 1 - cluster.usedMilli / this.placedMilli : 0;
-    return availableGpusByModel(base.gpusByModel ?? new Map(), cluster.freeGpusByModel(), churn);
+    return availableGpusByModel(base.gpusByModel ?? new Map(), cluster.freeGpusByModel(), cluster.churn());
   }
 
   /**
@@ -407,9 +402,7 @@ class LinkpackPolicy implements Policy {
       if (node < 0) return null;
       if (pod.gpuCount === 0) return { node, gpus: [] };
       const d = this.decide(cluster, node, pod, req, profile);
-      if (!d.fits) return null;
-      this.placedMilli += pod.gpuCount * pod.milliPerGpu;
-      return { node, gpus: [...d.gpus] };
+      return d.fits ? { node, gpus: [...d.gpus] } : null;
     }
     let best: NodeDecision | null = null;
     let bestNode = -1;
@@ -423,7 +416,6 @@ class LinkpackPolicy implements Policy {
       }
     }
     if (best === null || !best.fits) return null;
-    this.placedMilli += pod.gpuCount * pod.milliPerGpu;
     return { node: bestNode, gpus: [...best.gpus] };
   }
 }

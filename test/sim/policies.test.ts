@@ -165,6 +165,17 @@ describe('linkpack policy (the shipped core)', () => {
     expect(s?.gpus).toHaveLength(1);
   });
 
+  it('the simulated cluster measures churn as the cache does: released ÷ placed since reset', () => {
+    const c = clusterOf(node('n0', 4));
+    const a = put(c, 'n0', pod('a', 2, 1000), [0, 1]);
+    put(c, 'n0', pod('b', 1, 500), [2]);
+    expect(c.churn()).toBe(0);
+    c.remove(0, a, [0, 1]);
+    expect(c.churn()).toBeCloseTo(2000 / 2500, 9);
+    c.reset();
+    expect(c.churn()).toBe(0);
+  });
+
   it('measures model scarcity against the GPUs still free, not the inventory', () => {
     // 30% of demand may run only on T4. By the inventory (4 T4 of 12 GPUs) T4 is 0.9 needed; with
     // 6 of the 8 G2 taken the free capacity is 6 and the T4 pods will want 1.8 of T4's 4 (0.45).
