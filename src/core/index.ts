@@ -2,6 +2,6 @@ export * from './types.js';
 export { compileTopology, MAX_GPUS_PER_NODE, unpackQuality, type CompiledTopology, type SetQuality } from './compile.js';
 export { fragPoints, placeOnNode, RAW_SCORE_NVLINK_TIER, scoreNodes, validateRequest } from './place.js';
 export { fragmentationMilli } from './fragmentation.js';
-export { profileFromShapes, typicalProfile, TYPICAL_COVERAGE, type ShapeSource } from './profile.js';
+export { popularityProfile, profileFromShapes, typicalProfile, TYPICAL_COVERAGE, type ShapeSource } from './profile.js';
 export { modelMatches, modelTokens } from './model-match.js';
 export { availableGpusByModel, gpusByModelOf, modelNeed, modelNeedTable } from './scarcity.js';

@@ -66,6 +66,11 @@ export interface PodShape {
 export interface WorkloadProfile {
   shapes: readonly PodShape[];
   /**
+   * How many of the last shapes FGD's popularity cut would leave out but the profile keeps for
+   * their GPU demand (profile.ts); absent = none. FGD's view drops them (popularityProfile).
+   */
+  heavyShapes?: number;
+  /**
    * GPUs per model in the cluster (lower-cased model names), for the model-scarcity term
    * (scarcity.ts). Absent = that term is off.
    */

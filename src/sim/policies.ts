@@ -6,7 +6,7 @@
  * Inside a node, whole-GPU pods take the lowest-index fully free GPUs, as in the FGD simulator.
  * `linkpack` calls the shipped core (placeOnNode) for GPU pods.
  */
-import { availableGpusByModel, fragPoints, modelNeedTable, placeOnNode, type GpuRequest, type NodeDecision, type WorkloadProfile } from '../core/index.js';
+import { availableGpusByModel, fragPoints, modelNeedTable, placeOnNode, popularityProfile, type GpuRequest, type NodeDecision, type WorkloadProfile } from '../core/index.js';
 import { MILLI, type SimCluster, type SimPod } from './cluster.js';
 import type { Rng } from './rng.js';
 import { defaultDeployedConfig, deployedPick, parseDeployedConfig, type DeployedConfig } from './deployed.js';
@@ -248,7 +248,10 @@ class FgdPolicy extends ScoringPolicy {
     this.cache.clear();
   }
 
-  private scoreAndGpu(node: number, pod: SimPod, { cluster, profile }: PolicyContext): number {
+  private scoreAndGpu(node: number, pod: SimPod, ctx: PolicyContext): number {
+    const cluster = ctx.cluster;
+    // FGD as published: its typical pods by popularity alone (no heavy shapes; profile.ts).
+    const profile = popularityProfile(ctx.profile);
     if (this.cacheProfile !== profile) {
       this.cache.clear();
       this.cacheProfile = profile;

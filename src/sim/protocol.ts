@@ -4,7 +4,7 @@
  * a time, arrivals only; a pod that fits nowhere is dropped. After every pod: used, arrived and
  * fragmented milli-GPU.
  */
-import type { WorkloadProfile } from '../core/index.js';
+import { popularityProfile, type WorkloadProfile } from '../core/index.js';
 import type { SimCluster, SimPod } from './cluster.js';
 import { emptyTally, tally, type LocalityTally } from './locality.js';
 import { FGD_TIES, type Placement, type Policy, type PolicyContext, type TieBreak } from './policies.js';
@@ -104,7 +104,8 @@ export class PlacementRun {
     ties: TieBreak,
     arrivals: number,
   ) {
-    cluster.setFragProfile(profile);
+    // The reported fragmentation is FGD's measure, over FGD's popular shapes.
+    cluster.setFragProfile(popularityProfile(profile));
     cluster.reset();
     policy.reset?.();
     this.ctx = { cluster, rng: policyRng(seed), profile, ties };

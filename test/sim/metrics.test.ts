@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { meanAtArrival, pointMetrics } from '../../src/sim/metrics.js';
-import { typicalProfile } from '../../src/core/index.js';
+import { popularityProfile, typicalProfile } from '../../src/core/index.js';
 import type { EventSeries } from '../../src/sim/protocol.js';
 import { clusterOf, node, pod, put } from './helpers.js';
 
@@ -34,7 +34,7 @@ describe('unallocated GPU at k% arrival', () => {
 });
 
 describe('fragmentation with typical pod shapes', () => {
-  it('keeps the most popular shapes up to 95% of pods and renormalises', () => {
+  it('keeps the most popular shapes up to 95% of pods, then the heavy ones, and renormalises; the metric\'s (FGD\'s) view has the popular ones', () => {
     const pods = [
       ...Array.from({ length: 50 }, (_, i) => pod(`a${i}`, 1, 1000, 2000)),
       ...Array.from({ length: 30 }, (_, i) => pod(`b${i}`, 1, 300, 1000)),
@@ -43,12 +43,16 @@ describe('fragmentation with typical pod shapes', () => {
       pod('e', 1, 500, 1000, 1024, ['T4']),
     ];
     const p = typicalProfile(pods);
+    // The 2-GPU shape is 4% of pods but 8,000 of 67,500 milli-GPU asked for (12%): heavy.
     expect(p.shapes.map((s) => [s.gpuCount, s.milliPerGpu, s.cpuMilli])).toEqual([
       [1, 1000, 2000],
       [1, 300, 1000],
       [0, 0, 4000],
+      [2, 1000, 8000],
     ]);
-    expect(p.shapes.map((s) => s.weight)).toEqual([50 / 95, 30 / 95, 15 / 95]);
+    expect(p.shapes.map((s) => s.weight)).toEqual([50 / 99, 30 / 99, 15 / 99, 4 / 99]);
+    const fgd = popularityProfile(p);
+    expect(fgd.shapes.map((s) => s.weight)).toEqual([50 / 95, 30 / 95, 15 / 95]);
   });
 
   it('matches a hand computation on one node', () => {

@@ -65,6 +65,18 @@ describe('baseline policies on tiny clusters', () => {
     expect(choose(c, 'fgd', pod('s', 1, 500), { profile })).toEqual({ node: 'n1', gpus: [1] });
   });
 
+  it('fgd scores with its own typical shapes: the heavy shapes linkpack keeps are not in them', () => {
+    const one = { cpuMilli: 0, gpuCount: 1, milliPerGpu: 1000 };
+    const eight = { cpuMilli: 0, gpuCount: 8, milliPerGpu: 1000 };
+    const profile: WorkloadProfile = { shapes: [{ ...one, weight: 0.9 }, { ...eight, weight: 0.1 }], heavyShapes: 1 };
+    const c = clusterOf(node('n0', 8), node('n1', 8));
+    put(c, 'n1', pod('x', 2, 1000), [0, 1]);
+    // With the 8-GPU shape n0 (empty) would lose its one 8-GPU fit; FGD's view has only the
+    // 1-GPU shape, for which both nodes strand nothing: a tie, the first node.
+    expect(choose(c, 'fgd', pod('p', 1, 1000), { profile })?.node).toBe('n0');
+    expect(choose(c, 'fgd', pod('p', 1, 1000), { profile: { ...profile, heavyShapes: undefined } })?.node).toBe('n1');
+  });
+
   it('random picks only feasible nodes, is reproducible per seed and varies across seeds', () => {
     const c = clusterOf(node('n0', 2), node('n1', 2), node('n2', 2), node('n3', 1, 'P100'));
     put(c, 'n2', pod('x', 2, 1000), [0, 1]);
