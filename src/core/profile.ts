@@ -2,9 +2,11 @@
  * The one workload-profile builder (FGD's typical pod shapes), used by the simulator (trace pods)
  * and the extender (the pods its cache sees): group pods by (cpu milli, GPU count, milli per GPU,
  * allowed models), keep the most popular shapes until they cover 95% of pods, renormalise.
- * Unlike FGD, a shape the popularity cut leaves out is kept anyway when it carries at least
- * 1 − coverage (5%) of the GPU demand: an 8-GPU job that is 5% of pods can be a quarter of the
- * GPUs asked for, and a profile without it lets small pods break every empty 8-GPU node.
+ * Unlike FGD, the pods the popularity cut leaves out still count when, grouped by their GPU
+ * request (count, milli per GPU, models), a group carries at least 1 − coverage (5%) of the GPU
+ * demand: 8-GPU jobs that are 5% of pods can be a quarter of the GPUs asked for, spread over many
+ * CPU sizes none of which is popular, and a profile without them lets small pods break every
+ * empty 8-GPU node. Such a group joins as one "heavy" shape (docs/objective.md).
  * Ties in popularity are broken by the shape's key, so the input order never changes the result.
  */
 import type { PodShape, WorkloadProfile } from './types.js';
@@ -23,9 +25,35 @@ type CountedShape = { shape: Omit<PodShape, 'weight'>; count: number };
 
 const gpuMilliOf = (c: CountedShape): number => c.count * c.shape.gpuCount * c.shape.milliPerGpu;
 
+/** The GPU request a shape groups by when the popularity cut has left it out. */
+const gpuRequestKey = (c: CountedShape): string => `${c.shape.gpuCount}|${c.shape.milliPerGpu}|${(c.shape.models ?? []).join('|')}`;
+
+/**
+ * The heavy shapes among those the popularity cut left out: per GPU request carrying ≥ `share` of
+ * the GPU demand, one shape with the group's pods and its smallest CPU request — the group's GPUs
+ * are stranded on a node only where even its lightest pod cannot go (a median or per-CPU shapes
+ * measured worse: docs/simulator.md, "Heavy shapes").
+ */
+function heavyShapesOf(left: readonly CountedShape[], totalGpuMilli: number, share: number): CountedShape[] {
+  const groups = new Map<string, CountedShape>();
+  const milli = new Map<string, number>();
+  for (const c of left) {
+    if (c.shape.gpuCount === 0) continue;
+    const key = gpuRequestKey(c);
+    const g = groups.get(key);
+    if (!g) groups.set(key, { shape: { ...c.shape }, count: c.count });
+    else {
+      g.count += c.count;
+      g.shape.cpuMilli = Math.min(g.shape.cpuMilli, c.shape.cpuMilli);
+    }
+    milli.set(key, (milli.get(key) ?? 0) + gpuMilliOf(c));
+  }
+  return [...groups].filter(([key]) => milli.get(key)! / totalGpuMilli >= share).map(([, g]) => g);
+}
+
 /**
  * Build a profile from counted shapes: most popular first, until `coverage` of pods (FGD: 0.95),
- * then the heavy shapes left (each ≥ 1 − coverage of the GPU demand), most popular first.
+ * then the heavy shapes (heavyShapesOf, in the order their groups' first shape comes).
  */
 export function profileFromShapes(counts: readonly CountedShape[], coverage = TYPICAL_COVERAGE): WorkloadProfile {
   const total = counts.reduce((a, c) => a + c.count, 0);
@@ -35,7 +63,7 @@ export function profileFromShapes(counts: readonly CountedShape[], coverage = TY
   let popular = 0;
   let covered = 0;
   while (popular < sorted.length && covered / total < coverage) covered += sorted[popular++].count;
-  const heavy = sorted.slice(popular).filter((c) => totalGpuMilli > 0 && gpuMilliOf(c) / totalGpuMilli >= 1 - coverage);
+  const heavy = totalGpuMilli > 0 ? heavyShapesOf(sorted.slice(popular), totalGpuMilli, 1 - coverage) : [];
   const kept = [...sorted.slice(0, popular), ...heavy];
   const keptCount = kept.reduce((a, c) => a + c.count, 0);
   const profile: WorkloadProfile = { shapes: kept.map((c) => ({ ...c.shape, weight: c.count / keptCount })) };

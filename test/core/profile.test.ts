@@ -19,6 +19,22 @@ describe('typical shapes: popular ones, and the heavy ones the popularity cut wo
     expect(p.heavyShapes).toBe(1);
   });
 
+  it('groups the left-out pods by GPU request: rare CPU sizes of one heavy request join as one shape with the smallest CPU', () => {
+    // 95 one-GPU pods; three 8-GPU sizes (1, 1 and 2 pods: 8, 8 and 16 of 127 GPUs, each under
+    // 5% but 25% together) and one 2-GPU pod (2 GPUs: not heavy).
+    const p = typicalProfile([...many(95, src(1, 1000)), src(8, 1000, 96000), src(8, 1000, 64000), ...many(2, src(8, 1000, 120000)), src(2, 1000)]);
+    expect(p.shapes.map((s) => [s.gpuCount, s.cpuMilli, s.weight])).toEqual([
+      [1, 1000, 95 / 99],
+      [8, 64000, 4 / 99],
+    ]);
+    expect(p.heavyShapes).toBe(1);
+    // Models are part of the request: the same pods split by model are two groups, each under 5%.
+    const split = typicalProfile([...many(95, src(1, 1000)), src(8, 1000, 64000, ['A100']), src(8, 1000, 64000, ['H100'])]);
+    expect(split.heavyShapes).toBe(2); // 8 of 111 GPUs each: 7.2%
+    const small = typicalProfile([...many(200, src(1, 1000)), ...many(11, src(1, 1000, 2000, ['A100'])), src(8, 1000, 64000, ['A100']), src(8, 1000, 64000, ['H100'])]);
+    expect(small.heavyShapes).toBeUndefined(); // 8 of 227 GPUs each: 3.5%
+  });
+
   it('FGD\'s view drops the heavy shapes and renormalises; a profile without any is its own view', () => {
     const p = typicalProfile(pods);
     const fgd = popularityProfile(p);
