@@ -324,6 +324,11 @@ export class ClusterCache implements ClusterView {
     for (const p of this.pods.values()) yield p.obj;
   }
 
+  /** How many pods the cache holds (O(1): the observed profile asks on every request). */
+  podCount(): number {
+    return this.pods.size;
+  }
+
   nodeNames(): string[] {
     return [...this.gpuNodes.keys()].sort();
   }

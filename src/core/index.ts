@@ -4,4 +4,4 @@ export { fragPoints, placeOnNode, RAW_SCORE_NVLINK_TIER, scoreNodes, validateReq
 export { fragmentationMilli } from './fragmentation.js';
 export { popularityProfile, profileFromShapes, typicalProfile, TYPICAL_COVERAGE, type ShapeSource } from './profile.js';
 export { modelMatches, modelTokens } from './model-match.js';
-export { availableGpusByModel, gpusByModelOf, modelNeed, modelNeedTable } from './scarcity.js';
+export { availableGpusByModel, gpusByModelOf, modelNeed, modelNeedTable, withFreeSupply } from './scarcity.js';

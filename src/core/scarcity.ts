@@ -83,6 +83,23 @@ export function availableGpusByModel(inventory: ReadonlyMap<string, number>, fre
   return out;
 }
 
+function sameNeed(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [m, v] of a) if (b.get(m) !== v) return false;
+  return true;
+}
+
+/**
+ * `base` measured against `supply` (its freeGpusByModel), or `current` (an earlier result for the
+ * same base) when the need table comes out the same: callers key decision caches by the profile
+ * object, and most pods change no need. The simulator calls it every GPU pod, the extender every
+ * second (observed-profile.ts).
+ */
+export function withFreeSupply(base: WorkloadProfile, supply: ReadonlyMap<string, number>, current?: WorkloadProfile): WorkloadProfile {
+  const next: WorkloadProfile = { ...base, freeGpusByModel: supply };
+  return current && sameNeed(modelNeedTable(next), modelNeedTable(current)) ? current : next;
+}
+
 /** GPUs per lower-cased model, the supply side of the need (from the cluster's inventory). */
 export function gpusByModelOf(nodes: Iterable<{ modelsLower: readonly string[] }>): Map<string, number> {
   const out = new Map<string, number>();

@@ -146,6 +146,7 @@ export async function runExtender(opts: ExtenderCommandOptions, logger: Logger =
       ? {
           profile: observedProfile(() => cluster.podObjects(), undefined, undefined, {
             isGpuNode: (n) => cluster.gpuNode(n) !== undefined,
+            podCount: () => cluster.podCount(),
             gpusByModel: () => cluster.gpusByModel(),
             freeGpusByModel: () => availableGpusByModel(cluster.gpusByModel(), cluster.freeGpusByModel(), cluster.churn()),
           }),

@@ -2,10 +2,11 @@
  * The workload profile the core's fragmentation look-ahead needs, learned from the pods the
  * cluster cache sees and built by the core's one builder (typicalProfile, as the simulator builds
  * it from a trace) — so the extender scores with the objective the simulator measures.
- * Recomputed at most every `maxAgeMs` — with the free GPUs per model of that moment, so model
- * scarcity follows the cluster's fill at that pace (the simulator refreshes it every pod).
+ * Recomputed every `maxAgeMs`, and early while the pod count doubles; between rebuilds the free
+ * GPUs per model are read every `supplyMaxAgeMs`, so model scarcity follows the cluster's fill
+ * (the simulator refreshes it every GPU pod).
  */
-import { typicalProfile, type ShapeSource, type WorkloadProfile } from '../core/index.js';
+import { modelNeedTable, typicalProfile, withFreeSupply, type ShapeSource, type WorkloadProfile } from '../core/index.js';
 import { podGpuAsk, type PodLike } from './preferences.js';
 
 /** Fewer GPU pods than this and the shapes say little: no profile (the tier-first order). */
@@ -21,6 +22,19 @@ export interface ObservedProfileOptions {
   gpusByModel?: () => Map<string, number>;
   /** Free GPUs per lower-cased model now (the scarcity term measured against what is free); none: against the inventory. */
   freeGpusByModel?: () => Map<string, number>;
+  /**
+   * How many pods `pods()` would yield, cheaply. With it the profile is rebuilt early whenever
+   * the count has doubled since the last build (from MIN_PODS_FOR_PROFILE on), not only every
+   * maxAgeMs: a cluster filling from empty gets its profile from its first pods instead of
+   * running 30 s on the order without one (bench:replay on gpuspec25 lost T4/P100 that way).
+   */
+  podCount?: () => number;
+  /**
+   * How often the free GPUs per model are read again between rebuilds (ms; default 1,000): the
+   * scarcity need follows the fill at that pace, the shapes at maxAgeMs. The profile object
+   * changes only when the need table does (withFreeSupply), so decision caches survive.
+   */
+  supplyMaxAgeMs?: number;
 }
 
 /**
@@ -64,12 +78,22 @@ export function observedProfile(
   opts: ObservedProfileOptions = {},
 ): () => WorkloadProfile | undefined {
   let at = -Infinity;
+  let supplyAt = -Infinity;
+  let builtFrom = 0;
+  let base: WorkloadProfile | undefined;
   let current: WorkloadProfile | undefined;
+  const supplyMaxAgeMs = opts.supplyMaxAgeMs ?? 1000;
   return () => {
     const t = now();
-    if (t - at >= maxAgeMs) {
-      current = profileFromPods(pods(), opts);
-      at = t;
+    const count = opts.podCount?.();
+    const grown = count !== undefined && count >= MIN_PODS_FOR_PROFILE && count >= 2 * builtFrom;
+    if (t - at >= maxAgeMs || grown) {
+      base = current = profileFromPods(pods(), opts);
+      at = supplyAt = t;
+      builtFrom = count ?? 0;
+    } else if (base?.freeGpusByModel && opts.freeGpusByModel && t - supplyAt >= supplyMaxAgeMs && modelNeedTable(base).size > 0) {
+      current = withFreeSupply(base, opts.freeGpusByModel(), current);
+      supplyAt = t;
     }
     return current;
   };

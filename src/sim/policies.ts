@@ -6,7 +6,7 @@
  * Inside a node, whole-GPU pods take the lowest-index fully free GPUs, as in the FGD simulator.
  * `linkpack` calls the shipped core (placeOnNode) for GPU pods.
  */
-import { availableGpusByModel, fragPoints, modelNeedTable, placeOnNode, popularityProfile, type GpuRequest, type NodeDecision, type WorkloadProfile } from '../core/index.js';
+import { availableGpusByModel, fragPoints, modelNeedTable, placeOnNode, popularityProfile, withFreeSupply, type GpuRequest, type NodeDecision, type WorkloadProfile } from '../core/index.js';
 import { MILLI, type SimCluster, type SimPod } from './cluster.js';
 import type { Rng } from './rng.js';
 import { defaultDeployedConfig, deployedPick, parseDeployedConfig, type DeployedConfig } from './deployed.js';
@@ -14,6 +14,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { nodeTieRank } from '../extender/scores.js';
+import { ObservedRunProfile } from './profile.js';
 
 export const POLICY_NAMES = ['random', 'dotprod', 'gpuclustering', 'gpupacking', 'bestfit', 'fgd', 'linkpack', 'linkpack-deployed', 'linkpack-deployed-nocpu', 'linkpack-kubedefault', 'linkpack-devicecap', 'linkpack-shareslots', 'linkpack-noprofile'] as const;
 /**
@@ -320,8 +321,10 @@ class LinkpackPolicy implements Policy {
 
   constructor(
     readonly name: string = 'linkpack',
-    private readonly opts: { profile: boolean; deployed?: DeployedConfig; extenderTiesByName?: boolean } = { profile: true },
+    private readonly opts: { profile: boolean; deployed?: DeployedConfig; extenderTiesByName?: boolean; observedProfile?: boolean } = { profile: true },
   ) {}
+  /** With observedProfile: the profile as the extender learns it from the pods it sees. */
+  private readonly observed = new ObservedRunProfile();
   /** nodeTieRank of each node's name, for extenderTiesByName (per cluster). */
   private nameRanks: { cluster: SimCluster; ranks: Float64Array } | null = null;
   private cacheProfile: WorkloadProfile | null = null;
@@ -336,6 +339,7 @@ class LinkpackPolicy implements Policy {
     this.cache.clear();
     this.nextStart = 0;
     this.live = null;
+    this.observed.reset();
   }
 
   /** Free GPUs per model plus what the churn so far says held ones will release (availableGpusByModel). */
@@ -351,10 +355,9 @@ class LinkpackPolicy implements Policy {
   private liveProfile(base: WorkloadProfile, cluster: SimCluster, pod: SimPod): WorkloadProfile {
     if (this.live?.base !== base) {
       if (modelNeedTable(base).size === 0) return base; // no constrained demand: nothing to measure
-      this.live = { base, profile: { ...base, freeGpusByModel: this.supplyOf(cluster, base) } };
-    } else if (pod.gpuCount === 0) return this.live.profile; // a CPU-only pod carries no scarcity
-    const next: WorkloadProfile = { ...base, freeGpusByModel: this.supplyOf(cluster, base) };
-    if (!sameNeed(modelNeedTable(next), modelNeedTable(this.live.profile))) this.live.profile = next;
+      this.live = { base, profile: withFreeSupply(base, this.supplyOf(cluster, base)) };
+    } else if (pod.gpuCount > 0) this.live.profile = withFreeSupply(base, this.supplyOf(cluster, base), this.live.profile);
+    // (a CPU-only pod carries no scarcity: the profile stays)
     return this.live.profile;
   }
 
@@ -383,8 +386,15 @@ class LinkpackPolicy implements Policy {
   }
 
   choose(pod: SimPod, ctx: PolicyContext): Placement | null {
+    if (!this.opts.observedProfile) return this.chooseWith(ctx.profile, pod, ctx);
+    const p = this.chooseWith(this.observed.at(pod, ctx.cluster), pod, ctx);
+    if (p) this.observed.placed(pod);
+    return p;
+  }
+
+  private chooseWith(base: WorkloadProfile, pod: SimPod, ctx: PolicyContext): Placement | null {
     const { cluster } = ctx;
-    const profile = this.opts.profile ? this.liveProfile(ctx.profile, cluster, pod) : undefined;
+    const profile = this.opts.profile && base.shapes.length > 0 ? this.liveProfile(base, cluster, pod) : undefined;
     if (this.cacheProfile !== (profile ?? null) || this.cacheCluster !== cluster) {
       this.cache.clear();
       this.cacheProfile = profile ?? null;
@@ -454,14 +464,8 @@ export function makePolicy(name: PolicyName): Policy {
   }
 }
 
-function sameNeed(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>): boolean {
-  if (a.size !== b.size) return false;
-  for (const [m, v] of a) if (b.get(m) !== v) return false;
-  return true;
-}
-
 /** linkpack as kube-scheduler would run it with this configuration (deployed.ts). */
-export function deployedPolicy(cfg: DeployedConfig, name = 'linkpack-deployed', opts: { extenderTiesByName?: boolean } = {}): Policy {
+export function deployedPolicy(cfg: DeployedConfig, name = 'linkpack-deployed', opts: { extenderTiesByName?: boolean; observedProfile?: boolean } = {}): Policy {
   return new LinkpackPolicy(name, { profile: true, deployed: cfg, ...opts });
 }
 

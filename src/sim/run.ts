@@ -2,7 +2,8 @@
  * Orchestration of whole simulations: a trace under the FGD protocol, or the built-in synthetic
  * scenario with departures. Returns plain summaries for the table, the JSON and the report.
  */
-import { gpusByModelOf, typicalProfile, type WorkloadProfile } from '../core/index.js';
+import type { WorkloadProfile } from '../core/index.js';
+import { runProfile } from './profile.js';
 import { SimCluster, nodeSpecsFromTrace, type NodeSpec, type SimPod } from './cluster.js';
 import { mapaScenario, type MapaSummary } from './mapa.js';
 import { ARRIVAL_POINTS, summarizeRuns, type PolicySummary } from './metrics.js';
@@ -101,7 +102,7 @@ export function traceOf(nodesFile: string, tracePods: readonly TracePod[], workl
     workload,
     cluster,
     pods: tracePods.map((p) => cluster.compilePod(p)),
-    profile: { ...typicalProfile(tracePods), gpusByModel: gpusByModelOf(cluster.compiled) },
+    profile: runProfile(tracePods, cluster),
     assumptions: topologyAssumptions(nodes, gTopology),
   };
 }
@@ -179,7 +180,7 @@ export function runSynthetic(opts: SyntheticRunOptions): SimulationReport {
   let done = 0;
   const perSeed = opts.seeds.map((seed) => {
     const jobs = syntheticJobs(seed, opts.jobs ?? 1500, capacityGpus);
-    return { seed, jobs: jobs.map((j) => ({ pod: cluster.compilePod(j), arriveAt: j.arriveAt, duration: j.duration })), profile: { ...typicalProfile(jobs), gpusByModel: gpusByModelOf(cluster.compiled) } };
+    return { seed, jobs: jobs.map((j) => ({ pod: cluster.compilePod(j), arriveAt: j.arriveAt, duration: j.duration })), profile: runProfile(jobs, cluster) };
   });
   const summaries: PolicySummary[] = [];
   const curves: Record<string, CurvePoint[]> = {};

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MIN_PODS_FOR_PROFILE, observedProfile, profileFromPods } from '../../src/extender/observed-profile.js';
-import { typicalProfile } from '../../src/core/index.js';
+import { modelNeedTable, typicalProfile, type WorkloadProfile } from '../../src/core/index.js';
 import { schedulerPod } from './fixtures.js';
 
 const pods = (n: number, gpus: number, ann: Record<string, string> = {}) => Array.from({ length: n }, (_, i) => schedulerPod(`p${gpus}-${i}-${Object.keys(ann).length}`, gpus, ann));
@@ -70,5 +70,51 @@ describe('observed workload profile', () => {
     const next = source()!;
     expect(calls).toBe(2);
     expect(next.shapes.map((s) => s.gpuCount).sort()).toEqual([1, 8]);
+  });
+
+  it('with a pod count, rebuilds early each time the count doubles (from MIN_PODS_FOR_PROFILE), else at its age', () => {
+    const t = 0;
+    let calls = 0;
+    const list = pods(5, 1);
+    const source = observedProfile(() => (calls++, list), 30_000, () => t, { podCount: () => list.length });
+    expect(source()).toBeUndefined(); // 5 pods: too few
+    list.push(...pods(MIN_PODS_FOR_PROFILE - 6, 1));
+    expect(source()).toBeUndefined(); // 19 pods: no early rebuild below the minimum
+    expect(calls).toBe(1);
+    list.push(...pods(1, 1));
+    const at20 = source()!; // 20 pods: the first profile, at once (without the count: 30 s later)
+    expect(calls).toBe(2);
+    expect(at20.shapes.map((s) => s.gpuCount)).toEqual([1]);
+    list.push(...pods(19, 8));
+    expect(source()).toBe(at20); // 39 < 2 × 20
+    list.push(...pods(1, 8));
+    expect(source()!.shapes.map((s) => s.gpuCount).sort()).toEqual([1, 8]); // 40: doubled
+    expect(calls).toBe(3);
+  });
+
+  it('between rebuilds reads the free GPUs per model every second: a new profile only when the need changes', () => {
+    let t = 0;
+    let calls = 0;
+    // 6 A100-only pods of 40: need 0.15 × 16/8 = 0.3 on the inventory, 0.15 × 10/2 = 0.75 once
+    // only 2 of 8 A100 are free.
+    const list = [...pods(6, 1, { 'linkpack.io/gpu-model': 'A100' }), ...pods(34, 1)];
+    const supply = new Map([['a100', 8], ['t4', 8]]);
+    let free = new Map([['a100', 8], ['t4', 8]]);
+    const source = observedProfile(() => (calls++, list), 30_000, () => t, { gpusByModel: () => supply, freeGpusByModel: () => free });
+    const first = source()!;
+    const needA100 = (p: WorkloadProfile) => modelNeedTable(p).get('a100')!;
+    const before = needA100(first);
+    expect(before).toBeCloseTo(0.3);
+    free = new Map([['a100', 2], ['t4', 8]]); // A100 filling up
+    t = 999;
+    expect(source()).toBe(first); // within the second: unchanged
+    t = 1000;
+    const later = source()!;
+    expect(needA100(later)).toBeCloseTo(0.75);
+    expect(later.shapes).toBe(first.shapes); // the shapes were not rebuilt
+    expect(calls).toBe(1);
+    free = new Map([['a100', 2], ['t4', 8]]); // the same supply again
+    t = 2000;
+    expect(source()).toBe(later); // same need table: same object
   });
 });

@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { MIN_PODS_FOR_PROFILE } from '../../src/extender/observed-profile.js';
+import { ObservedRunProfile, runProfile } from '../../src/sim/profile.js';
+import { deployedPolicy, shippedWithDeviceCount } from '../../src/sim/policies.js';
+import { Rng } from '../../src/sim/rng.js';
+import { clusterOf, node, pod } from './helpers.js';
+
+describe('the profile as the extender learns it (ObservedRunProfile)', () => {
+  const c = clusterOf(node('n0', 8, 'V100M16'), node('n1', 4, 'T4'));
+  const gpu = (i: number) => pod(`g${i}`, 1, 1000);
+
+  it('none below MIN_PODS_FOR_PROFILE GPU pods; then built from the pods seen, again each time their count doubles', () => {
+    const o = new ObservedRunProfile();
+    for (let i = 0; i < MIN_PODS_FOR_PROFILE - 1; i++) {
+      expect(o.at(gpu(i), c).shapes).toEqual([]);
+      o.placed(gpu(i));
+    }
+    const first = o.at(gpu(99), c); // the asking pod counts: 20 seen
+    expect(first).toEqual(runProfile([...Array.from({ length: MIN_PODS_FOR_PROFILE - 1 }, (_, i) => gpu(i)), gpu(99)], c));
+    o.placed(gpu(99));
+    for (let i = 0; i < MIN_PODS_FOR_PROFILE - 1; i++) {
+      expect(o.at(pod(`e${i}`, 8, 1000), c)).toBe(first); // 21…39 seen: not rebuilt
+      o.placed(pod(`e${i}`, 8, 1000));
+    }
+    expect(o.at(pod('e99', 8, 1000), c).shapes.map((s) => s.gpuCount).sort()).toEqual([1, 8]); // 40: rebuilt
+    o.reset();
+    expect(o.at(gpu(0), c).shapes).toEqual([]);
+  });
+
+  it('CPU-only pods count as pods, not as GPU pods', () => {
+    const o = new ObservedRunProfile();
+    for (let i = 0; i < 30; i++) o.placed(pod(`c${i}`, 0, 0));
+    expect(o.at(gpu(0), c).shapes).toEqual([]); // 31 seen, 1 GPU pod
+  });
+
+  it('the deployed policy with it places the first pods by the order without a profile, where the whole list\'s profile would protect T4', () => {
+    // Half the GPU demand may only use T4: with the whole list's profile an unconstrained single
+    // GPU stays off the T4 box; the extender, having seen no pod yet, has no profile and takes the
+    // GPU that costs no NVLink bandwidth — on the PCIe T4 box.
+    const list = [...Array.from({ length: 20 }, (_, i) => pod(`t${i}`, 1, 1000, 1000, 1024, ['T4'])), ...Array.from({ length: 20 }, (_, i) => pod(`u${i}`, 1, 1000))];
+    const profile = runProfile(list, c);
+    const ask = c.compilePod(pod('u', 1, 1000));
+    const ctx = { cluster: c, rng: new Rng(1), profile, ties: 'first' as const };
+    const pick = (observedProfile: boolean) => c.specs[deployedPolicy(shippedWithDeviceCount(10), 'x', { observedProfile }).choose(ask, ctx)!.node]!.name;
+    expect(pick(false)).toBe('n0');
+    expect(pick(true)).toBe('n1');
+  });
+});
