@@ -31,8 +31,8 @@ const gpuRequestKey = (c: CountedShape): string => `${c.shape.gpuCount}|${c.shap
 /**
  * The heavy shapes among those the popularity cut left out: per GPU request carrying ≥ `share` of
  * the GPU demand, one shape with the group's pods and its smallest CPU request — the group's GPUs
- * are stranded on a node only where even its lightest pod cannot go (a median or per-CPU shapes
- * measured worse: docs/simulator.md, "Heavy shapes").
+ * are stranded on a node only where even its lightest pod cannot go (the median CPU, or one shape
+ * per CPU size, measured worse on most lists: docs/simulator.md, "Heavy shapes").
  */
 function heavyShapesOf(left: readonly CountedShape[], totalGpuMilli: number, share: number): CountedShape[] {
   const groups = new Map<string, CountedShape>();

@@ -16,11 +16,14 @@ import { fileURLToPath } from 'node:url';
 import { nodeTieRank } from '../extender/scores.js';
 import { ObservedRunProfile } from './profile.js';
 
-export const POLICY_NAMES = ['random', 'dotprod', 'gpuclustering', 'gpupacking', 'bestfit', 'fgd', 'linkpack', 'linkpack-deployed', 'linkpack-deployed-nocpu', 'linkpack-kubedefault', 'linkpack-devicecap', 'linkpack-shareslots', 'linkpack-noprofile'] as const;
+export const POLICY_NAMES = ['random', 'dotprod', 'gpuclustering', 'gpupacking', 'bestfit', 'fgd', 'linkpack', 'linkpack-deployed', 'linkpack-deployed-learned', 'linkpack-deployed-nocpu', 'linkpack-kubedefault', 'linkpack-devicecap', 'linkpack-shareslots', 'linkpack-noprofile'] as const;
 /**
  * linkpack variants: `linkpack` = the core's top raw score (the objective itself);
  * `linkpack-deployed` = the pick of kube-scheduler with the shipped deploy/scheduler/scheduler-config.yaml
- * (deployed.ts); `linkpack-kubedefault` = the same with kube-scheduler's default score plugins and
+ * (deployed.ts), with the whole pod list's profile from the first pod (an extender that has seen its
+ * workload); `linkpack-deployed-learned` = the same with the profile the extender learns from the
+ * pods it has seen (profile.ts: none below 20 GPU pods, rebuilt as their count doubles — a cluster
+ * just installed); `linkpack-kubedefault` = the same with kube-scheduler's default score plugins and
  * extender weight 5; `linkpack-devicecap` = linkpack-deployed with kube-scheduler's nvidia.com/gpu device
  * count in the filter (with the device plugin's default of one device per GPU a share holds a whole
  * one); `linkpack-shareslots` = the same with the device plugin's `--share-slots 10` (each GPU ten
@@ -28,7 +31,7 @@ export const POLICY_NAMES = ['random', 'dotprod', 'gpuclustering', 'gpupacking',
  * that does not know the nodes' free CPU and memory (no Node objects); `linkpack-noprofile` = the core without a workload profile (the extender
  * before it has seen enough pods).
  */
-export const LINKPACK_VARIANTS: readonly PolicyName[] = ['linkpack-deployed', 'linkpack-deployed-nocpu', 'linkpack-kubedefault', 'linkpack-devicecap', 'linkpack-shareslots', 'linkpack-noprofile'];
+export const LINKPACK_VARIANTS: readonly PolicyName[] = ['linkpack-deployed', 'linkpack-deployed-learned', 'linkpack-deployed-nocpu', 'linkpack-kubedefault', 'linkpack-devicecap', 'linkpack-shareslots', 'linkpack-noprofile'];
 /** Devices per GPU of the `linkpack-shareslots` variant: the device plugin run with `--share-slots 10`. */
 export const SHARE_SLOTS_MODELLED = 10;
 export type PolicyName = (typeof POLICY_NAMES)[number];
@@ -451,6 +454,8 @@ export function makePolicy(name: PolicyName): Policy {
       return new LinkpackPolicy();
     case 'linkpack-deployed':
       return new LinkpackPolicy(name, { profile: true, deployed: shippedSchedulerConfig() });
+    case 'linkpack-deployed-learned':
+      return new LinkpackPolicy(name, { profile: true, deployed: shippedSchedulerConfig(), observedProfile: true });
     case 'linkpack-deployed-nocpu':
       return new LinkpackPolicy(name, { profile: true, deployed: { ...shippedSchedulerConfig(), extenderSeesCpu: false } });
     case 'linkpack-kubedefault':

@@ -25,6 +25,7 @@ export const POLICY_COLOURS: Readonly<Record<(typeof POLICY_NAMES)[number] | (ty
   fgd: '#1f77b4',
   linkpack: '#d62728',
   'linkpack-deployed': '#9467bd',
+  'linkpack-deployed-learned': '#c5b0d5',
   'linkpack-deployed-nocpu': '#6a3d9a',
   'linkpack-kubedefault': '#bcbd22',
   'linkpack-devicecap': '#7f7f00',

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MIN_PODS_FOR_PROFILE } from '../../src/extender/observed-profile.js';
 import { ObservedRunProfile, runProfile } from '../../src/sim/profile.js';
-import { deployedPolicy, shippedWithDeviceCount } from '../../src/sim/policies.js';
+import { deployedPolicy, makePolicy, shippedWithDeviceCount, type PolicyName } from '../../src/sim/policies.js';
 import { Rng } from '../../src/sim/rng.js';
 import { clusterOf, node, pod } from './helpers.js';
 
@@ -44,5 +44,9 @@ describe('the profile as the extender learns it (ObservedRunProfile)', () => {
     const pick = (observedProfile: boolean) => c.specs[deployedPolicy(shippedWithDeviceCount(10), 'x', { observedProfile }).choose(ask, ctx)!.node]!.name;
     expect(pick(false)).toBe('n0');
     expect(pick(true)).toBe('n1');
+    // The named variants: linkpack-deployed sees the whole list's profile, -learned learns it.
+    const named = (name: PolicyName) => c.specs[makePolicy(name).choose(ask, ctx)!.node]!.name;
+    expect(named('linkpack-deployed')).toBe('n0');
+    expect(named('linkpack-deployed-learned')).toBe('n1');
   });
 });
