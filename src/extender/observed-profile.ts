@@ -71,6 +71,15 @@ export function profileFromPods(pods: Iterable<unknown>, opts: ObservedProfileOp
 }
 
 /** A profile source that recomputes from `pods()` when older than maxAgeMs. */
+/**
+ * Is a rebuild due, early, at `count` pods seen when the last build saw `builtFrom`? Each time the
+ * count has doubled, from MIN_PODS_FOR_PROFILE on (the simulator's ObservedRunProfile follows the
+ * same rule).
+ */
+export function earlyRebuildDue(count: number, builtFrom: number): boolean {
+  return count >= MIN_PODS_FOR_PROFILE && count >= 2 * builtFrom;
+}
+
 export function observedProfile(
   pods: () => Iterable<unknown>,
   maxAgeMs = 30_000,
@@ -86,8 +95,7 @@ export function observedProfile(
   return () => {
     const t = now();
     const count = opts.podCount?.();
-    const grown = count !== undefined && count >= MIN_PODS_FOR_PROFILE && count >= 2 * builtFrom;
-    if (t - at >= maxAgeMs || grown) {
+    if (t - at >= maxAgeMs || (count !== undefined && earlyRebuildDue(count, builtFrom))) {
       base = current = profileFromPods(pods(), opts);
       at = supplyAt = t;
       builtFrom = count ?? 0;

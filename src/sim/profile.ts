@@ -4,7 +4,7 @@
  * it, for the pods seen so far.
  */
 import { gpusByModelOf, typicalProfile, type ShapeSource, type WorkloadProfile } from '../core/index.js';
-import { MIN_PODS_FOR_PROFILE } from '../extender/observed-profile.js';
+import { earlyRebuildDue, MIN_PODS_FOR_PROFILE } from '../extender/observed-profile.js';
 import type { SimCluster } from './cluster.js';
 
 export function runProfile(pods: Iterable<ShapeSource>, cluster: SimCluster): WorkloadProfile {
@@ -35,7 +35,7 @@ export class ObservedRunProfile {
   /** The profile when `pod` asks. */
   at(pod: ShapeSource, cluster: SimCluster): WorkloadProfile {
     const count = this.seen.length + 1;
-    if (count >= MIN_PODS_FOR_PROFILE && count >= 2 * this.builtFrom) {
+    if (earlyRebuildDue(count, this.builtFrom)) {
       this.builtFrom = count;
       const gpuPods = this.gpuPods + (pod.gpuCount > 0 ? 1 : 0);
       this.current = gpuPods >= MIN_PODS_FOR_PROFILE ? runProfile([...this.seen, pod], cluster) : NO_PROFILE;

@@ -110,8 +110,10 @@ describe('ClusterCache counting', () => {
     expect(c.churn()).toBe(0);
     c.upsertPod(podJson('ml', 's', { node: 'h', gpus: [2], milli: 500, phase: 'Succeeded' }));
     expect(c.churn()).toBeCloseTo(500 / 2500, 9);
+    expect(c.podCount()).toBe(2); // the observed profile's early-rebuild count: pods, not updates
     c.deletePod(podJson('ml', 'a'));
     expect(c.churn()).toBe(1);
+    expect(c.podCount()).toBe(1);
   });
 
   it('shares one compiled table between nodes with the same topology', () => {
