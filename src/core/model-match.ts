@@ -8,9 +8,16 @@
  * Whole tokens, not substrings, because model names nest ("A10" ⊂ "A100", "T4" ⊂ "T40").
  */
 
+import { BoundedCache } from './lru.js';
+
+/** Names are few and asked for per node and per profile refresh; bounded, as names come from users. */
+const tokenCache = new BoundedCache<string, readonly string[]>(1024);
+
 /** Lower-cased letter/digit runs of a model name. */
-export function modelTokens(name: string): string[] {
-  return name.toLowerCase().match(/[a-z0-9]+/g) ?? [];
+export function modelTokens(name: string): readonly string[] {
+  let t = tokenCache.get(name);
+  if (t === undefined) tokenCache.set(name, (t = name.toLowerCase().match(/[a-z0-9]+/g) ?? []));
+  return t;
 }
 
 /** Are `want`'s tokens a subsequence of `have`'s (whole tokens, in order)? An empty want matches nothing. */

@@ -74,6 +74,11 @@ export class SimCluster {
   /** GPU milli released by removed pods since reset (churn()). */
   releasedMilli = 0;
 
+  /** Per GPU: the index of its lower-cased model in modelsLower; per such model: free milli (freeGpusByModel, kept as pods come and go). */
+  private readonly gpuModel: Int32Array;
+  private readonly modelsLower: string[] = [];
+  private readonly freeMilliByModel: Float64Array;
+
   private readonly sigIds = new Map<string, number>();
   private readonly reqIds = new Map<string, number>();
   private fragProfile: WorkloadProfile | null = null;
@@ -110,6 +115,15 @@ export class SimCluster {
     this.cpuFree = new Int32Array(this.n);
     this.memFree = new Float64Array(this.n);
     this.gpuFree = new Int32Array(off);
+    this.gpuModel = new Int32Array(off);
+    for (let i = 0; i < this.n; i++) {
+      this.compiled[i].modelsLower.forEach((m, g) => {
+        let k = this.modelsLower.indexOf(m);
+        if (k < 0) k = this.modelsLower.push(m) - 1;
+        this.gpuModel[this.gpuOffset[i] + g] = k;
+      });
+    }
+    this.freeMilliByModel = new Float64Array(this.modelsLower.length);
     this.version = new Int32Array(this.n);
     this.sig = new Int32Array(this.n);
     this.classCount = new Int32Array(this.n * MAX_CLASS);
@@ -129,6 +143,8 @@ export class SimCluster {
       this.version[i]++;
     }
     this.gpuFree.fill(MILLI);
+    this.freeMilliByModel.fill(0);
+    for (let g = 0; g < this.gpuModel.length; g++) this.freeMilliByModel[this.gpuModel[g]] += MILLI;
     this.classCount.fill(0);
     this.classDistinct.fill(0);
     this.usedMilli = 0;
@@ -208,13 +224,7 @@ export class SimCluster {
 
   /** Free GPUs per lower-cased model (milli ÷ 1000): the core's freeGpusByModel, as the extender's cache gives it. */
   freeGpusByModel(): Map<string, number> {
-    const out = new Map<string, number>();
-    for (let node = 0; node < this.n; node++) {
-      const models = this.compiled[node].modelsLower;
-      const off = this.gpuOffset[node];
-      for (let g = 0; g < this.gpuCount[node]; g++) out.set(models[g], (out.get(models[g]) ?? 0) + this.gpuFree[off + g] / MILLI);
-    }
-    return out;
+    return new Map(this.modelsLower.map((m, k) => [m, this.freeMilliByModel[k] / MILLI]));
   }
 
   fullyFreeCount(node: number): number {
@@ -258,6 +268,7 @@ export class SimCluster {
       const v = this.gpuFree[off + g] + sign * pod.milliPerGpu;
       if (v < 0 || v > MILLI || g >= this.gpuCount[node]) throw new Error(`GPU ${g} of node ${this.specs[node].name} would hold ${v} milli`);
       this.gpuFree[off + g] = v;
+      this.freeMilliByModel[this.gpuModel[off + g]] += sign * pod.milliPerGpu;
     }
     if (this.cpuFree[node] < 0 || this.memFree[node] < 0) throw new Error(`node ${this.specs[node].name} over-committed`);
     this.usedMilli -= sign * pod.totalMilli;

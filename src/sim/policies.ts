@@ -6,7 +6,7 @@
  * Inside a node, whole-GPU pods take the lowest-index fully free GPUs, as in the FGD simulator.
  * `linkpack` calls the shipped core (placeOnNode) for GPU pods.
  */
-import { availableGpusByModel, fragPoints, modelNeedTable, placeOnNode, popularityProfile, withFreeSupply, type GpuRequest, type NodeDecision, type WorkloadProfile } from '../core/index.js';
+import { availableGpusByModel, fragPoints, modelNeed, modelNeedTable, placeOnNode, popularityProfile, withFreeSupply, type GpuRequest, type NodeDecision, type WorkloadProfile } from '../core/index.js';
 import { MILLI, type SimCluster, type SimPod } from './cluster.js';
 import type { Rng } from './rng.js';
 import { defaultDeployedConfig, deployedPick, parseDeployedConfig, type DeployedConfig } from './deployed.js';
@@ -93,6 +93,8 @@ export interface Policy {
   choose(pod: SimPod, ctx: PolicyContext): Placement | null;
   /** Drop caches keyed by node-state signatures (called when the cluster is reset). */
   reset?(): void;
+  /** A placed pod left the cluster (runs with departures). */
+  departed?(pod: SimPod): void;
 }
 
 // Normalisation constants of BestFit and DotProd (FGD simulator: 128 cores, 8 GPUs).
@@ -318,7 +320,13 @@ export function coreRequest(pod: SimPod): GpuRequest {
  * strand the least GPU capacity.
  */
 class LinkpackPolicy implements Policy {
-  private readonly cache = new Map<number, NodeDecision>();
+  /**
+   * Decisions by the node's model need (the one way a refreshed free supply reaches the core's
+   * score: scarcity.ts), then by node state and request. Kept while the shapes stay the same, so
+   * a need change re-decides only the nodes of the models whose need changed.
+   */
+  private readonly cache = new Map<number, Map<number, NodeDecision>>();
+  private last: { need: number; byState: Map<number, NodeDecision> } | null = null;
   /** kube-scheduler's rotating start index (deployed mode). */
   private nextStart = 0;
 
@@ -330,7 +338,7 @@ class LinkpackPolicy implements Policy {
   private readonly observed = new ObservedRunProfile();
   /** nodeTieRank of each node's name, for extenderTiesByName (per cluster). */
   private nameRanks: { cluster: SimCluster; ranks: Float64Array } | null = null;
-  private cacheProfile: WorkloadProfile | null = null;
+  private cacheBase: WorkloadProfile | null = null;
   private cacheCluster: SimCluster | null = null;
   /** Calls into the core (for the speed report). */
   coreCalls = 0;
@@ -340,6 +348,7 @@ class LinkpackPolicy implements Policy {
 
   reset(): void {
     this.cache.clear();
+    this.last = null;
     this.nextStart = 0;
     this.live = null;
     this.observed.reset();
@@ -364,13 +373,23 @@ class LinkpackPolicy implements Policy {
     return this.live.profile;
   }
 
+  /** The decisions at this need (the last one asked for is kept at hand: most calls repeat it). */
+  private byNeed(need: number): Map<number, NodeDecision> {
+    if (this.last?.need === need) return this.last.byState;
+    let byState = this.cache.get(need);
+    if (byState === undefined) this.cache.set(need, (byState = new Map()));
+    this.last = { need, byState };
+    return byState;
+  }
+
   private decide(cluster: SimCluster, node: number, pod: SimPod, req: GpuRequest, profile: WorkloadProfile | undefined): NodeDecision {
+    const byState = this.byNeed(profile && pod.gpuCount > 0 ? modelNeed(cluster.compiled[node].modelsLower, profile) : 0);
     const key = cluster.sig[node] * 1_048_576 + pod.reqId;
-    let d = this.cache.get(key);
+    let d = byState.get(key);
     if (d === undefined) {
       d = placeOnNode(cluster.nodeState(node, this.opts.deployed?.extenderSeesCpu ?? true), req, profile);
       this.coreCalls++;
-      this.cache.set(key, d);
+      byState.set(key, d);
     }
     return d;
   }
@@ -388,6 +407,10 @@ class LinkpackPolicy implements Policy {
     return (nd) => (rank ? rank[nd]! : nd);
   }
 
+  departed(pod: SimPod): void {
+    if (this.opts.observedProfile) this.observed.departed(pod);
+  }
+
   choose(pod: SimPod, ctx: PolicyContext): Placement | null {
     if (!this.opts.observedProfile) return this.chooseWith(ctx.profile, pod, ctx);
     const p = this.chooseWith(this.observed.at(pod, ctx.cluster), pod, ctx);
@@ -397,10 +420,12 @@ class LinkpackPolicy implements Policy {
 
   private chooseWith(base: WorkloadProfile, pod: SimPod, ctx: PolicyContext): Placement | null {
     const { cluster } = ctx;
-    const profile = this.opts.profile && base.shapes.length > 0 ? this.liveProfile(base, cluster, pod) : undefined;
-    if (this.cacheProfile !== (profile ?? null) || this.cacheCluster !== cluster) {
+    const withShapes = this.opts.profile && base.shapes.length > 0;
+    const profile = withShapes ? this.liveProfile(base, cluster, pod) : undefined;
+    if (this.cacheBase !== (withShapes ? base : null) || this.cacheCluster !== cluster) {
       this.cache.clear();
-      this.cacheProfile = profile ?? null;
+      this.last = null;
+      this.cacheBase = withShapes ? base : null;
       this.cacheCluster = cluster;
     }
     const req = coreRequest(pod);

@@ -16,8 +16,9 @@ const NO_PROFILE: WorkloadProfile = { shapes: [] };
 /**
  * The profile the extender has at each pod (observed-profile.ts with its pod count): none while
  * fewer than MIN_PODS_FOR_PROFILE GPU pods were seen, then rebuilt from the pods seen whenever
- * their number doubles. Seen = placed so far plus the pod asking (a dropped pod is deleted). Its
- * 30-second rebuild is wall-clock time, which the simulator has not: left out.
+ * their number doubles. Seen = the pods placed and not yet departed, plus the pod asking (a
+ * dropped pod is deleted; a departed one leaves the extender's cache). Its 30-second rebuild is
+ * wall-clock time, which the simulator has not: left out.
  */
 export class ObservedRunProfile {
   private readonly seen: ShapeSource[] = [];
@@ -47,5 +48,13 @@ export class ObservedRunProfile {
   placed(pod: ShapeSource): void {
     this.seen.push(pod);
     if (pod.gpuCount > 0) this.gpuPods++;
+  }
+
+  /** The pod departed: the extender's cache drops it (the shapes at the next rebuild leave it out). */
+  departed(pod: ShapeSource): void {
+    const i = this.seen.lastIndexOf(pod);
+    if (i < 0) return;
+    this.seen.splice(i, 1);
+    if (pod.gpuCount > 0) this.gpuPods--;
   }
 }

@@ -71,6 +71,7 @@ export function runTimeline(cluster: SimCluster, jobs: readonly TimedPod[], poli
     while (heap.size > 0 && heap.peek()!.end <= job.arriveAt) {
       const r = heap.pop()!;
       cluster.remove(r.node, r.pod, r.gpus);
+      policy.departed?.(r.pod);
     }
     const choice = run.arrive(job.pod);
     if (choice) heap.push({ end: job.arriveAt + job.duration, node: choice.node, gpus: choice.gpus, pod: job.pod });

@@ -9,6 +9,18 @@ import { clusterOf, node, pod, put } from './helpers.js';
 
 const NO_PROFILE: WorkloadProfile = { shapes: [] };
 
+/** Half 2-GPU, half 1-GPU demand; 30% of it may run only on T4. */
+function t4Needed(c: SimCluster): WorkloadProfile {
+  return {
+    shapes: [
+      { cpuMilli: 0, gpuCount: 2, milliPerGpu: 1000, weight: 0.5 },
+      { cpuMilli: 0, gpuCount: 1, milliPerGpu: 1000, weight: 0.5 },
+    ],
+    modelDemand: [{ models: ['T4'], share: 0.3 }],
+    gpusByModel: gpusByModelOf(c.compiled),
+  };
+}
+
 function choose(c: SimCluster, name: PolicyName, p: TracePod, opts: { seed?: number; profile?: WorkloadProfile; ties?: TieBreak } = {}) {
   const profile = opts.profile ?? NO_PROFILE;
   c.setFragProfile(profile);
@@ -193,14 +205,7 @@ describe('linkpack policy (the shipped core)', () => {
     // 6 of the 8 G2 taken the free capacity is 6 and the T4 pods will want 1.8 of T4's 4 (0.45).
     const c = clusterOf(node('t4', 4, 'T4'), node('g2', 8, 'G2', 96000));
     put(c, 'g2', pod('x', 6, 1000), [0, 1, 2, 3, 4, 5]);
-    const profile: WorkloadProfile = {
-      shapes: [
-        { cpuMilli: 0, gpuCount: 2, milliPerGpu: 1000, weight: 0.5 },
-        { cpuMilli: 0, gpuCount: 1, milliPerGpu: 1000, weight: 0.5 },
-      ],
-      modelDemand: [{ models: ['T4'], share: 0.3 }],
-      gpusByModel: gpusByModelOf(c.compiled),
-    };
+    const profile = t4Needed(c);
     const req = { gpuCount: 1, milliPerGpu: 1000, topology: 'prefer-nvlink', policy: 'binpack', cpuMilli: 1000, memoryMiB: 1024 } as const;
     const onT4 = placeOnNode(c.nodeState(0), req, profile);
     const onG2 = placeOnNode(c.nodeState(1), req, profile);
@@ -211,6 +216,47 @@ describe('linkpack policy (the shipped core)', () => {
     expect(onG2.fits && onT4.fits && onG2.rawScore > onT4.rawScore).toBe(true);
     // … against what is free a T4 costs 0.45² of a GPU, and the pod keeps G2's pair whole.
     expect(choose(c, 'linkpack', pod('p', 1, 1000), { profile })?.node).toBe('t4');
+  });
+});
+
+describe('the simulator keeps its shortcuts exact', () => {
+  it('counts the free GPUs per model as pods come and go (as a fresh count over every GPU would)', () => {
+    const c = clusterOf(node('t4', 4, 'T4'), node('g2', 8, 'G2', 96000), node('v', 2, 'V100M16'));
+    const fresh = () => {
+      const out = new Map<string, number>();
+      c.compiled.forEach((ct, n) => c.freeMilliOf(n).forEach((f, g) => out.set(ct.modelsLower[g]!, (out.get(ct.modelsLower[g]!) ?? 0) + f / 1000)));
+      return out;
+    };
+    expect(c.freeGpusByModel()).toEqual(fresh());
+    const a = put(c, 'g2', pod('a', 3, 1000), [0, 1, 5]);
+    put(c, 't4', pod('s', 1, 250), [2]);
+    put(c, 'v', pod('b', 2, 1000), [0, 1]);
+    expect(c.freeGpusByModel()).toEqual(fresh());
+    expect(c.freeGpusByModel().get('g2')).toBe(5);
+    expect(c.freeGpusByModel().get('t4')).toBe(3.75);
+    c.remove(1, a, [0, 1, 5]);
+    expect(c.freeGpusByModel()).toEqual(fresh());
+    c.reset();
+    expect(c.freeGpusByModel()).toEqual(new Map([['t4', 4], ['g2', 8], ['v100m16', 2]]));
+  });
+
+  it('linkpack keeps its decisions across a change of model need and decides as a cold cache would', () => {
+    // As above: T4 is needed by 30% of the demand, less as the G2 fill, so the pick moves to T4 on the way.
+    const c = clusterOf(node('t4', 4, 'T4'), node('g2', 8, 'G2', 96000));
+    const profile = t4Needed(c);
+    c.setFragProfile(profile);
+    const warm = makePolicy('linkpack');
+    const picks: string[] = [];
+    for (let i = 0; i < 11; i++) {
+      const p = c.compilePod(pod(`p${i}`, 1, i % 3 === 0 ? 500 : 1000));
+      const ctx = { cluster: c, rng: new Rng(1), profile, ties: 'first' as const };
+      const got = warm.choose(p, ctx);
+      expect(got).toEqual(makePolicy('linkpack').choose(p, ctx));
+      if (!got) break;
+      c.place(got.node, p, got.gpus);
+      picks.push(c.specs[got.node].name);
+    }
+    expect(new Set(picks)).toEqual(new Set(['t4', 'g2']));
   });
 });
 

@@ -3,6 +3,7 @@ import { MIN_PODS_FOR_PROFILE } from '../../src/extender/observed-profile.js';
 import { ObservedRunProfile, runProfile } from '../../src/sim/profile.js';
 import { deployedPolicy, makePolicy, shippedWithDeviceCount, type PolicyName } from '../../src/sim/policies.js';
 import { Rng } from '../../src/sim/rng.js';
+import { runTimeline } from '../../src/sim/timeline.js';
 import { clusterOf, node, pod } from './helpers.js';
 
 describe('the profile as the extender learns it (ObservedRunProfile)', () => {
@@ -25,6 +26,34 @@ describe('the profile as the extender learns it (ObservedRunProfile)', () => {
     expect(o.at(pod('e99', 8, 1000), c).shapes.map((s) => s.gpuCount).sort()).toEqual([1, 8]); // 40: rebuilt
     o.reset();
     expect(o.at(gpu(0), c).shapes).toEqual([]);
+  });
+
+  it('departed pods leave it, as they leave the extender\'s cache: not counted, not in the next shapes', () => {
+    const o = new ObservedRunProfile();
+    const ones = Array.from({ length: MIN_PODS_FOR_PROFILE }, (_, i) => gpu(i));
+    for (const p of ones) {
+      o.at(p, c);
+      o.placed(p);
+    }
+    const eights = Array.from({ length: MIN_PODS_FOR_PROFILE - 1 }, (_, i) => pod(`e${i}`, 8, 1000));
+    for (const p of eights) o.placed(p); // 39 seen
+    for (const p of ones) o.departed(p); // 19 seen
+    o.departed(gpu(0)); // never placed (another object): nothing changes
+    const twos = Array.from({ length: MIN_PODS_FOR_PROFILE + 1 }, (_, i) => pod(`t${i}`, 2, 1000));
+    for (const p of twos.slice(0, -1)) {
+      expect(o.at(p, c).shapes.map((s) => s.gpuCount)).toEqual([1]); // 20…39 seen: the profile built at 20
+      o.placed(p);
+    }
+    expect(o.at(twos.at(-1)!, c)).toEqual(runProfile([...eights, ...twos], c)); // 40: rebuilt, without the departed
+  });
+
+  it('a run with departures tells the policy which pods left', () => {
+    const left: string[] = [];
+    const policy = { name: 'probe', choose: () => ({ node: 0, gpus: [0] }), departed: (p: { name: string }) => left.push(p.name) };
+    const jobs = [0, 1, 2].map((i) => ({ pod: c.compilePod(pod(`j${i}`, 1, 100)), arriveAt: i * 10, duration: 15 }));
+    runTimeline(c, jobs, policy, 1, { shapes: [] });
+    expect(left).toEqual(['j0']); // j0 ends at 15, before j2 arrives at 20; j1 ends at 25, after the last arrival
+    c.reset();
   });
 
   it('CPU-only pods count as pods, not as GPU pods', () => {
