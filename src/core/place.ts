@@ -71,7 +71,7 @@ const W_FRAG = 1e8; // per point of the FGD score 0..100 (with a workload profil
 const W_TIER_SOFT = 1e7; // the NVLink tier below the FGD points (fragmentation-aware scoring)
 const W_EXACT = 1e10; // the job fills the node exactly (no profile): < W_TIER / 2, > any preservation
 const W_PRESERVE = 1e2; // per GB/s of NVLink bandwidth taken out of the free pool (no profile)
-const W_NO_NVLINK_TAKEN = 1e6; // with a profile: the pod takes no NVLink-connected free capacity here (< W_TIER_SOFT)
+const W_NO_NVLINK_TAKEN = 1e6; // with a profile, whole GPUs: the pod takes no NVLink-connected free capacity here (< W_TIER_SOFT)
 // packing: 0..100, weight 1
 
 /** The outcome of one evaluation; reused between nodes on the hot path. */
@@ -184,18 +184,22 @@ function evaluate(
     const need = req.gpuCount > 0 ? modelNeed(ct.modelsLower, profile!) : 0;
     out.scarcityMilli = req.gpuCount * milli * need * need;
     raw += W_FRAG * fragPoints(out.fragDeltaMilli! + out.scarcityMilli) + W_TIER_SOFT * tier;
-    // Then whether the pod takes NVLink bandwidth from the free pool at all (a PCIe box, a single
-    // GPU or an already shared GPU takes none), then packing, then the caller's stable node order.
-    // How much bandwidth is not compared across nodes: as a continuous term it outranked packing
-    // and scattered pods over the trace (+0.1…0.2 points against dropping it), while dropping it
-    // cost the built-in scenario's NVLink-connected share (72.5% → 67.6%); which GPUs inside the
-    // node still follows preservation (search.ts). Measured in docs/simulator.md.
-    if (c.nvFreeBeforeGBps - c.nvFreeAfterGBps <= 0) raw += W_NO_NVLINK_TAKEN;
-    // A share skips packing: the node's GPU utilisation is a whole-GPU signal, and the stable node
-    // order (first fit, FGD's own tie rule) keeps shares together better (−0.03…−0.19 points on
-    // the trace's workloads; docs/simulator.md, "Shares and the node order").
+    // A share then follows FGD: the caller's stable node order (first fit, FGD's own tie rule)
+    // decides. Packing is a whole-GPU signal and scattered shares (−0.03…−0.19 points on the
+    // trace's workloads without it; docs/simulator.md, "Shares and the node order"); the NVLink bit
+    // below drew shares to the GPUs no NVLink set can use any more, on nodes whose CPU was then
+    // exhausted around whole free GPUs (sixth pass: −0.02…−0.20 points on 13 of 20 lists).
     const share = req.gpuCount > 0 && milli < GPU_MILLI;
-    if (!share) raw += req.policy === 'binpack' ? out.usedAfter * 100 : (1 - out.usedAfter) * 100;
+    if (!share) {
+      // A whole-GPU pod: whether it takes NVLink bandwidth from the free pool at all (a PCIe box
+      // or a GPU whose NVLink peers are busy takes none), then packing, then the stable node
+      // order. How much bandwidth is not compared across nodes: as a continuous term it outranked
+      // packing and scattered pods over the trace (+0.1…0.2 points against dropping it), while
+      // dropping the bit cost the built-in scenario's NVLink-connected share (72.5% → 67.6%);
+      // which GPUs inside the node still follows preservation (search.ts).
+      if (c.nvFreeBeforeGBps - c.nvFreeAfterGBps <= 0) raw += W_NO_NVLINK_TAKEN;
+      raw += req.policy === 'binpack' ? out.usedAfter * 100 : (1 - out.usedAfter) * 100;
+    }
     out.raw = raw;
     return out;
   } else {

@@ -252,7 +252,7 @@ describe('fragmentation-aware order (with a workload profile)', () => {
     const [p0, e0] = [placeOnNode(node('h100-2', h100, [6, 7]), r), placeOnNode(node('dgx-empty', dgx1, [0, 1, 2, 3, 4, 5, 6, 7]), r)];
     expect(p0.fits && e0.fits && e0.rawScore > p0.rawScore).toBe(true);
   });
-  it('a share among equal points: no packing, the caller\'s stable node order decides; whole GPUs still pack', () => {
+  it('a share among equal points: no packing and no NVLink bit, the caller\'s stable node order decides; whole GPUs still pack', () => {
     // Typical pods: 1 whole GPU. A 300-milli share on one of two PCIe boxes, one nearly full, one
     // half used, strands 700 milli on either: the points and the NVLink bit are equal, so are the raw scores.
     const singles = profileFromShapes([{ shape: { cpuMilli: 0, gpuCount: 1, milliPerGpu: 1000 }, count: 1 }]);
@@ -267,6 +267,17 @@ describe('fragmentation-aware order (with a workload profile)', () => {
     // A whole GPU on the same two boxes: the fuller one wins.
     const [wa, wb] = [placeOnNode(nearlyFull, req(1), singles), placeOnNode(half, req(1), singles)];
     expect(wa.fits && wb.fits && wa.rawScore > wb.rawScore).toBe(true);
+    // Nor does the NVLink bit decide for a share: on an empty DGX-1 it takes a GPU with free NVLink
+    // peers, on the PCIe box none, and the raw scores are still equal; a whole GPU goes to the PCIe box.
+    const dgx = node('dgx', dgx1);
+    const [d, p] = [placeOnNode(dgx, share, singles), placeOnNode(half, share, singles)];
+    expect(d.fits && p.fits).toBe(true);
+    if (!(d.fits && p.fits)) return;
+    expect(d.breakdown.fragDeltaMilli).toBe(p.breakdown.fragDeltaMilli);
+    expect(d.breakdown.leftoverQuality).toBeLessThan(1);
+    expect(d.rawScore).toBe(p.rawScore);
+    const [wd, wp] = [placeOnNode(dgx, req(1), singles), placeOnNode(half, req(1), singles)];
+    expect(wd.fits && wp.fits && wp.rawScore > wd.rawScore).toBe(true);
   });
 });
 
