@@ -124,7 +124,35 @@ function bestFitGpus(cluster: SimCluster, node: number, pod: SimPod): number[] {
   return lowestIndexGpus(cluster, node, pod.gpuCount, MILLI);
 }
 
-/** A policy that scores every feasible node with an integer and takes a random best one. */
+/**
+ * The run's tie rule over one scan of the nodes: the highest score wins; among equal ones the
+ * first scanned ('first'), one drawn uniformly (reservoir sampling, 'random') or the first in the
+ * run's node order ('permuted'). One rule for every policy that scans.
+ */
+class BestNode {
+  node = -1;
+  score = -Infinity;
+  private ties = 0;
+  private readonly rank: ArrayLike<number> | null;
+  constructor(private readonly ctx: PolicyContext) {
+    this.rank = ctx.ties === 'permuted' ? nodeRankOf(ctx) : null;
+  }
+  /** Offer a node; true when it is now the pick. */
+  offer(node: number, score: number): boolean {
+    if (score > this.score) {
+      this.score = score;
+      this.node = node;
+      this.ties = 1;
+      return true;
+    }
+    if (score !== this.score) return false;
+    const wins = this.ctx.ties === 'random' ? this.ctx.rng.int(++this.ties) === 0 : this.rank !== null && this.rank[node] < this.rank[this.node];
+    if (wins) this.node = node;
+    return wins;
+  }
+}
+
+/** A policy that scores every feasible node with an integer and takes a best one by the run's tie rule. */
 abstract class ScoringPolicy implements Policy {
   abstract readonly name: string;
   protected abstract score(node: number, pod: SimPod, ctx: PolicyContext): number;
@@ -133,24 +161,11 @@ abstract class ScoringPolicy implements Policy {
   }
 
   choose(pod: SimPod, ctx: PolicyContext): Placement | null {
-    const { cluster, rng } = ctx;
-    const random = ctx.ties === 'random';
-    const rank = ctx.ties === 'permuted' ? nodeRankOf(ctx) : null;
-    let best = -Infinity;
-    let chosen = -1;
-    let ties = 0;
-    for (let node = 0; node < cluster.n; node++) {
-      if (!cluster.fits(node, pod)) continue;
-      const s = this.score(node, pod, ctx);
-      if (s > best) {
-        best = s;
-        chosen = node;
-        ties = 1;
-      } else if (random && s === best && rng.int(++ties) === 0) chosen = node;
-      else if (rank && s === best && rank[node] < rank[chosen]) chosen = node;
-    }
-    if (chosen < 0) return null;
-    return { node: chosen, gpus: this.gpus(chosen, pod, ctx) };
+    const { cluster } = ctx;
+    const best = new BestNode(ctx);
+    for (let node = 0; node < cluster.n; node++) if (cluster.fits(node, pod)) best.offer(node, this.score(node, pod, ctx));
+    if (best.node < 0) return null;
+    return { node: best.node, gpus: this.gpus(best.node, pod, ctx) };
   }
 }
 
@@ -429,8 +444,8 @@ class LinkpackPolicy implements Policy {
       this.cacheCluster = cluster;
     }
     const req = coreRequest(pod);
-    // Exact ties (rare: the score has a continuous packing term) follow the run's tie rule, as
-    // kube-scheduler's own random pick among equal totals would.
+    // Exact ties follow the run's tie rule, as kube-scheduler's own random pick among equal totals
+    // would (shares tie among equal FGD points; whole-GPU pods rarely: packing is continuous).
     const rank = ctx.ties === 'permuted' ? nodeRankOf(ctx) : null;
     if (this.opts.deployed) {
       let ties = 1;
@@ -445,19 +460,15 @@ class LinkpackPolicy implements Policy {
       const d = this.decide(cluster, node, pod, req, profile);
       return d.fits ? { node, gpus: [...d.gpus] } : null;
     }
+    const pick = new BestNode(ctx);
     let best: NodeDecision | null = null;
-    let bestNode = -1;
     for (let node = 0; node < cluster.n; node++) {
       if (!cluster.fits(node, pod)) continue;
       const d = this.decide(cluster, node, pod, req, profile);
-      if (!d.fits) continue;
-      if (best === null || !best.fits || d.rawScore > best.rawScore || (rank && d.rawScore === best.rawScore && rank[node] < rank[bestNode])) {
-        best = d;
-        bestNode = node;
-      }
+      if (d.fits && pick.offer(node, d.rawScore)) best = d;
     }
     if (best === null || !best.fits) return null;
-    return { node: bestNode, gpus: [...best.gpus] };
+    return { node: pick.node, gpus: [...best.gpus] };
   }
 }
 

@@ -125,6 +125,16 @@ describe('baseline policies on tiny clusters', () => {
     for (let seed = 0; seed < 30; seed++) picks.add(choose(c, 'bestfit', pod('p', 1, 1000), { seed, ties: 'random' })!.node);
     expect(picks.size).toBe(3);
   });
+
+  it('linkpack follows the same rule where its raw scores tie (a share on identical nodes)', () => {
+    const c = clusterOf(node('n0', 2), node('n1', 2), node('n2', 2));
+    const profile: WorkloadProfile = { shapes: [{ cpuMilli: 0, gpuCount: 1, milliPerGpu: 1000, weight: 1 }] };
+    const share = pod('s', 1, 300);
+    expect(choose(c, 'linkpack', share, { profile })?.node).toBe('n0');
+    const picks = new Set<string>();
+    for (let seed = 0; seed < 30; seed++) picks.add(choose(c, 'linkpack', share, { seed, profile, ties: 'random' })!.node);
+    expect(picks.size).toBe(3);
+  });
 });
 
 describe("the FGD artifact's tie rule (permuted): first node of a per-run random node order", () => {
