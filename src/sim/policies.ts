@@ -446,8 +446,8 @@ class LinkpackPolicy implements Policy {
     const req = coreRequest(pod);
     // Exact ties follow the run's tie rule, as kube-scheduler's own random pick among equal totals
     // would (shares tie among equal FGD points; whole-GPU pods rarely: packing is continuous).
-    const rank = ctx.ties === 'permuted' ? nodeRankOf(ctx) : null;
     if (this.opts.deployed) {
+      const rank = ctx.ties === 'permuted' ? nodeRankOf(ctx) : null;
       let ties = 1;
       const better = (a: number, b: number) => (rank ? rank[a] < rank[b] : ctx.ties === 'random' ? ctx.rng.int(++ties) === 0 : false);
       const { node, examined } = deployedPick(this.opts.deployed, cluster, pod, this.nextStart, (nd) => {
