@@ -213,10 +213,17 @@ export function pluginTotal(cfg: DeployedConfig, cluster: SimCluster, node: numb
   return t;
 }
 
+/** The run's tie rule over one scan (the simulator's `BestNode`): offered each scored node once. */
+export interface NodePick {
+  readonly node: number;
+  offer(node: number, score: number): boolean;
+}
+
 /**
  * One scheduling cycle: the scored nodes (from `start`, until enough feasible ones), the pick, and
  * how many nodes were examined (the next start moves by that). `raw` gives the core's raw score
- * of a node (NaN = the extender filters it out).
+ * of a node (NaN = the extender filters it out); `pick` holds the run's tie rule, so equal totals
+ * are broken as every other policy breaks them.
  */
 export function deployedPick(
   cfg: DeployedConfig,
@@ -224,7 +231,7 @@ export function deployedPick(
   pod: SimPod,
   start: number,
   raw: (node: number) => number,
-  better: (a: number, b: number) => boolean,
+  pick: NodePick,
   tieRank?: (node: number) => number,
 ): { node: number; examined: number } {
   const n = cluster.n;
@@ -247,14 +254,6 @@ export function deployedPick(
   }
   if (passed.length === 0) return { node: -1, examined };
   const levels = asked ? extenderScoresFromRaw(Float64Array.from(passedRaw), tieRank && ((i) => tieRank(passed[i]))) : new Uint8Array(passed.length);
-  let best = -1;
-  let bestTotal = -Infinity;
-  passed.forEach((node, i) => {
-    const total = pluginTotal(cfg, cluster, node, pod) + levels[i] * cfg.extenderWeight * 10;
-    if (total > bestTotal || (total === bestTotal && better(node, best))) {
-      best = node;
-      bestTotal = total;
-    }
-  });
-  return { node: best, examined };
+  passed.forEach((node, i) => pick.offer(node, pluginTotal(cfg, cluster, node, pod) + levels[i] * cfg.extenderWeight * 10));
+  return { node: pick.node, examined };
 }

@@ -448,12 +448,10 @@ class LinkpackPolicy implements Policy {
     // would (shares tie among equal FGD points; whole-GPU pods rarely: packing is continuous).
     if (this.opts.deployed) {
       const rank = ctx.ties === 'permuted' ? nodeRankOf(ctx) : null;
-      let ties = 1;
-      const better = (a: number, b: number) => (rank ? rank[a] < rank[b] : ctx.ties === 'random' ? ctx.rng.int(++ties) === 0 : false);
       const { node, examined } = deployedPick(this.opts.deployed, cluster, pod, this.nextStart, (nd) => {
         const d = this.decide(cluster, nd, pod, req, profile);
         return d.fits ? d.rawScore : NaN;
-      }, better, this.extenderTieRank(cluster, rank));
+      }, new BestNode(ctx), this.extenderTieRank(cluster, rank));
       this.nextStart = (this.nextStart + examined) % cluster.n;
       if (node < 0) return null;
       if (pod.gpuCount === 0) return { node, gpus: [] };

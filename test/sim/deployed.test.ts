@@ -2,11 +2,25 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { defaultDeployedConfig, deployedPick, nodesToScore, parseDeployedConfig, pluginTotal } from '../../src/sim/deployed.js';
+import { defaultDeployedConfig, deployedPick, nodesToScore, parseDeployedConfig, pluginTotal, type NodePick } from '../../src/sim/deployed.js';
 import { clusterOf, node, pod, put } from './helpers.js';
 import { deployedPolicy, shippedSchedulerConfig } from '../../src/sim/policies.js';
 import { runArrivals } from '../../src/sim/protocol.js';
+import { Rng } from '../../src/sim/rng.js';
 import { nodeTieRank } from '../../src/extender/scores.js';
+
+/** The 'first' tie rule: the first node scanned among the highest totals. */
+class FirstPick implements NodePick {
+  node = -1;
+  private score = -Infinity;
+  offer(node: number, score: number): boolean {
+    if (score <= this.score) return false;
+    this.node = node;
+    this.score = score;
+    return true;
+  }
+}
+const firstPick = () => new FirstPick();
 
 const shipped = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../deploy/scheduler/scheduler-config.yaml');
 
@@ -62,7 +76,7 @@ describe('plugin scores (kube-scheduler v1.37 formulas)', () => {
   });
   it('the pick: extender levels × weight × 10 plus the plugins; a spreading default can outvote a one-level preference', () => {
     // The core prefers a (raw 2 > 1): levels 10 and 1 → 450 points apart; plugins cannot undo it.
-    const pick = (raw: number[], cfg = defaultDeployedConfig(5)) => deployedPick(cfg, c, p, 0, (n) => raw[n], () => false).node;
+    const pick = (raw: number[], cfg = defaultDeployedConfig(5)) => deployedPick(cfg, c, p, 0, (n) => raw[n], firstPick()).node;
     expect(pick([2, 1])).toBe(0);
     // Extender weight 1: 90 points apart, LeastAllocated + Balanced give b 150 − 112 = 38 more: still a.
     expect(pick([2, 1], { ...defaultDeployedConfig(1) })).toBe(0);
@@ -79,10 +93,10 @@ describe('the device count', () => {
     const p = c.compilePod(pod('s3', 1, 100));
     expect(c.fits(0, p)).toBe(true); // GPU 0 has 800 milli and GPU 1 is free
     const cfg = defaultDeployedConfig(5);
-    expect(deployedPick(cfg, c, p, 0, () => 1, () => false).node).toBe(0);
-    expect(deployedPick({ ...cfg, countDevices: true }, c, p, 0, () => 1, () => false).node).toBe(-1);
+    expect(deployedPick(cfg, c, p, 0, () => 1, firstPick()).node).toBe(0);
+    expect(deployedPick({ ...cfg, countDevices: true }, c, p, 0, () => 1, firstPick()).node).toBe(-1);
     // The device plugin with --share-slots 4: 8 devices on the node, the third share fits again.
-    expect(deployedPick({ ...cfg, countDevices: true, deviceSlotsPerGpu: 4 }, c, p, 0, () => 1, () => false).node).toBe(0);
+    expect(deployedPick({ ...cfg, countDevices: true, deviceSlotsPerGpu: 4 }, c, p, 0, () => 1, firstPick()).node).toBe(0);
     // Whole GPUs are not multiplied by slots in the extender's view: a 2-GPU pod still does not fit (GPU 0 is shared).
     expect(c.fits(0, c.compilePod(pod('w', 2, 1000)))).toBe(false);
   });
@@ -102,6 +116,29 @@ describe('the extender\'s tie order', () => {
     };
     expect(pick(true)).toBe(byRank);
     expect(pick(false)).toBe('a');
+  });
+});
+
+describe('equal totals follow the run\'s tie rule', () => {
+  it('random ties draw uniformly among the best totals, even after lower ones tied earlier in the scan', () => {
+    // CPU-only pods are not sent to the extender here, so the totals are MostAllocated's alone:
+    // n0 = n1 (empty) < n2 = n3 (busier). A draw that kept counting the n0/n1 tie would take n3
+    // a third of the time instead of half.
+    const cfg = { ...shippedSchedulerConfig(), extenderGpuPodsOnly: true };
+    const c = clusterOf(node('n0', 2), node('n1', 2), node('n2', 2), node('n3', 2));
+    put(c, 'n2', pod('b2', 0, 0, 8000, 1024), []);
+    put(c, 'n3', pod('b3', 0, 0, 8000, 1024), []);
+    const p = c.compilePod(pod('c', 0, 0, 4000, 1024));
+    const counts = [0, 0, 0, 0];
+    const draws = 800;
+    for (let seed = 1; seed <= draws; seed++) {
+      const r = deployedPolicy(cfg).choose(p, { cluster: c, rng: new Rng(seed), profile: { shapes: [] }, ties: 'random' });
+      counts[r!.node]!++;
+    }
+    expect(counts[0] + counts[1]).toBe(0);
+    // Half ± 4 standard deviations (sd ≈ 14 draws of 800).
+    expect(counts[3] / draws).toBeGreaterThan(0.43);
+    expect(counts[3] / draws).toBeLessThan(0.57);
   });
 });
 
@@ -125,7 +162,7 @@ describe('the shipped profile follows the core', () => {
           const p = c.compilePod(pod('p', gpus, gpus > 0 ? 1000 : 0, 4000, 1024));
           // Raw scores with many exact ties (rounded), as identical nodes give.
           const raw = (n: number) => Math.round(raws[n]! / 2e5);
-          const { node: picked } = deployedPick(cfg, c, p, 0, raw, () => false, (n) => ranks[n]!);
+          const { node: picked } = deployedPick(cfg, c, p, 0, raw, firstPick(), (n) => ranks[n]!);
           const feasible = specs.map((_, n) => n).filter((n) => c.fits(n, p));
           if (feasible.length === 0) {
             expect(picked).toBe(-1);
