@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { nodeTieRank } from '../extender/scores.js';
 import { ObservedRunProfile } from './profile.js';
 
-export const POLICY_NAMES = ['random', 'dotprod', 'gpuclustering', 'gpupacking', 'bestfit', 'fgd', 'linkpack', 'linkpack-deployed', 'linkpack-deployed-learned', 'linkpack-deployed-nocpu', 'linkpack-kubedefault', 'linkpack-devicecap', 'linkpack-shareslots', 'linkpack-noprofile'] as const;
+export const POLICY_NAMES = ['random', 'dotprod', 'gpuclustering', 'gpupacking', 'bestfit', 'fgd', 'fgd-learned', 'linkpack', 'linkpack-deployed', 'linkpack-deployed-learned', 'linkpack-deployed-nocpu', 'linkpack-kubedefault', 'linkpack-devicecap', 'linkpack-shareslots', 'linkpack-noprofile'] as const;
 /**
  * linkpack variants: `linkpack` = the core's top raw score (the objective itself);
  * `linkpack-deployed` = the pick of kube-scheduler with the shipped deploy/scheduler/scheduler-config.yaml
@@ -67,16 +67,19 @@ export const TIE_BREAKS: readonly TieBreak[] = ['permuted', 'first', 'random'];
 /** The FGD protocol's tie rule (the artifact's). */
 export const FGD_TIES: TieBreak = 'permuted';
 
-/** Per run (one context per run): each node's place in that run's random node order. */
-const nodeRanks = new WeakMap<PolicyContext, Int32Array>();
+/**
+ * Per run: each node's place in that run's random node order. Keyed by the run's Rng, which a
+ * copied context keeps ({ ...ctx, profile }), so a wrapper cannot draw a new order per pod.
+ */
+const nodeRanks = new WeakMap<Rng, Int32Array>();
 
 function nodeRankOf(ctx: PolicyContext): Int32Array {
-  let rank = nodeRanks.get(ctx);
-  if (!rank) {
+  let rank = nodeRanks.get(ctx.rng);
+  if (!rank || rank.length !== ctx.cluster.n) {
     const order = ctx.rng.shuffle(Array.from({ length: ctx.cluster.n }, (_, i) => i));
     rank = new Int32Array(order.length);
     for (let r = 0; r < order.length; r++) rank[order[r]] = r;
-    nodeRanks.set(ctx, rank);
+    nodeRanks.set(ctx.rng, rank);
   }
   return rank;
 }
@@ -261,18 +264,38 @@ class BestFitPolicy extends ScoringPolicy {
  * identical states give identical answers, and most nodes do not change between two pods.
  */
 class FgdPolicy extends ScoringPolicy {
-  readonly name = 'fgd';
   private readonly cache = new Map<number, number>();
   private cacheProfile: WorkloadProfile | null = null;
+  /** With `learned`: the profile learned from the pods placed so far (as linkpack-deployed-learned's). */
+  private readonly observed: ObservedRunProfile | null;
+  private learnedNow: WorkloadProfile | null = null;
+
+  constructor(readonly name: 'fgd' | 'fgd-learned' = 'fgd') {
+    super();
+    this.observed = name === 'fgd-learned' ? new ObservedRunProfile() : null;
+  }
 
   reset(): void {
     this.cache.clear();
+    this.observed?.reset();
+  }
+
+  departed(pod: SimPod): void {
+    this.observed?.departed(pod);
+  }
+
+  override choose(pod: SimPod, ctx: PolicyContext): Placement | null {
+    if (!this.observed) return super.choose(pod, ctx);
+    this.learnedNow = this.observed.at(pod, ctx.cluster);
+    const p = super.choose(pod, ctx);
+    if (p) this.observed.placed(pod);
+    return p;
   }
 
   private scoreAndGpu(node: number, pod: SimPod, ctx: PolicyContext): number {
     const cluster = ctx.cluster;
     // FGD as published: its typical pods by popularity alone (no heavy shapes; profile.ts).
-    const profile = popularityProfile(ctx.profile);
+    const profile = popularityProfile(this.learnedNow ?? ctx.profile);
     if (this.cacheProfile !== profile) {
       this.cache.clear();
       this.cacheProfile = profile;
@@ -483,7 +506,8 @@ export function makePolicy(name: PolicyName): Policy {
     case 'bestfit':
       return new BestFitPolicy();
     case 'fgd':
-      return new FgdPolicy();
+    case 'fgd-learned':
+      return new FgdPolicy(name);
     case 'linkpack':
       return new LinkpackPolicy();
     case 'linkpack-deployed':

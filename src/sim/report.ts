@@ -23,6 +23,7 @@ export const POLICY_COLOURS: Readonly<Record<(typeof POLICY_NAMES)[number] | (ty
   gpupacking: '#ff7f0e',
   bestfit: '#2ca02c',
   fgd: '#1f77b4',
+  'fgd-learned': '#aec7e8',
   linkpack: '#d62728',
   'linkpack-deployed': '#9467bd',
   'linkpack-deployed-learned': '#c5b0d5',

@@ -137,16 +137,36 @@ describe('baseline policies on tiny clusters', () => {
   });
 });
 
+describe('fgd-learned: FGD with the profile learned from the pods placed so far', () => {
+  it('has no profile before 20 GPU pods (first node), then the shapes of the pods it placed', () => {
+    const c = clusterOf(node('n0', 2), node('n1', 2));
+    put(c, 'n1', pod('x', 1, 1000), [0]);
+    const pairs: WorkloadProfile = { shapes: [{ cpuMilli: 1000, gpuCount: 2, milliPerGpu: 1000, weight: 1 }] };
+    c.setFragProfile(pairs);
+    const ctx = { cluster: c, rng: new Rng(1), profile: pairs, ties: 'first' as const };
+    const one = c.compilePod(pod('one', 1, 1000));
+    const at = (r: { node: number } | null) => c.specs[r!.node]!.name;
+    // With the whole list's 2-GPU shape FGD keeps n0's pair whole.
+    expect(at(makePolicy('fgd').choose(one, ctx))).toBe('n1');
+    const learned = makePolicy('fgd-learned');
+    expect(at(learned.choose(one, ctx))).toBe('n0'); // nothing learned yet: every node scores 0
+    for (let i = 0; i < 20; i++) expect(at(learned.choose(c.compilePod(pod(`pair${i}`, 2, 1000)), ctx))).toBe('n0');
+    expect(at(learned.choose(one, ctx))).toBe('n1'); // it has seen 21 GPU pods, 20 of them pairs
+    learned.reset?.();
+    expect(at(learned.choose(one, ctx))).toBe('n0');
+  });
+});
+
 describe("the FGD artifact's tie rule (permuted): first node of a per-run random node order", () => {
   /** CPU-only pods score 0 on every node under gpupacking/gpuclustering: every placement is a tie. */
-  function cpuPodNodes(name: PolicyName, seed: number, pods: number): string[] {
+  function cpuPodNodes(name: PolicyName, seed: number, pods: number, copyContext = false): string[] {
     const c = clusterOf(node('n0', 2), node('n1', 2), node('n2', 2), node('n3', 2), node('n4', 2));
     const policy = makePolicy(name);
     const ctx = { cluster: c, rng: new Rng(seed), profile: NO_PROFILE, ties: 'permuted' as const };
     const out: string[] = [];
     for (let i = 0; i < pods; i++) {
       const sp = c.compilePod(pod(`cpu${i}`, 0, 0, 24000));
-      const r = policy.choose(sp, ctx)!;
+      const r = policy.choose(sp, copyContext ? { ...ctx } : ctx)!;
       c.place(r.node, sp, r.gpus);
       out.push(c.specs[r.node].name);
     }
@@ -159,6 +179,8 @@ describe("the FGD artifact's tie rule (permuted): first node of a per-run random
       for (let i = 0; i < 10; i += 2) expect(seq[i + 1], `${name}: ${seq.join(',')}`).toBe(seq[i]);
       expect(new Set(seq).size).toBe(5);
       expect(cpuPodNodes(name, 7, 10)).toEqual(seq);
+      // A wrapper that hands on a copy of the context each pod keeps the run's one order.
+      expect(cpuPodNodes(name, 7, 10, true)).toEqual(seq);
     }
   });
 
