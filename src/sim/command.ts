@@ -7,7 +7,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { reportJson, reportText, mapaRows, textTable } from './format.js';
 import { mapaScenario } from './mapa.js';
-import { POLICY_NAMES, TIE_BREAKS, parsePolicies, type PolicyName, type TieBreak } from './policies.js';
+import { EXTENDER_TIES, POLICY_NAMES, TIE_BREAKS, parsePolicies, type ExtenderTies, type PolicyName, type TieBreak } from './policies.js';
 import { winnersText, writeReport } from './report.js';
 import { parseSeeds } from './rng.js';
 import { runSynthetic, runTrace, type Progress } from './run.js';
@@ -56,6 +56,7 @@ interface SimulateOptions {
   seeds?: number[];
   gTopology: GTopology;
   ties?: TieBreak;
+  extenderTies?: ExtenderTies;
   json?: boolean;
   out?: string;
   report: boolean;
@@ -73,6 +74,7 @@ export function registerSimulateCommand(program: Command): void {
     .option('--seeds <list>', 'seeds, e.g. 42-51 (default: 42-51 for a trace, 42-44 built-in)', seedsArg)
     .addOption(new Option('--g-topology <kind>', 'assumed topology of the undisclosed 8-GPU models G2/G3').choices([...G_TOPOLOGIES]).default('nvswitch'))
     .addOption(new Option('--ties <rule>', 'ties between equal node scores: first node of a per-run random node order (FGD artifact; default for a trace), first node in file order (default built-in), or random each time').choices([...TIE_BREAKS]))
+    .addOption(new Option('--extender-ties <order>', "the deployed variants' extender order among equal raw scores: the node order above (default), or the extender's own nodeTieRank of the node names").choices([...EXTENDER_TIES]))
     .option('--json', 'print the results as JSON')
     .option('--out <dir>', `write the HTML report here (default: ${DEFAULT_REPORT_DIR})`)
     .option('--no-report', 'do not write the HTML report')
@@ -104,8 +106,8 @@ async function runSimulateCommand(o: SimulateOptions): Promise<void> {
   try {
     report =
       o.nodes !== undefined && o.pods !== undefined
-        ? runTrace({ nodesFile: o.nodes, podsFile: o.pods, policies: o.policy, seeds: o.seeds ?? range(42, 51), gTopology: o.gTopology, ties: o.ties, onProgress: progress.onProgress })
-        : runSynthetic({ policies: o.policy, seeds: o.seeds ?? range(42, 44), ties: o.ties, withMapa: true, jobs: o.jobs, onProgress: progress.onProgress });
+        ? runTrace({ nodesFile: o.nodes, podsFile: o.pods, policies: o.policy, seeds: o.seeds ?? range(42, 51), gTopology: o.gTopology, ties: o.ties, extenderTies: o.extenderTies, onProgress: progress.onProgress })
+        : runSynthetic({ policies: o.policy, seeds: o.seeds ?? range(42, 44), ties: o.ties, extenderTies: o.extenderTies, withMapa: true, jobs: o.jobs, onProgress: progress.onProgress });
   } finally {
     progress.stop();
   }

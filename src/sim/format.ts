@@ -101,6 +101,7 @@ export function reportJson(report: SimulationReport): unknown {
     mode: report.mode,
     cluster: { nodes: report.clusterNodes, gpus: report.clusterGpus },
     ties: report.ties,
+    extenderTies: report.extenderTies,
     ...(report.gTopology ? { gTopology: report.gTopology } : {}),
     topologyAssumptions: report.assumptions,
     results: report.summaries.map((s) => ({

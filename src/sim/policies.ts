@@ -493,7 +493,17 @@ class LinkpackPolicy implements Policy {
   }
 }
 
-export function makePolicy(name: PolicyName): Policy {
+/** The extender's own order among equal raw scores in the deployed variants (see extenderTieRank). */
+export type ExtenderTies = 'order' | 'names';
+export const EXTENDER_TIES: readonly ExtenderTies[] = ['order', 'names'];
+
+/**
+ * `extenderTies`: 'order' (default) stands the run's node order in for the extender's stable tie
+ * order; 'names' uses the extender's own nodeTieRank of the node names (as the replay does).
+ */
+export function makePolicy(name: PolicyName, opts: { extenderTies?: ExtenderTies } = {}): Policy {
+  const byName = opts.extenderTies === 'names';
+  const deployed = (cfg: DeployedConfig, observedProfile = false) => new LinkpackPolicy(name, { profile: true, deployed: cfg, observedProfile, extenderTiesByName: byName });
   switch (name) {
     case 'random':
       return new RandomPolicy();
@@ -511,17 +521,17 @@ export function makePolicy(name: PolicyName): Policy {
     case 'linkpack':
       return new LinkpackPolicy();
     case 'linkpack-deployed':
-      return new LinkpackPolicy(name, { profile: true, deployed: shippedSchedulerConfig() });
+      return deployed(shippedSchedulerConfig());
     case 'linkpack-deployed-learned':
-      return new LinkpackPolicy(name, { profile: true, deployed: shippedSchedulerConfig(), observedProfile: true });
+      return deployed(shippedSchedulerConfig(), true);
     case 'linkpack-deployed-nocpu':
-      return new LinkpackPolicy(name, { profile: true, deployed: { ...shippedSchedulerConfig(), extenderSeesCpu: false } });
+      return deployed({ ...shippedSchedulerConfig(), extenderSeesCpu: false });
     case 'linkpack-kubedefault':
-      return new LinkpackPolicy(name, { profile: true, deployed: defaultDeployedConfig(5) });
+      return deployed(defaultDeployedConfig(5));
     case 'linkpack-devicecap':
-      return new LinkpackPolicy(name, { profile: true, deployed: shippedWithDeviceCount(1) });
+      return deployed(shippedWithDeviceCount(1));
     case 'linkpack-shareslots':
-      return new LinkpackPolicy(name, { profile: true, deployed: shippedWithDeviceCount(SHARE_SLOTS_MODELLED) });
+      return deployed(shippedWithDeviceCount(SHARE_SLOTS_MODELLED));
     case 'linkpack-noprofile':
       return new LinkpackPolicy(name, { profile: false });
   }

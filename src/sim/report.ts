@@ -202,7 +202,7 @@ export async function reportHtml(report: SimulationReport): Promise<string> {
   const m = report.mapa ? mapaRows(report.mapa) : null;
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>linkpack simulation — ${esc(report.workload)}</title><style>${STYLE}</style></head><body>
 <h1>linkpack placement simulation — ${esc(report.workload)}</h1>
-<p>${scenario} Cluster: ${report.clusterNodes} nodes, ${report.clusterGpus} GPUs. Seeds ${esc(seedText(report.seeds))} (figures are means over seeds). Ties between equal node scores: ${esc(report.ties)}. Run time ${(report.elapsedMs / 1000).toFixed(1)} s.</p>
+<p>${scenario} Cluster: ${report.clusterNodes} nodes, ${report.clusterGpus} GPUs. Seeds ${esc(seedText(report.seeds))} (figures are means over seeds). Ties between equal node scores: ${esc(report.ties)}${report.extenderTies === 'names' ? " (the deployed variants' extender by node name)" : ''}. Run time ${(report.elapsedMs / 1000).toFixed(1)} s.</p>
 <h2>Topology assumptions</h2>
 <p class="note">${report.mode === 'trace' ? 'The trace records no GPU topology; every node is mapped by GPU model and count onto an assumed topology.' : 'Built-in presets.'}</p>
 <pre>${esc(assumptionsText(report))}</pre>

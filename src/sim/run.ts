@@ -7,7 +7,7 @@ import { runProfile } from './profile.js';
 import { SimCluster, nodeSpecsFromTrace, type NodeSpec, type SimPod } from './cluster.js';
 import { mapaScenario, type MapaSummary } from './mapa.js';
 import { ARRIVAL_POINTS, summarizeRuns, type PolicySummary } from './metrics.js';
-import { FGD_TIES, makePolicy, type PolicyName, type TieBreak } from './policies.js';
+import { FGD_TIES, makePolicy, type ExtenderTies, type PolicyName, type TieBreak } from './policies.js';
 import { runFgdProtocol, type EventSeries, type RunResult } from './protocol.js';
 import { syntheticCluster, syntheticJobs } from './synthetic.js';
 import { runTimeline } from './timeline.js';
@@ -26,6 +26,8 @@ export interface SimulationReport {
   workload: string;
   seeds: number[];
   ties: TieBreak;
+  /** The deployed variants' extender tie order ('order' unless asked). */
+  extenderTies: ExtenderTies;
   gTopology?: GTopology;
   clusterGpus: number;
   clusterNodes: number;
@@ -76,6 +78,7 @@ export interface TraceRunOptions {
   seeds: readonly number[];
   gTopology?: GTopology;
   ties?: TieBreak;
+  extenderTies?: ExtenderTies;
   onProgress?: Progress;
 }
 
@@ -114,11 +117,12 @@ export function runTracePolicies(
   ties: TieBreak = FGD_TIES,
   onProgress?: Progress,
   progressBase = { done: 0, total: policies.length * seeds.length },
+  extenderTies: ExtenderTies = 'order',
 ): { summaries: PolicySummary[]; runs: Map<string, RunResult[]> } {
   const summaries: PolicySummary[] = [];
   const runs = new Map<string, RunResult[]>();
   for (const name of policies) {
-    const policy = makePolicy(name);
+    const policy = makePolicy(name, { extenderTies });
     const rs: RunResult[] = [];
     for (const seed of seeds) {
       rs.push(runFgdProtocol(trace.cluster, trace.pods, policy, seed, trace.profile, { ties }));
@@ -136,7 +140,8 @@ export function runTrace(opts: TraceRunOptions): SimulationReport {
   const gTopology = opts.gTopology ?? 'nvswitch';
   const ties = opts.ties ?? FGD_TIES;
   const trace = loadTrace(opts.nodesFile, opts.podsFile, gTopology);
-  const { summaries, runs } = runTracePolicies(trace, opts.policies, opts.seeds, ties, opts.onProgress);
+  const extenderTies = opts.extenderTies ?? 'order';
+  const { summaries, runs } = runTracePolicies(trace, opts.policies, opts.seeds, ties, opts.onProgress, undefined, extenderTies);
   const curves: Record<string, CurvePoint[]> = {};
   for (const [name, rs] of runs) curves[name] = unallocatedCurve(rs, 1, 130);
   return {
@@ -144,6 +149,7 @@ export function runTrace(opts: TraceRunOptions): SimulationReport {
     workload: trace.workload,
     seeds: [...opts.seeds],
     ties,
+    extenderTies,
     gTopology,
     clusterGpus: trace.cluster.capacityMilli / 1000,
     clusterNodes: trace.cluster.n,
@@ -166,6 +172,7 @@ export interface SyntheticRunOptions {
   seeds: readonly number[];
   jobs?: number;
   ties?: TieBreak;
+  extenderTies?: ExtenderTies;
   withMapa?: boolean;
   onProgress?: Progress;
 }
@@ -173,6 +180,7 @@ export interface SyntheticRunOptions {
 export function runSynthetic(opts: SyntheticRunOptions): SimulationReport {
   const t0 = performance.now();
   const ties = opts.ties ?? 'first';
+  const extenderTies = opts.extenderTies ?? 'order';
   const specs = syntheticCluster();
   const cluster = new SimCluster(specs);
   const capacityGpus = cluster.capacityMilli / 1000;
@@ -185,7 +193,7 @@ export function runSynthetic(opts: SyntheticRunOptions): SimulationReport {
   const summaries: PolicySummary[] = [];
   const curves: Record<string, CurvePoint[]> = {};
   for (const name of opts.policies) {
-    const policy = makePolicy(name);
+    const policy = makePolicy(name, { extenderTies });
     const rs = perSeed.map(({ seed, jobs, profile }) => {
       const r = runTimeline(cluster, jobs, policy, seed, profile, ties);
       opts.onProgress?.(++done, total, `synthetic ${name} seed ${seed}`);
@@ -204,6 +212,7 @@ export function runSynthetic(opts: SyntheticRunOptions): SimulationReport {
     workload: 'synthetic',
     seeds: [...opts.seeds],
     ties,
+    extenderTies,
     clusterGpus: capacityGpus,
     clusterNodes: cluster.n,
     assumptions: assumptionsOf(specs),

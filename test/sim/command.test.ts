@@ -69,6 +69,19 @@ describe('linkpack simulate', () => {
     expect(existsSync(path.join(dir, 'linkpack-report', 'index.html'))).toBe(true);
   });
 
+  it("--extender-ties names: the deployed variants break equal raw scores by the extender's nodeTieRank of the node names", async () => {
+    const dir = tmp();
+    process.chdir(dir);
+    const args = ['--policy', 'linkpack-deployed', '--seeds', '42-44', '--json', '--no-report'];
+    const order = JSON.parse(await run(args));
+    const names = JSON.parse(await run([...args, '--extender-ties', 'names']));
+    expect(order.extenderTies).toBe('order');
+    expect(names.extenderTies).toBe('names');
+    // The same jobs placed by another tie order end elsewhere.
+    expect(names.results[0].unallocatedPct).not.toEqual(order.results[0].unallocatedPct);
+    await expect(run([...args, '--extender-ties', 'hash'])).rejects.toThrow(/--extender-ties.*hash.*order, names/);
+  }, 60_000);
+
   it('fails naming a missing or malformed file, and a lone --nodes', async () => {
     const dir = tmp();
     const nodes = path.join(dir, 'nodes.csv');

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { defaultDeployedConfig, deployedPick, nodesToScore, parseDeployedConfig, pluginTotal, type NodePick } from '../../src/sim/deployed.js';
 import { clusterOf, node, pod, put } from './helpers.js';
-import { deployedPolicy, shippedSchedulerConfig } from '../../src/sim/policies.js';
+import { deployedPolicy, makePolicy, shippedSchedulerConfig } from '../../src/sim/policies.js';
 import { runArrivals } from '../../src/sim/protocol.js';
 import { Rng } from '../../src/sim/rng.js';
 import { nodeTieRank } from '../../src/extender/scores.js';
@@ -116,6 +116,14 @@ describe('the extender\'s tie order', () => {
     };
     expect(pick(true)).toBe(byRank);
     expect(pick(false)).toBe('a');
+    // makePolicy's extenderTies option gives the named variants the same two orders.
+    const named = (extenderTies: 'order' | 'names') => {
+      const c = clusterOf(...names.map((n) => node(n, 4, 'T4')));
+      runArrivals(c, [c.compilePod(pod('p', 1, 1000))], makePolicy('linkpack-deployed', { extenderTies }), 42, { shapes: [] }, 'first');
+      return names.find((_, i) => c.freeMilliOf(i).reduce((a, b) => a + b, 0) < 4000);
+    };
+    expect(named('names')).toBe(byRank);
+    expect(named('order')).toBe('a');
   });
 });
 
