@@ -502,8 +502,8 @@ export const EXTENDER_TIES: readonly ExtenderTies[] = ['order', 'names'];
  * order; 'names' uses the extender's own nodeTieRank of the node names (as the replay does).
  */
 export function makePolicy(name: PolicyName, opts: { extenderTies?: ExtenderTies } = {}): Policy {
-  const byName = opts.extenderTies === 'names';
-  const deployed = (cfg: DeployedConfig, observedProfile = false) => new LinkpackPolicy(name, { profile: true, deployed: cfg, observedProfile, extenderTiesByName: byName });
+  const extenderTiesByName = opts.extenderTies === 'names';
+  const deployed = (cfg: DeployedConfig, observedProfile = false) => deployedPolicy(cfg, name, { observedProfile, extenderTiesByName });
   switch (name) {
     case 'random':
       return new RandomPolicy();
