@@ -11,6 +11,7 @@ import { progressReporter } from '../src/sim/command.js';
 import { markdownTable, seedText } from '../src/sim/format.js';
 import type { PolicySummary } from '../src/sim/metrics.js';
 import { FGD_TIES, parsePolicies, type PolicyName } from '../src/sim/policies.js';
+import { pairedDifference, welchDifference, type Difference } from '../src/sim/paired.js';
 import { loadPublishedUnallocated } from '../src/sim/published.js';
 import { parseSeeds } from '../src/sim/rng.js';
 import { constrainedPctOf, constraintPool, withModelConstraints } from '../src/sim/gpuspec.js';
@@ -95,20 +96,33 @@ lines.push(markdownTable(header, rows), '');
 // "As deployed" (src/sim/deployed.ts): the kube-scheduler pick with the shipped configuration, with its defaults, with its device count.
 const DEPLOYED = (['linkpack-deployed', 'linkpack-kubedefault', 'linkpack-devicecap', 'linkpack-shareslots'] as PolicyName[]).filter((p) => policies.includes(p));
 if (policies.includes('linkpack')) {
-  lines.push('## linkpack against BestFit and FGD (unallocated % at 100%; negative = fewer GPUs left unallocated)', '');
+  lines.push(
+    '## linkpack against BestFit and FGD (unallocated % at 100%; negative = fewer GPUs left unallocated)',
+    '',
+    "95% CI: half-width of the interval of the difference. Against our FGD it is paired seed by seed (the same arrivals); against the published seeds (another RNG) it is Welch's over the two samples.",
+    '',
+  );
   const lrows = workloads.map((w) => {
     const r = results.get(w)!;
     const lp = r.get('linkpack')?.unallocatedPct[100] ?? null;
     const bf = r.get('bestfit')?.unallocatedPct[100] ?? null;
     const fg = r.get('fgd')?.unallocatedPct[100] ?? null;
-    const pubFgd = published.get(w)?.get('fgd')?.mean ?? null;
+    const pubFgdStat = published.get(w)?.get('fgd');
+    const pubFgd = pubFgdStat?.mean ?? null;
     const d = (a: number | null, b: number | null) => (a === null || b === null ? '—' : (a - b >= 0 ? '+' : '') + (a - b).toFixed(2));
+    const ci = (x: Difference | null | undefined) => (x?.ci95Pct === null || x?.ci95Pct === undefined ? '—' : `±${x.ci95Pct.toFixed(2)}`);
+    const lpSum = r.get('linkpack');
+    const fgSum = r.get('fgd');
+    // Paired with our FGD (the same arrivals seed by seed); against the published seeds, Welch (another RNG).
+    const vsFgd = lpSum && fgSum ? pairedDifference(lpSum, fgSum, 100) : null;
+    const lpStat = lpSum && lpSum.unallocatedPct[100] !== null && lpSum.unallocatedSd[100] !== null ? { mean: lpSum.unallocatedPct[100]!, sd: lpSum.unallocatedSd[100]!, n: lpSum.seeds.length } : null;
+    const vsPub = lpStat && pubFgdStat?.mean != null && pubFgdStat.sd != null ? welchDifference(lpStat, { mean: pubFgdStat.mean, sd: pubFgdStat.sd, n: pubFgdStat.n }) : null;
     const lpl = r.get('linkpack')?.nvlink;
     const dep = (p: PolicyName) => fmt(r.get(p)?.unallocatedPct[100] ?? null);
-    return [w, fmt(lp), fmt(bf), d(lp, bf), fmt(fg), d(lp, fg), fmt(pubFgd), d(lp, pubFgd), fmt(lpl?.connectedPctWhereAllowed, 1), ...DEPLOYED.map(dep)];
+    return [w, fmt(lp), fmt(bf), d(lp, bf), fmt(fg), d(lp, fg), ci(vsFgd), fmt(pubFgd), d(lp, pubFgd), ci(vsPub), fmt(lpl?.connectedPctWhereAllowed, 1), ...DEPLOYED.map(dep)];
   });
   lines.push(
-    markdownTable(['workload', 'linkpack', 'BestFit', 'Δ BestFit', 'FGD (ours)', 'Δ FGD', 'FGD (published)', 'Δ published', 'NVLink-connected % where possible', ...DEPLOYED.map((p) => `${p} (as deployed)`)], lrows),
+    markdownTable(['workload', 'linkpack', 'BestFit', 'Δ BestFit', 'FGD (ours)', 'Δ FGD', '95% CI (paired)', 'FGD (published)', 'Δ published', '95% CI (Welch)', 'NVLink-connected % where possible', ...DEPLOYED.map((p) => `${p} (as deployed)`)], lrows),
     '',
   );
 }

@@ -73,7 +73,7 @@ export function registerSimulateCommand(program: Command): void {
     .option('--policy <names>', `comma-separated: ${POLICY_NAMES.join(', ')}, or all`, policiesArg, [...POLICY_NAMES])
     .option('--seeds <list>', 'seeds, e.g. 42-51 (default: 42-51 for a trace, 42-44 built-in)', seedsArg)
     .addOption(new Option('--g-topology <kind>', 'assumed topology of the undisclosed 8-GPU models G2/G3').choices([...G_TOPOLOGIES]).default('nvswitch'))
-    .addOption(new Option('--ties <rule>', 'ties between equal node scores: first node of a per-run random node order (FGD artifact; default for a trace), first node in file order (default built-in), or random each time').choices([...TIE_BREAKS]))
+    .addOption(new Option('--ties <rule>', 'ties between equal node scores: first node of a per-run random node order (the FGD artifact\'s rule; default), first node in file order, or random each time').choices([...TIE_BREAKS]))
     .addOption(new Option('--extender-ties <order>', "the deployed variants' extender order among equal raw scores: the node order above (default), or the extender's own nodeTieRank of the node names").choices([...EXTENDER_TIES]))
     .option('--json', 'print the results as JSON')
     .option('--out <dir>', `write the HTML report here (default: ${DEFAULT_REPORT_DIR})`)

@@ -1,6 +1,7 @@
 /** Text table, JSON and Markdown renderings of a simulation report. */
 import type { MapaSummary } from './mapa.js';
 import { JSON_POINTS, round2, type PointValues } from './metrics.js';
+import { pairedAgainstBestBaseline } from './paired.js';
 import type { SimulationReport } from './run.js';
 
 function fmt(v: number | null | undefined, digits = 2): string {
@@ -51,6 +52,36 @@ export function comparisonRows(report: SimulationReport): { header: string[]; ro
   return { header, rows };
 }
 
+/** The points a trace report's JSON (and its paired table) give; every point of a built-in run. */
+function reportedPoints(report: SimulationReport): readonly number[] {
+  return report.mode === 'trace' ? JSON_POINTS : report.points;
+}
+
+/** The core and its deployed pick, each against the best baseline at each point (paired.ts). */
+const PAIRED_POLICIES = ['linkpack', 'linkpack-deployed'] as const;
+
+function pairedAll(report: SimulationReport) {
+  return PAIRED_POLICIES.flatMap((p) => pairedAgainstBestBaseline(report.summaries, reportedPoints(report), p));
+}
+
+/** linkpack (and linkpack-deployed) minus the best baseline at each point, seed by seed; empty without both. */
+export function pairedRows(report: SimulationReport): { header: string[]; rows: string[][] } {
+  const w = report.pointHalfWidth > 0 ? `±${report.pointHalfWidth}` : '';
+  return {
+    header: ['policy', 'arrived', 'best baseline', 'minus it', '95% CI ±', 'seeds with fewer'],
+    rows: pairedAll(report).map((d) => [
+      d.policy,
+      `${d.point}${w}%`,
+      d.against,
+      (d.meanPct > 0 ? '+' : '') + fmt(d.meanPct),
+      fmt(d.ci95Pct),
+      `${d.fewerSeeds} of ${d.seeds}`,
+    ]),
+  };
+}
+
+export const PAIRED_TITLE = 'linkpack against the best baseline at each point, seed by seed (unallocated GPU points, policy minus baseline; negative = fewer left unallocated):';
+
 export function mapaRows(mapa: readonly MapaSummary[]): { header: string[]; rows: string[][] } {
   return {
     header: ['policy', 'jobs', 'min GB/s', 'p25', 'p50', 'p75', 'NVLink-connected %', 'mean slowdown', 'makespan (units)'],
@@ -73,10 +104,12 @@ export function reportText(report: SimulationReport): string {
   const title =
     report.mode === 'trace'
       ? `Workload ${report.workload}: ${report.clusterNodes} GPU nodes, ${report.clusterGpus} GPUs; FGD protocol (arrivals only, 1.3× capacity), seeds ${seedText(report.seeds)}; ties: ${report.ties}`
-      : `Built-in synthetic scenario: ${report.clusterNodes} nodes, ${report.clusterGpus} GPUs; MLTask-like jobs with arrivals and departures (offered load 1.3×), seeds ${seedText(report.seeds)}`;
+      : `Built-in synthetic scenario: ${report.clusterNodes} nodes, ${report.clusterGpus} GPUs; MLTask-like jobs with arrivals and departures (offered load 1.3×), seeds ${seedText(report.seeds)}; ties: ${report.ties}${report.extenderTies === 'names' ? " (the deployed variants' extender by node name)" : ''}`;
   parts.push(title, '', 'Topology assumptions:', assumptionsText(report), '');
   const { header, rows } = comparisonRows(report);
   parts.push('Unallocated GPU % (lower is better) at arrived demand k% of capacity, and NVLink locality of multi-GPU pods:', textTable(header, rows));
+  const paired = pairedRows(report);
+  if (paired.rows.length > 0) parts.push('', PAIRED_TITLE, textTable(paired.header, paired.rows));
   if (report.mapa) {
     const m = mapaRows(report.mapa);
     parts.push('', 'MAPA scenario (one DGX-1 V100, 1,000 jobs of 2–5 GPUs, FIFO); per-job bottleneck bandwidth:', textTable(m.header, m.rows));
@@ -87,12 +120,6 @@ export function reportText(report: SimulationReport): string {
 export function seedText(seeds: readonly number[]): string {
   if (seeds.length > 2 && seeds.every((s, i) => i === 0 || s === seeds[i - 1] + 1)) return `${seeds[0]}–${seeds[seeds.length - 1]}`;
   return seeds.join(',');
-}
-
-function pick(values: PointValues): Record<string, number | null> {
-  const out: Record<string, number | null> = {};
-  for (const k of JSON_POINTS) out[String(k)] = round2(values[k]);
-  return out;
 }
 
 /** The `--json` document: per policy, means over seeds. */
@@ -108,8 +135,8 @@ export function reportJson(report: SimulationReport): unknown {
       policy: s.policy,
       workload: s.workload,
       seeds: s.seeds,
-      unallocatedPct: report.mode === 'trace' ? pick(s.unallocatedPct) : mapPoints(s.unallocatedPct, report.points),
-      fragAmountPct: report.mode === 'trace' ? pick(s.fragAmountPct) : mapPoints(s.fragAmountPct, report.points),
+      unallocatedPct: mapPoints(s.unallocatedPct, reportedPoints(report)),
+      fragAmountPct: mapPoints(s.fragAmountPct, reportedPoints(report)),
       nvlink: {
         multiGpuPods: round2(s.nvlink.multiGpuPods),
         connectedPct: round2(s.nvlink.connectedPct),
@@ -118,6 +145,11 @@ export function reportJson(report: SimulationReport): unknown {
       },
       droppedPods: round2(s.failedPods),
       droppedDemandPct: round2(s.droppedDemandPct),
+    })),
+    pairedAgainstBestBaseline: pairedAll(report).map((d) => ({
+      ...d,
+      meanPct: round2(d.meanPct),
+      ci95Pct: d.ci95Pct === null ? null : round2(d.ci95Pct),
     })),
     ...(report.mapa ? { mapa: report.mapa } : {}),
   };

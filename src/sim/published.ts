@@ -8,7 +8,8 @@ import { parse } from 'csv-parse/sync';
 import { meanSd, type Stat } from './metrics.js';
 import { PUBLISHED_POLICY, type PolicyName } from './policies.js';
 
-export type PublishedTable = Map<string, Map<PolicyName, Stat>>;
+/** Mean ± sd over the published seeds, and how many seeds there are. */
+export type PublishedTable = Map<string, Map<PolicyName, Stat & { n: number }>>;
 
 /** Mean ± sd over the seeds 42–51 of the published unallocated % at `point` (default 100). */
 export function loadPublishedUnallocated(dir: string, point = 100): PublishedTable {
@@ -33,6 +34,6 @@ export function loadPublishedUnallocated(dir: string, point = 100): PublishedTab
     values.set(workload, m);
   });
   const out: PublishedTable = new Map();
-  for (const [w, m] of values) out.set(w, new Map([...m].map(([p, list]) => [p, meanSd(list)])));
+  for (const [w, m] of values) out.set(w, new Map([...m].map(([p, list]) => [p, { ...meanSd(list), n: list.length }])));
   return out;
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
-import { assumptionsText, comparisonRows, mapaRows, seedText } from './format.js';
+import { assumptionsText, comparisonRows, mapaRows, PAIRED_TITLE, pairedRows, seedText } from './format.js';
 import type { MAPA_POLICIES } from './mapa.js';
 import type { POLICY_NAMES } from './policies.js';
 import type { SimulationReport } from './run.js';
@@ -200,6 +200,7 @@ export async function reportHtml(report: SimulationReport): Promise<string> {
       ? `Trace workload <b>${esc(report.workload)}</b> under the FGD protocol: seeded shuffle, resampling to 1.3× GPU capacity, arrivals only, a pod that fits nowhere is dropped.`
       : `Built-in synthetic MLTask-like scenario: GPU shares, 1/2/4/8-GPU training jobs and CPU-only helpers, Poisson arrivals and exponential run times (offered load 1.3× capacity), departures; a job that fits nowhere is dropped. Arrived demand is cumulative, so it passes 100%.`;
   const m = report.mapa ? mapaRows(report.mapa) : null;
+  const paired = pairedRows(report);
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>linkpack simulation — ${esc(report.workload)}</title><style>${STYLE}</style></head><body>
 <h1>linkpack placement simulation — ${esc(report.workload)}</h1>
 <p>${scenario} Cluster: ${report.clusterNodes} nodes, ${report.clusterGpus} GPUs. Seeds ${esc(seedText(report.seeds))} (figures are means over seeds). Ties between equal node scores: ${esc(report.ties)}${report.extenderTies === 'names' ? " (the deployed variants' extender by node name)" : ''}. Run time ${(report.elapsedMs / 1000).toFixed(1)} s.</p>
@@ -212,6 +213,7 @@ export async function reportHtml(report: SimulationReport): Promise<string> {
 ${won}
 <div class="wide">${htmlTable(header, rows)}</div>
 ${legend}
+${paired.rows.length > 0 ? `<h2>linkpack against the best baseline</h2><p class="note">${esc(PAIRED_TITLE)} Each seed runs every policy on the same jobs; the interval is Student's t over the per-seed differences.</p>${htmlTable(paired.header, paired.rows)}` : ''}
 ${charts[0]}
 ${charts[2]}
 ${charts[1]}

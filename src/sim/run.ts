@@ -179,7 +179,7 @@ export interface SyntheticRunOptions {
 
 export function runSynthetic(opts: SyntheticRunOptions): SimulationReport {
   const t0 = performance.now();
-  const ties = opts.ties ?? 'first';
+  const ties = opts.ties ?? FGD_TIES;
   const extenderTies = opts.extenderTies ?? 'order';
   const specs = syntheticCluster();
   const cluster = new SimCluster(specs);

@@ -5,7 +5,7 @@
  */
 import type { WorkloadProfile } from '../core/index.js';
 import type { SimCluster, SimPod } from './cluster.js';
-import type { Policy, TieBreak } from './policies.js';
+import { FGD_TIES, type Policy, type TieBreak } from './policies.js';
 import { PlacementRun, type RunResult } from './protocol.js';
 
 export interface TimedPod {
@@ -63,7 +63,7 @@ class DepartureHeap {
   }
 }
 
-export function runTimeline(cluster: SimCluster, jobs: readonly TimedPod[], policy: Policy, seed: number, profile: WorkloadProfile, ties: TieBreak = 'first'): RunResult {
+export function runTimeline(cluster: SimCluster, jobs: readonly TimedPod[], policy: Policy, seed: number, profile: WorkloadProfile, ties: TieBreak = FGD_TIES): RunResult {
   const run = new PlacementRun(cluster, policy, seed, profile, ties, jobs.length);
   const order = [...jobs].sort((a, b) => a.arriveAt - b.arriveAt);
   const heap = new DepartureHeap();

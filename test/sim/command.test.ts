@@ -41,6 +41,7 @@ describe('linkpack simulate', () => {
     expect(html.match(/<svg/g)?.length).toBeGreaterThanOrEqual(3);
     expect(html).toMatch(/Unallocated GPU/);
     expect(html).not.toMatch(/<script|src="http/);
+    expect(html).toMatch(/<h2>linkpack against the best baseline<\/h2>/);
     const json = JSON.parse(readFileSync(path.join(dir, 'linkpack-report', 'report.json'), 'utf8'));
     expect(json.results).toHaveLength(POLICY_NAMES.length);
   }, 60_000);
@@ -80,6 +81,32 @@ describe('linkpack simulate', () => {
     // The same jobs placed by another tie order end elsewhere.
     expect(names.results[0].unallocatedPct).not.toEqual(order.results[0].unallocatedPct);
     await expect(run([...args, '--extender-ties', 'hash'])).rejects.toThrow(/--extender-ties.*hash.*order, names/);
+  }, 60_000);
+
+  it("the built-in breaks ties by the FGD artifact's per-run node order unless told, and pairs linkpack with the best baseline seed by seed", async () => {
+    const dir = tmp();
+    process.chdir(dir);
+    const args = ['--policy', 'bestfit,linkpack', '--seeds', '42-44', '--no-report'];
+    const dflt = JSON.parse(await run([...args, '--json']));
+    const first = JSON.parse(await run([...args, '--json', '--ties', 'first']));
+    expect(dflt.ties).toBe('permuted');
+    expect(first.ties).toBe('first');
+    expect(dflt.results[1].unallocatedPct).not.toEqual(first.results[1].unallocatedPct);
+    const paired = dflt.pairedAgainstBestBaseline;
+    expect(paired.map((d: { point: number }) => d.point)).toEqual([200, 400, 600, 800]);
+    for (const d of paired) {
+      expect(d).toMatchObject({ policy: 'linkpack', against: 'bestfit', seeds: 3 });
+      const k = String(d.point);
+      // The mean of the paired differences is the difference of the means.
+      expect(d.meanPct).toBeCloseTo(dflt.results[1].unallocatedPct[k] - dflt.results[0].unallocatedPct[k], 1);
+    }
+    const text = await run(args);
+    expect(text).toMatch(/seeds 42–44; ties: permuted/);
+    expect(text).toMatch(/linkpack against the best baseline at each point, seed by seed/);
+    expect(text).toMatch(/^linkpack\s+800±100%\s+bestfit\s+[+-]\d+\.\d\d\s+\d+\.\d\d\s+\d of 3$/m);
+    // The deployed pick is paired too when it runs.
+    const withDeployed = JSON.parse(await run(['--policy', 'bestfit,linkpack,linkpack-deployed', '--seeds', '42-43', '--no-report', '--json']));
+    expect(withDeployed.pairedAgainstBestBaseline.map((d: { policy: string }) => d.policy)).toEqual([...Array(4).fill('linkpack'), ...Array(4).fill('linkpack-deployed')]);
   }, 60_000);
 
   it('fails naming a missing or malformed file, and a lone --nodes', async () => {
