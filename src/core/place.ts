@@ -72,6 +72,14 @@ const W_TIER_SOFT = 1e7; // the NVLink tier below the FGD points (fragmentation-
 const W_EXACT = 1e10; // the job fills the node exactly (no profile): < W_TIER / 2, > any preservation
 const W_PRESERVE = 1e2; // per GB/s of NVLink bandwidth taken out of the free pool (no profile)
 const W_NO_NVLINK_TAKEN = 1e6; // with a profile, whole GPUs: the pod takes no NVLink-connected free capacity here (< W_TIER_SOFT)
+const W_SHARE_STARVES_GPUS = 1e3; // with a profile, shares: the share leaves the free whole GPUs short of CPU (< one FGD point)
+/**
+ * CPU a share must leave per free whole GPU, or lose ties (milli-cores). 8 cores: the trace's
+ * tightest GPU nodes have 8 per GPU (4-GPU V100 boxes with 32, P100 boxes with 16 for 2). Measured
+ * against 4, 6 and 10 cores, the node's own CPU per GPU and the profile's mean (10.7): only 8
+ * helped, and it held on unseen seeds (docs/simulator.md, "CPU for the free GPUs").
+ */
+export const SHARE_CPU_PER_FREE_GPU_MILLI = 8000;
 // packing: 0..100, weight 1
 
 /** The outcome of one evaluation; reused between nodes on the hot path. */
@@ -82,6 +90,8 @@ interface Evaluation {
   fragDeltaMilli: number | undefined;
   /** Expected GPU capacity that model-constrained pods will miss (milli), with a profile. */
   scarcityMilli: number;
+  /** A share leaves the free whole GPUs short of CPU (W_SHARE_STARVES_GPUS). */
+  shortOfCpu: boolean;
   raw: number;
 }
 
@@ -114,6 +124,7 @@ function evaluate(
   out.choice = null;
   out.fragDeltaMilli = undefined;
   out.scarcityMilli = 0;
+  out.shortOfCpu = false;
   const ct = node.topology;
   const n = ct.n;
   if (node.freeMilli.length !== n) {
@@ -199,6 +210,12 @@ function evaluate(
       // which GPUs inside the node still follows preservation (search.ts).
       if (c.nvFreeBeforeGBps - c.nvFreeAfterGBps <= 0) raw += W_NO_NVLINK_TAKEN;
       raw += req.policy === 'binpack' ? out.usedAfter * 100 : (1 - out.usedAfter) * 100;
+    } else if (node.cpuFreeMilli !== undefined && node.cpuFreeMilli - (req.cpuMilli ?? 0) < SHARE_CPU_PER_FREE_GPU_MILLI * popcount(c.freeAfter)) {
+      // A share that leaves the node's free whole GPUs short of CPU comes after one that does
+      // not, among equal points: the whole GPUs behind exhausted CPU were what cpu037 lost
+      // (docs/simulator.md, "CPU for the free GPUs", eighth pass).
+      raw -= W_SHARE_STARVES_GPUS;
+      out.shortOfCpu = true;
     }
     out.raw = raw;
     return out;
@@ -225,7 +242,7 @@ export function fragPoints(deltaMilli: number): number {
   return Math.floor(100 / (1 + Math.exp(deltaMilli / 1000)));
 }
 
-const newEvaluation = (): Evaluation => ({ reason: null, choice: null, usedAfter: 0, fragDeltaMilli: undefined, scarcityMilli: 0, raw: 0 });
+const newEvaluation = (): Evaluation => ({ reason: null, choice: null, usedAfter: 0, fragDeltaMilli: undefined, scarcityMilli: 0, shortOfCpu: false, raw: 0 });
 
 export function placeOnNode(node: NodeState, req: GpuRequest, profile?: WorkloadProfile, opts: { exhaustive?: boolean } = {}): NodeDecision {
   const e = evaluate(node, req, profile, opts.exhaustive ?? false, true, newEvaluation());
@@ -245,6 +262,7 @@ export function placeOnNode(node: NodeState, req: GpuRequest, profile?: Workload
   };
   if (e.fragDeltaMilli !== undefined) breakdown.fragDeltaMilli = e.fragDeltaMilli;
   if (e.scarcityMilli > 0) breakdown.scarcityMilli = e.scarcityMilli;
+  if (e.shortOfCpu) breakdown.leavesGpusShortOfCpu = true;
   return { node: node.name, fits: true, gpus: [...c.gpus], breakdown, rawScore: e.raw };
 }
 

@@ -113,6 +113,8 @@ export interface ScoreBreakdown {
   fragDeltaMilli?: number;
   /** GPU capacity model-constrained pods are expected to miss (milli), when the profile knows the models' supply. */
   scarcityMilli?: number;
+  /** A share that would leave the node's free whole GPUs under SHARE_CPU_PER_FREE_GPU_MILLI each (ranks it after one that would not). */
+  leavesGpusShortOfCpu?: boolean;
 }
 
 export type NodeDecision =

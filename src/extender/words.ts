@@ -5,7 +5,7 @@
  * tier; without, the tier, then an exact fit; then the free NVLink bandwidth a placement takes
  * out of the pool; then packing.
  */
-import { fragPoints } from '../core/index.js';
+import { fragPoints, SHARE_CPU_PER_FREE_GPU_MILLI } from '../core/index.js';
 import type { GpuRequest, ScoreBreakdown } from '../core/types.js';
 
 const gbps = (x: number) => `${Math.round(x)} GB/s`;
@@ -66,6 +66,11 @@ export function whyLost(best: Candidate, other: Candidate, req: Pick<GpuRequest,
     if (fragPoints(fb) >= fragPoints(fa)) return undefined;
     return `it would add more expected fragmentation (${Math.round(fb)} vs ${Math.round(fa)} milli-GPU), stranding GPU share typical pods could use`;
   };
+  // With a profile, a share: one that leaves the free whole GPUs their CPU wins (place.ts W_SHARE_STARVES_GPUS).
+  const cpuReason = () => {
+    if (!fragAware || !b.leavesGpusShortOfCpu || a.leavesGpusShortOfCpu) return undefined;
+    return `it would leave ${other.node}'s ${b.freeGpusAfter} free whole GPU${b.freeGpusAfter === 1 ? '' : 's'} less than ${SHARE_CPU_PER_FREE_GPU_MILLI / 1000} CPU cores each`;
+  };
   // Without a profile, binpack: a job that takes a node's last free capacity wins (place.ts W_EXACT).
   const exactReason = () => {
     if (fragAware || req.policy !== 'binpack') return undefined;
@@ -90,7 +95,7 @@ export function whyLost(best: Candidate, other: Candidate, req: Pick<GpuRequest,
       ? `spread prefers the emptier node: ${best.node} ends ${pct(a.gpuUsedAfter)} used, ${other.node} would end ${pct(b.gpuUsedAfter)}`
       : `binpack fills the fuller node first: ${best.node} ends ${pct(a.gpuUsedAfter)} used${a.freeGpusAfter === 0 ? ' (exactly full)' : ''}, ${other.node} would end ${pct(b.gpuUsedAfter)}`;
   };
-  if (fragAware) reasons.push(fragReason, tierReason);
+  if (fragAware) reasons.push(fragReason, tierReason, cpuReason);
   else reasons.push(tierReason, exactReason);
   reasons.push(preserveReason, packReason);
   for (const r of reasons) {

@@ -279,6 +279,24 @@ describe('fragmentation-aware order (with a workload profile)', () => {
     const [wd, wp] = [placeOnNode(dgx, req(1), singles), placeOnNode(half, req(1), singles)];
     expect(wd.fits && wp.fits && wp.rawScore > wd.rawScore).toBe(true);
   });
+  it('among equal points a share goes where it leaves the free whole GPUs their CPU (8 cores each)', () => {
+    const singles = profileFromShapes([{ shape: { cpuMilli: 0, gpuCount: 1, milliPerGpu: 1000 }, count: 1 }]);
+    const share = req(1, { milliPerGpu: 300, cpuMilli: 4000 });
+    // Four free GPUs; the share breaks one and three stay whole: they need 24 cores after it.
+    const boxWith = (cpuFreeMilli: number | undefined) => node('pcie', pcie8, [0, 1, 2, 3], cpuFreeMilli === undefined ? {} : { cpuFreeMilli, cpuTotalMilli: 64_000 });
+    const [rich, exact, poor, untracked] = [boxWith(40_000), boxWith(28_000), boxWith(20_000), boxWith(undefined)].map((n) => placeOnNode(n, share, singles));
+    expect(rich.fits && exact.fits && poor.fits && untracked.fits).toBe(true);
+    if (!(rich.fits && exact.fits && poor.fits && untracked.fits)) return;
+    expect(poor.breakdown.fragDeltaMilli).toBe(rich.breakdown.fragDeltaMilli);
+    expect(rich.rawScore).toBe(exact.rawScore); // 24 cores left: enough
+    expect(rich.rawScore).toBe(untracked.rawScore); // without the node's CPU, no judgement
+    expect(poor.rawScore).toBeLessThan(rich.rawScore); // 16 cores left for three GPUs
+    expect(poor.breakdown.leavesGpusShortOfCpu).toBe(true);
+    expect(rich.breakdown.leavesGpusShortOfCpu).toBeUndefined();
+    // A whole GPU is not held to it.
+    const [wr, wp] = [boxWith(40_000), boxWith(20_000)].map((n) => placeOnNode(n, req(1, { cpuMilli: 4000 }), singles));
+    expect(wr.fits && wp.fits && wr.rawScore === wp.rawScore).toBe(true);
+  });
 });
 
 

@@ -109,6 +109,11 @@ describe('whyLost follows the core order', () => {
     expect(whyLost({ node: 'x', breakdown: b({}) }, { node: 'y', breakdown: b({ leftoverQuality: 0.5, largestNvlinkSetAfter: 2 }) }, req, false)).toMatch(/^it would break up a free NVLink group: y would keep 50%/);
     expect(whyLost({ node: 'x', breakdown: b({ gpuUsedAfter: 0.75, freeGpusAfter: 2 }) }, { node: 'y', breakdown: b({ gpuUsedAfter: 0.5, freeGpusAfter: 4 }) }, req, false)).toBe('binpack fills the fuller node first: x ends 75% used, y would end 50%');
     expect(whyLost({ node: 'x', breakdown: b({ fragDeltaMilli: 0 }) }, { node: 'y', breakdown: b({ fragDeltaMilli: 900 }) }, req, true)).toMatch(/^it would add more expected fragmentation \(900 vs 0 milli-GPU\)/);
+    // With a profile, a share at equal points: leaving the free whole GPUs short of CPU loses.
+    const share = { gpuCount: 1, topology: 'prefer-nvlink', policy: 'binpack' } as const;
+    expect(whyLost({ node: 'x', breakdown: b({ fragDeltaMilli: 0, freeGpusAfter: 3 }) }, { node: 'y', breakdown: b({ fragDeltaMilli: 0, freeGpusAfter: 3, leavesGpusShortOfCpu: true }) }, share, true)).toBe(
+      "it would leave y's 3 free whole GPUs less than 8 CPU cores each",
+    );
     // No profile: an exact fit comes before NVLink preservation.
     expect(whyLost({ node: 'x', breakdown: b({ leftoverQuality: 0 }), nvlinkTakenGBps: 900 }, { node: 'y', breakdown: b({ gpuUsedAfter: 0.5, freeGpusAfter: 4 }), nvlinkTakenGBps: 100 }, req, false)).toBe(
       'x is filled exactly (nothing left over), y would keep 4 GPUs free',
