@@ -70,7 +70,7 @@ const results = new Map<string, Map<PolicyName, PolicySummary>>();
 const base = { done: 0, total: workloads.length * policies.length * seeds.length };
 for (const w of workloads) {
   const trace = traceOf(join(traceDir, 'csv/openb_node_list_gpu_node.csv'), podsOf(w), w, gTopology);
-  const { summaries } = runTracePolicies(trace, policies, seeds, FGD_TIES, progress.onProgress, base);
+  const { summaries } = runTracePolicies(trace, policies, seeds, { ties: FGD_TIES, onProgress: progress.onProgress, progressBase: base });
   results.set(w, new Map(summaries.map((s) => [s.policy as PolicyName, s])));
   if (!process.stderr.isTTY) console.error(`bench:placement: ${w} done (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
 }

@@ -103,8 +103,8 @@ export function reportText(report: SimulationReport): string {
   const parts: string[] = [];
   const title =
     report.mode === 'trace'
-      ? `Workload ${report.workload}: ${report.clusterNodes} GPU nodes, ${report.clusterGpus} GPUs; FGD protocol (arrivals only, 1.3× capacity), seeds ${seedText(report.seeds)}; ties: ${report.ties}`
-      : `Built-in synthetic scenario: ${report.clusterNodes} nodes, ${report.clusterGpus} GPUs; MLTask-like jobs with arrivals and departures (offered load 1.3×), seeds ${seedText(report.seeds)}; ties: ${report.ties}${report.extenderTies === 'names' ? " (the deployed variants' extender by node name)" : ''}`;
+      ? `Workload ${report.workload}: ${report.clusterNodes} GPU nodes, ${report.clusterGpus} GPUs; FGD protocol (arrivals only, 1.3× capacity), seeds ${seedText(report.seeds)}; ties: ${tiesText(report)}`
+      : `Built-in synthetic scenario: ${report.clusterNodes} nodes, ${report.clusterGpus} GPUs; MLTask-like jobs with arrivals and departures (offered load 1.3×), seeds ${seedText(report.seeds)}; ties: ${tiesText(report)}`;
   parts.push(title, '', 'Topology assumptions:', assumptionsText(report), '');
   const { header, rows } = comparisonRows(report);
   parts.push('Unallocated GPU % (lower is better) at arrived demand k% of capacity, and NVLink locality of multi-GPU pods:', textTable(header, rows));
@@ -115,6 +115,11 @@ export function reportText(report: SimulationReport): string {
     parts.push('', 'MAPA scenario (one DGX-1 V100, 1,000 jobs of 2–5 GPUs, FIFO); per-job bottleneck bandwidth:', textTable(m.header, m.rows));
   }
   return parts.join('\n');
+}
+
+/** The tie rule as the reports name it (the extender's own order named when it is asked for). */
+export function tiesText(report: SimulationReport): string {
+  return `${report.ties}${report.extenderTies === 'names' ? " (the deployed variants' extender by node name)" : ''}`;
 }
 
 export function seedText(seeds: readonly number[]): string {

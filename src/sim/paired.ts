@@ -4,23 +4,8 @@
  * says whether a gap between two means is more than seed noise (the built-in scenario's 800% level
  * moves by a point with the tie order alone: docs/simulator.md).
  */
-import type { PolicySummary } from './metrics.js';
+import { meanSd, type PolicySummary } from './metrics.js';
 import { LINKPACK_VARIANTS } from './policies.js';
-
-export interface PairedDifference {
-  /** Arrived demand, % of capacity. */
-  point: number;
-  policy: string;
-  /** The baseline with the lowest mean unallocated % at this point. */
-  against: string;
-  /** Mean over seeds of policy − baseline, in points of unallocated GPU %. */
-  meanPct: number;
-  /** Half-width of the 95% confidence interval of that mean (Student's t); null with one seed. */
-  ci95Pct: number | null;
-  /** Seeds on which the policy left fewer GPUs unallocated than the baseline. */
-  fewerSeeds: number;
-  seeds: number;
-}
 
 /** Two-sided 95% quantiles of Student's t for 1..30 degrees of freedom. */
 const T975 = [
@@ -69,8 +54,24 @@ export function welchDifference(ours: SampleStat, theirs: SampleStat): Differenc
   return { meanPct, ci95Pct: tQuantile975(Math.max(1, Math.floor(df))) * Math.sqrt(a + b) };
 }
 
+/** A difference taken seed by seed. */
+export interface SeedPairs extends Difference {
+  /** Seeds on which ours left fewer GPUs unallocated than theirs. */
+  fewerSeeds: number;
+  seeds: number;
+}
+
+/** `policy` against the best baseline at one point. */
+export interface PairedDifference extends SeedPairs {
+  /** Arrived demand, % of capacity. */
+  point: number;
+  policy: string;
+  /** The baseline with the lowest mean unallocated % at this point. */
+  against: string;
+}
+
 /** `ours` − `theirs` at `point`, seed by seed over the seeds both have a value for; null if none. */
-export function pairedDifference(ours: PolicySummary, theirs: PolicySummary, point: number): (Difference & { fewerSeeds: number; seeds: number }) | null {
+export function pairedDifference(ours: PolicySummary, theirs: PolicySummary, point: number): SeedPairs | null {
   const byseed = new Map(theirs.perSeed.map((p) => [p.seed, p.metrics.unallocatedPct[point]]));
   const diffs: number[] = [];
   for (const p of ours.perSeed) {
@@ -78,11 +79,10 @@ export function pairedDifference(ours: PolicySummary, theirs: PolicySummary, poi
     const b = byseed.get(p.seed);
     if (typeof a === 'number' && typeof b === 'number') diffs.push(a - b);
   }
-  if (diffs.length === 0) return null;
+  const { mean, sd } = meanSd(diffs);
+  if (mean === null || sd === null) return null;
   const n = diffs.length;
-  const meanPct = diffs.reduce((s, d) => s + d, 0) / n;
-  const sd = n > 1 ? Math.sqrt(diffs.reduce((s, d) => s + (d - meanPct) ** 2, 0) / (n - 1)) : 0;
-  return { meanPct, ci95Pct: n > 1 ? (tQuantile975(n - 1) * sd) / Math.sqrt(n) : null, fewerSeeds: diffs.filter((d) => d < 0).length, seeds: n };
+  return { meanPct: mean, ci95Pct: n > 1 ? (tQuantile975(n - 1) * sd) / Math.sqrt(n) : null, fewerSeeds: diffs.filter((d) => d < 0).length, seeds: n };
 }
 
 /**

@@ -496,6 +496,7 @@ class LinkpackPolicy implements Policy {
 /** The extender's own order among equal raw scores in the deployed variants (see extenderTieRank). */
 export type ExtenderTies = 'order' | 'names';
 export const EXTENDER_TIES: readonly ExtenderTies[] = ['order', 'names'];
+export const DEFAULT_EXTENDER_TIES: ExtenderTies = 'order';
 
 /**
  * `extenderTies`: 'order' (default) stands the run's node order in for the extender's stable tie

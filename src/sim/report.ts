@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
-import { assumptionsText, comparisonRows, mapaRows, PAIRED_TITLE, pairedRows, seedText } from './format.js';
+import { assumptionsText, comparisonRows, mapaRows, PAIRED_TITLE, pairedRows, seedText, tiesText } from './format.js';
 import type { MAPA_POLICIES } from './mapa.js';
 import type { POLICY_NAMES } from './policies.js';
 import type { SimulationReport } from './run.js';
@@ -203,7 +203,7 @@ export async function reportHtml(report: SimulationReport): Promise<string> {
   const paired = pairedRows(report);
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>linkpack simulation — ${esc(report.workload)}</title><style>${STYLE}</style></head><body>
 <h1>linkpack placement simulation — ${esc(report.workload)}</h1>
-<p>${scenario} Cluster: ${report.clusterNodes} nodes, ${report.clusterGpus} GPUs. Seeds ${esc(seedText(report.seeds))} (figures are means over seeds). Ties between equal node scores: ${esc(report.ties)}${report.extenderTies === 'names' ? " (the deployed variants' extender by node name)" : ''}. Run time ${(report.elapsedMs / 1000).toFixed(1)} s.</p>
+<p>${scenario} Cluster: ${report.clusterNodes} nodes, ${report.clusterGpus} GPUs. Seeds ${esc(seedText(report.seeds))} (figures are means over seeds). Ties between equal node scores: ${esc(tiesText(report))}. Run time ${(report.elapsedMs / 1000).toFixed(1)} s.</p>
 <h2>Topology assumptions</h2>
 <p class="note">${report.mode === 'trace' ? 'The trace records no GPU topology; every node is mapped by GPU model and count onto an assumed topology.' : 'Built-in presets.'}</p>
 <pre>${esc(assumptionsText(report))}</pre>

@@ -7,7 +7,7 @@ import { runProfile } from './profile.js';
 import { SimCluster, nodeSpecsFromTrace, type NodeSpec, type SimPod } from './cluster.js';
 import { mapaScenario, type MapaSummary } from './mapa.js';
 import { ARRIVAL_POINTS, summarizeRuns, type PolicySummary } from './metrics.js';
-import { FGD_TIES, makePolicy, type ExtenderTies, type PolicyName, type TieBreak } from './policies.js';
+import { DEFAULT_EXTENDER_TIES, FGD_TIES, makePolicy, type ExtenderTies, type PolicyName, type TieBreak } from './policies.js';
 import { runFgdProtocol, type EventSeries, type RunResult } from './protocol.js';
 import { syntheticCluster, syntheticJobs } from './synthetic.js';
 import { runTimeline } from './timeline.js';
@@ -110,15 +110,22 @@ export function traceOf(nodesFile: string, tracePods: readonly TracePod[], workl
   };
 }
 
+export interface TracePoliciesOptions {
+  ties?: TieBreak;
+  extenderTies?: ExtenderTies;
+  onProgress?: Progress;
+  /** Progress shared across several calls (bench:placement's workloads). */
+  progressBase?: { done: number; total: number };
+}
+
 export function runTracePolicies(
   trace: LoadedTrace,
   policies: readonly PolicyName[],
   seeds: readonly number[],
-  ties: TieBreak = FGD_TIES,
-  onProgress?: Progress,
-  progressBase = { done: 0, total: policies.length * seeds.length },
-  extenderTies: ExtenderTies = 'order',
+  opts: TracePoliciesOptions = {},
 ): { summaries: PolicySummary[]; runs: Map<string, RunResult[]> } {
+  const { ties = FGD_TIES, extenderTies = DEFAULT_EXTENDER_TIES, onProgress } = opts;
+  const progressBase = opts.progressBase ?? { done: 0, total: policies.length * seeds.length };
   const summaries: PolicySummary[] = [];
   const runs = new Map<string, RunResult[]>();
   for (const name of policies) {
@@ -140,8 +147,8 @@ export function runTrace(opts: TraceRunOptions): SimulationReport {
   const gTopology = opts.gTopology ?? 'nvswitch';
   const ties = opts.ties ?? FGD_TIES;
   const trace = loadTrace(opts.nodesFile, opts.podsFile, gTopology);
-  const extenderTies = opts.extenderTies ?? 'order';
-  const { summaries, runs } = runTracePolicies(trace, opts.policies, opts.seeds, ties, opts.onProgress, undefined, extenderTies);
+  const extenderTies = opts.extenderTies ?? DEFAULT_EXTENDER_TIES;
+  const { summaries, runs } = runTracePolicies(trace, opts.policies, opts.seeds, { ties, extenderTies, onProgress: opts.onProgress });
   const curves: Record<string, CurvePoint[]> = {};
   for (const [name, rs] of runs) curves[name] = unallocatedCurve(rs, 1, 130);
   return {
@@ -180,7 +187,7 @@ export interface SyntheticRunOptions {
 export function runSynthetic(opts: SyntheticRunOptions): SimulationReport {
   const t0 = performance.now();
   const ties = opts.ties ?? FGD_TIES;
-  const extenderTies = opts.extenderTies ?? 'order';
+  const extenderTies = opts.extenderTies ?? DEFAULT_EXTENDER_TIES;
   const specs = syntheticCluster();
   const cluster = new SimCluster(specs);
   const capacityGpus = cluster.capacityMilli / 1000;
