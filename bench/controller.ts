@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import type { ControlPlane, KObj } from '../test/support/control-plane.js';
+import type { ControlPlane, KObj } from '../src/playground/control-plane.js';
 import { MLTaskController } from '../src/mltask/controller.js';
 import { renderTask } from '../src/mltask/render.js';
 import { parseMLTask } from '../src/mltask/validate.js';
@@ -75,7 +75,7 @@ async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   // control-plane.ts finds the binaries relative to its own (compiled) place: tell it where they are.
   process.env.KUBE_BIN_DIR ??= execFileSync(process.execPath, [path.join(root, 'test/kube/build.mjs'), '--dir'], { encoding: 'utf8' }).trim().split('\n').pop()!;
-  const { controlPlaneSkip, startControlPlane } = await import('../test/support/control-plane.js');
+  const { controlPlaneSkip, startControlPlane } = await import('../src/playground/control-plane.js');
   const { putMLTaskCrdVerbatim } = await import('../test/mltask/real-crd.js');
   if (controlPlaneSkip) throw new Error(controlPlaneSkip);
   const cp = await startControlPlane({ crds: false });

@@ -26,7 +26,7 @@ import { buildArrivals, runArrivals } from '../src/sim/protocol.js';
 import { Rng } from '../src/sim/rng.js';
 import { loadNodeCsv, loadPodCsv, type TraceNode } from '../src/sim/trace.js';
 import { runProfile } from '../src/sim/profile.js';
-import { controlPlaneSkip, startControlPlane, type KObj } from '../test/support/control-plane.js';
+import { controlPlaneSkip, startControlPlane, type KObj } from '../src/playground/control-plane.js';
 import { startSchedulingStack, waitForReadyNodes } from '../test/support/scheduling.js';
 
 function arg(name: string, dflt: string): string {

@@ -92,6 +92,9 @@ const components = [
       ['kube-apiserver', 'k8s.io/kubernetes/cmd/kube-apiserver'],
       ['kube-scheduler', 'k8s.io/kubernetes/cmd/kube-scheduler'],
       ['kube-controller-manager', 'k8s.io/kubernetes/cmd/kube-controller-manager'],
+      // The playground's real nodes (src/playground) and the user's kubectl.
+      ['kubelet', 'k8s.io/kubernetes/cmd/kubelet'],
+      ['kubectl', 'k8s.io/kubernetes/cmd/kubectl'],
     ],
     ldflags: kubeLd,
   },

@@ -1,17 +1,12 @@
 /** Kubernetes objects for cluster-state tests: GPUNodes from presets and pods with linkpack annotations. */
 import { ANN_ASSIGNED_GPUS, ANN_GPU_MILLI, formatAssignedGpus } from '../../src/api/annotations.js';
-import { gpuNodeObject, type GpuNodeObjectOptions } from '../../src/cluster/gpunode.js';
-import { getPreset } from '../../src/topology/index.js';
+import { presetGpuNodeJson } from '../../src/playground/preset-gpunode.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type KObj = Record<string, any>;
 
-export function gpuNodeJson(name: string, preset: string, opts: GpuNodeObjectOptions = {}): KObj {
-  const topo = getPreset(preset);
-  if (!topo) throw new Error(`no preset ${preset}`);
-  topo.gpus.forEach((g) => (g.uuid = `GPU-${name}-${g.index}`));
-  return JSON.parse(JSON.stringify(gpuNodeObject(name, topo, opts)));
-}
+/** A preset's GPUNode as plain JSON (UUIDs `GPU-<node>-<index>`). */
+export const gpuNodeJson = presetGpuNodeJson;
 
 export interface PodOpts {
   node?: string;
