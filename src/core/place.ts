@@ -7,6 +7,7 @@
 import { type CompiledTopology, popcount } from './compile.js';
 import { fragDeltaOf, healthyMask } from './fragmentation.js';
 import { modelMatches } from './model-match.js';
+import { noFitReason, type NoFitConstraint } from './no-fit.js';
 import { modelNeed } from './scarcity.js';
 import { bestWholeSet, bestWholeSetUncached, describeChoice, type ConnectivityRule, type WholeSetChoice } from './search.js';
 import type { GpuRequest, NodeDecision, NodeState, ScoreBreakdown, WorkloadProfile } from './types.js';
@@ -85,6 +86,8 @@ export const SHARE_CPU_PER_FREE_GPU_MILLI = 8000;
 /** The outcome of one evaluation; reused between nodes on the hot path. */
 interface Evaluation {
   reason: string | null;
+  /** The user constraint the reason is about, when it is one. */
+  constraint?: NoFitConstraint;
   choice: WholeSetChoice | null;
   usedAfter: number;
   fragDeltaMilli: number | undefined;
@@ -95,22 +98,19 @@ interface Evaluation {
   raw: number;
 }
 
-function whyNot(node: NodeState, req: GpuRequest, healthy: number, cons: number, capacity: number): string {
-  const n = node.topology.n;
-  const want = req.milliPerGpu === GPU_MILLI ? `${req.gpuCount} whole GPU${req.gpuCount > 1 ? 's' : ''}` : `${req.milliPerGpu} milli of 1 GPU`;
-  const parts: string[] = [];
-  const unhealthy = n - popcount(healthy);
-  if (unhealthy) parts.push(`${unhealthy} unhealthy`);
-  const busy = popcount(healthy & ~capacity);
-  if (busy) parts.push(`${busy} in use`);
-  const excluded = popcount(healthy & capacity & ~cons);
-  if (excluded) parts.push(`${excluded} excluded by model/memory/include/exclude`);
-  const ok = popcount(healthy & capacity & cons);
-  return `needs ${want}; ${ok} of ${n} GPUs qualify${parts.length ? ` (${parts.join(', ')})` : ''}`;
-}
-
 /** Reason given when the caller did not ask for reasons (the scoring hot path builds no strings). */
 const NO_FIT = 'does not fit';
+
+function noFit(out: Evaluation, wantReason: boolean, node: NodeState, req: GpuRequest, healthy: number, cons: number, fullFree: number): Evaluation {
+  if (!wantReason) {
+    out.reason = NO_FIT;
+    return out;
+  }
+  const r = noFitReason(node, req, healthy, cons, fullFree);
+  out.reason = r.reason;
+  out.constraint = r.constraint;
+  return out;
+}
 
 function evaluate(
   node: NodeState,
@@ -121,6 +121,7 @@ function evaluate(
   out: Evaluation,
 ): Evaluation {
   out.reason = null;
+  out.constraint = undefined;
   out.choice = null;
   out.fragDeltaMilli = undefined;
   out.scarcityMilli = 0;
@@ -157,25 +158,16 @@ function evaluate(
     out.choice = describeChoice(ct, 0, fullFree);
   } else if (milli >= GPU_MILLI) {
     if (popcount(cons & fullFree) < req.gpuCount) {
-      out.reason = wantReason ? whyNot(node, req, healthy, cons, fullFree) : NO_FIT;
-      return out;
+      return noFit(out, wantReason, node, req, healthy, cons, fullFree);
     }
     out.choice = (exhaustive ? bestWholeSetUncached : bestWholeSet)(ct, cons & healthy, fullFree, req.gpuCount, rule);
     if (!out.choice) {
-      if (!wantReason) {
-        out.reason = NO_FIT;
-        return out;
-      }
-      const free: number[] = [];
-      for (let r = cons & fullFree; r; r &= r - 1) free.push(31 - Math.clz32(r & -r));
-      out.reason = `no NVLink-connected set of ${req.gpuCount} among free GPUs ${free.join(',')}`;
-      return out;
+      return noFit(out, wantReason, node, req, healthy, cons, fullFree);
     }
   } else {
     const bit = bestShareGpu(node, req, cons & canTake, fullFree, healthy, profile);
     if (bit === -1) {
-      out.reason = wantReason ? whyNot(node, req, healthy, cons, canTake) : NO_FIT;
-      return out;
+      return noFit(out, wantReason, node, req, healthy, cons, fullFree);
     }
     out.choice = describeChoice(ct, bit, fullFree);
   }
@@ -246,7 +238,7 @@ const newEvaluation = (): Evaluation => ({ reason: null, choice: null, usedAfter
 
 export function placeOnNode(node: NodeState, req: GpuRequest, profile?: WorkloadProfile, opts: { exhaustive?: boolean } = {}): NodeDecision {
   const e = evaluate(node, req, profile, opts.exhaustive ?? false, true, newEvaluation());
-  if (e.reason !== null || !e.choice) return { node: node.name, fits: false, reason: e.reason ?? 'no choice' };
+  if (e.reason !== null || !e.choice) return { node: node.name, fits: false, reason: e.reason ?? 'no choice', ...(e.constraint ? { constraint: e.constraint } : {}) };
   const c = e.choice;
   const multi = req.gpuCount >= 2;
   const breakdown: ScoreBreakdown = {

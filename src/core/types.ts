@@ -127,4 +127,5 @@ export type NodeDecision =
       /** Totally ordered node preference (higher is better); the extender maps it to kube-scheduler's 0..10. */
       rawScore: number;
     }
-  | { node: string; fits: false; reason: string };
+  /** `constraint`: the reason is about this user constraint (the extender names the annotation). */
+  | { node: string; fits: false; reason: string; constraint?: import('./no-fit.js').NoFitConstraint };

@@ -11,7 +11,7 @@ import { GPU_MILLI } from '../core/types.js';
 import type { GpuRequest, NodeDecision, NodeState, ScoreBreakdown, WorkloadProfile } from '../core/types.js';
 import { requestForNode, type PodGpuAsk, type PodRequests } from './preferences.js';
 import { DecisionMemo, StateTable } from './decision-memo.js';
-import { placementInWords } from './words.js';
+import { placementInWords, type AskedGpus } from './words.js';
 import { errorText } from '../kube/errors.js';
 
 export type GpuAsk = Extract<PodGpuAsk, { kind: 'gpu' }>;
@@ -119,7 +119,7 @@ export class NodeEvaluator {
     opts: { fitOnly?: boolean } = {},
   ) {
     this.profile = opts.fitOnly ? undefined : ctx.profile;
-    this.verdicts = opts.fitOnly ? fitVerdicts.tableFor(ask.base, undefined) : new StateTable<Verdict>();
+    this.verdicts = opts.fitOnly ? fitVerdicts.tableFor(ask.base, undefined, ask.memoryAnnotation) : new StateTable<Verdict>();
   }
 
   /** Fit, score or reason for one node; shared objects, nothing node-specific. */
@@ -151,8 +151,14 @@ export class NodeEvaluator {
     const d = placeOnNode(freeMilli ? { ...state, freeMilli } : state, req, this.profile);
     if (d.fits) return { fits: true, decision: d, state, gpuNode };
     const empty = this.fitsWhenEmpty(state, req);
-    if (empty.fits) return { fits: false, reason: d.reason, unresolvable: false, rejectClass: 'insufficient' };
-    return { fits: false, reason: empty.reason, unresolvable: true, rejectClass: 'never-fits' };
+    if (empty.fits) return { fits: false, reason: this.words(d), unresolvable: false, rejectClass: 'insufficient' };
+    // It would not fit even with every GPU free: that reason (not today's use) is the one to fix.
+    return { fits: false, reason: this.words(empty), unresolvable: true, rejectClass: 'never-fits' };
+  }
+
+  /** The core's reason, with the annotation it is about where the core cannot know it. */
+  private words(d: Extract<NodeDecision, { fits: false }>): string {
+    return d.constraint === 'memory' && this.ask.memoryAnnotation ? `${d.reason} (${this.ask.memoryAnnotation})` : d.reason;
   }
 
   private fitsWhenEmpty(state: NodeState, req: GpuRequest): NodeDecision {
@@ -311,8 +317,8 @@ export type BindOutcome =
   | { ok: false; error: string; failure: 'pod-not-found' | 'uid-mismatch' | 'invalid-pod' | 'no-fit' | 'already-bound' | 'api-error' };
 
 /** The one-line summary used in the annotation and the Event: the placement in words (words.ts). */
-export function describeBreakdown(b: ScoreBreakdown, gpuCount?: number): string {
-  return placementInWords(b, gpuCount);
+export function describeBreakdown(b: ScoreBreakdown, asked?: AskedGpus): string {
+  return placementInWords(b, asked);
 }
 
 function round(x: number): number {
@@ -354,7 +360,7 @@ export async function bindPod(
       const uuid = uuids.find((g) => g.index === i)?.uuid;
       return uuid ? { index: i, uuid } : { index: i };
     });
-    const summary = describeBreakdown(d.breakdown, ask.base.gpuCount);
+    const summary = describeBreakdown(d.breakdown, ask.base);
     const message = `Bound to node ${req.node} on GPUs ${d.gpus.join(',')}: ${summary}`;
     const assignment: PodAssignment = {
       uid,

@@ -45,9 +45,12 @@ export function requestKey(r: GpuRequest): string {
 export class DecisionMemo<V> {
   private readonly kinds = new BoundedCache<string, Kind<V>>(REQUEST_KINDS);
 
-  /** The table for this request under this profile (a new profile object starts a new table). */
-  tableFor(req: GpuRequest, profile: WorkloadProfile | undefined): StateTable<V> {
-    const key = requestKey(req);
+  /**
+   * The table for this request under this profile (a new profile object starts a new table).
+   * `wording`: what else shapes the answer's text (the annotation a reason quotes).
+   */
+  tableFor(req: GpuRequest, profile: WorkloadProfile | undefined, wording = ''): StateTable<V> {
+    const key = wording ? `${requestKey(req)}|${wording}` : requestKey(req);
     let k = this.kinds.get(key);
     if (!k || k.profile !== profile) {
       k = { profile, table: new StateTable<V>() };

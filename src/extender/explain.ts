@@ -140,7 +140,7 @@ export function explainPod(ctx: DecideContext, podKey: string, ask: PodGpuAsk, n
         gpus: o.decision.gpus,
         rawScore: o.decision.rawScore,
         breakdown: o.decision.breakdown,
-        why: placementInWords(o.decision.breakdown, ask.base.gpuCount),
+        why: placementInWords(o.decision.breakdown, ask.base),
         nvlinkTakenGBps: nvlinkTaken(o.state, o.decision.gpus),
       });
     } else {

@@ -255,7 +255,8 @@ export class GangPlanner {
 /** "4 workers need 4 NVLink-connected 8-GPU sets; 3 exist free". */
 export function gangShortfall(gang: GangRef, ask: GpuAsk, needed: number, found: number): string {
   const k = ask.base.gpuCount;
-  const what = k >= 2 && ask.base.topology === 'require-nvlink' ? `NVLink-connected ${k}-GPU sets` : k === 1 ? 'free GPUs' : `sets of ${k} GPUs`;
+  const share = k === 1 && ask.base.milliPerGpu < GPU_MILLI;
+  const what = k >= 2 && ask.base.topology === 'require-nvlink' ? `NVLink-connected ${k}-GPU sets` : share ? `shares of ${ask.base.milliPerGpu} milli-GPU` : k === 1 ? 'free GPUs' : `sets of ${k} GPUs`;
   const placed = gang.size - needed;
   const already = placed > 0 ? ` (${placed} of ${gang.size} already placed)` : '';
   return `gang ${gang.uid}: ${needed} workers need ${needed} ${what}${already}; ${found} exist free — no worker is placed until all fit`;

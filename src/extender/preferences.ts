@@ -40,6 +40,8 @@ export type PodGpuAsk =
       base: GpuRequest;
       includeUuids?: readonly string[];
       excludeUuids?: readonly string[];
+      /** `linkpack.io/gpu-memory-min=<as written>`, quoted by a memory reason. */
+      memoryAnnotation?: string;
       /** CPU and memory the pod asks (for scoring only: kube-scheduler owns CPU fit). */
       requests?: PodRequests;
     };
@@ -167,6 +169,7 @@ export function podGpuAsk(pod: PodLike): PodGpuAsk {
     }
     base.minMemoryMiB = mib;
   }
+  const memoryAnnotation = memRaw === undefined ? undefined : `${ANN_GPU_MEMORY_MIN}=${memRaw.trim()}`;
 
   const include = uuidList(ann, ANN_INCLUDE_GPUS);
   if (typeof include === 'string') return { kind: 'invalid', reason: include };
@@ -176,7 +179,14 @@ export function podGpuAsk(pod: PodLike): PodGpuAsk {
   const problem = validateRequest(base);
   if (problem !== null) return { kind: 'invalid', reason: `pod ${podKey(pod)}: ${problem}` };
 
-  return { kind: 'gpu', base, requests, ...(include ? { includeUuids: include } : {}), ...(exclude ? { excludeUuids: exclude } : {}) };
+  return {
+    kind: 'gpu',
+    base,
+    requests,
+    ...(include ? { includeUuids: include } : {}),
+    ...(exclude ? { excludeUuids: exclude } : {}),
+    ...(memoryAnnotation ? { memoryAnnotation } : {}),
+  };
 }
 
 /**

@@ -6,21 +6,27 @@
  * out of the pool; then packing.
  */
 import { fragPoints, SHARE_CPU_PER_FREE_GPU_MILLI } from '../core/index.js';
-import type { GpuRequest, ScoreBreakdown } from '../core/types.js';
+import { GPU_MILLI, type GpuRequest, type ScoreBreakdown } from '../core/types.js';
 
 const gbps = (x: number) => `${Math.round(x)} GB/s`;
 const pct = (x: number) => `${Math.round(x * 100)}%`;
 
-function linkWords(b: ScoreBreakdown, gpuCount: number): string {
-  if (gpuCount < 2) return 'a single GPU';
+/** What a pod asks, as far as the words need it: a number is a count of whole GPUs. */
+export type AskedGpus = number | Pick<GpuRequest, 'gpuCount' | 'milliPerGpu'>;
+
+function linkWords(b: ScoreBreakdown, asked: AskedGpus): string {
+  const gpuCount = typeof asked === 'number' ? asked : asked.gpuCount;
+  const milli = typeof asked === 'number' ? GPU_MILLI : asked.milliPerGpu;
+  if (gpuCount === 1 && milli < GPU_MILLI) return `a share of one GPU (${milli} milli-GPU, ${pct(milli / GPU_MILLI)})`;
+  if (gpuCount < 2) return 'one whole GPU';
   if (b.nvlinkAllPairs) return `NVLink all pairs (bottleneck ${gbps(b.bottleneckGBps)})`;
   if (b.nvlinkConnected) return `NVLink connected, not every pair direct (bottleneck ${gbps(b.bottleneckGBps)})`;
   return `no NVLink path between them (bottleneck ${gbps(b.bottleneckGBps)} over PCIe/system)`;
 }
 
 /** One line: how good the set is, what it leaves behind. Starts with the link class. */
-export function placementInWords(b: ScoreBreakdown, gpuCount = 2): string {
-  const parts = [linkWords(b, gpuCount)];
+export function placementInWords(b: ScoreBreakdown, asked: AskedGpus = 2): string {
+  const parts = [linkWords(b, asked)];
   if (b.freeGpusAfter === 0) parts.push('fills the node exactly');
   else {
     parts.push(`leaves ${b.freeGpusAfter} GPU${b.freeGpusAfter === 1 ? '' : 's'} free (largest NVLink set ${b.largestNvlinkSetAfter})`);
@@ -82,9 +88,13 @@ export function whyLost(best: Candidate, other: Candidate, req: Pick<GpuRequest,
     const ta = best.nvlinkTakenGBps;
     const tb = other.nvlinkTakenGBps;
     if (ta !== undefined && tb !== undefined) {
-      // The core weighs absolute GB/s taken from the free pool (1 GB/s outweighs any packing difference).
+      // The core weighs the NVLink bandwidth taken from the free GPUs (1 GB/s outweighs any
+      // packing difference); said as what stays usable for the next multi-GPU job.
       if (tb <= ta + 1e-6) return undefined;
-      return `it would take more free NVLink bandwidth out of the pool: ${gbps(tb)} on ${other.node} (largest free NVLink set after: ${b.largestNvlinkSetAfter}) vs ${gbps(ta)} on ${best.node}`;
+      const sets = `largest free NVLink set left: ${b.largestNvlinkSetAfter} there, ${a.largestNvlinkSetAfter} on ${best.node}`;
+      return ta <= 1e-6
+        ? `on ${other.node} it would take GPUs that other free GPUs reach over NVLink, on ${best.node} none (${sets})`
+        : `on ${other.node} it would use up more of the NVLink links between free GPUs (${sets})`;
     }
     if (b.leftoverQuality + 1e-9 >= a.leftoverQuality) return undefined;
     return `it would break up a free NVLink group: ${other.node} would keep ${pct(b.leftoverQuality)} of its free NVLink bandwidth (largest free NVLink set ${b.largestNvlinkSetAfter}), ${best.node} keeps ${pct(a.leftoverQuality)}`;

@@ -52,7 +52,7 @@ describe('bind before the watch delivers the pod', () => {
     expect(b.json()).toEqual({ Error: '' });
     expect((cache.getPod('ml', 'newcomer') as { spec: { nodeName: string } }).spec.nodeName).toBe('gpu-h100-a');
     const again = (await app.inject({ url: '/filter', ...json(argsByName(schedulerPod('second', 8), ['gpu-h100-a'])) })).json();
-    expect(again.FailedNodes['gpu-h100-a']).toMatch(/0 of 8 GPUs qualify/);
+    expect(again.FailedNodes['gpu-h100-a']).toMatch(/^no free GPU, 8 asked \(all 8 in use\)$/);
     await app.close();
   });
 });

@@ -113,7 +113,7 @@ describe('extender against the API server', () => {
       () => call(ext, 'filter', { Pod: schedPod('next'), Nodes: null, NodeNames: ['n1'] }),
       (r) => Boolean(r.FailedNodes.n1),
     );
-    expect(again.FailedNodes.n1).toMatch(/0 of 8/);
+    expect(again.FailedNodes.n1).toMatch(/^no free GPU, 1 asked \(all 8 in use\)$/);
   });
 
   it('a stale resourceVersion is refused by the API (409): the bind fails, nothing is held', async () => {
@@ -167,7 +167,7 @@ describe('extender against the API server', () => {
       () => call(second, 'filter', { Pod: schedPod('big'), Nodes: null, NodeNames: ['n2'] }),
       (r) => Boolean(r.FailedNodes.n2),
     );
-    expect(f.FailedNodes.n2).toMatch(/2 of 8/);
+    expect(f.FailedNodes.n2).toMatch(/^only 2 free GPUs, 4 asked \(GPUs [0-9,]+ in use\)$/);
     const bindB = () => call(second, 'bind', { PodName: 'b', PodNamespace: 'ml', PodUID: schedPod('b').metadata.uid, Node: 'n2' });
     expect(await eventually(bindB, (r) => !/not in the extender's cache/.test(r.Error))).toEqual({ Error: '' });
     const given = server

@@ -55,6 +55,7 @@ describe('annotations', () => {
       base: { gpuCount: 1, milliPerGpu: 250, topology: 'any', policy: 'spread', models: ['H100', 'A100'], minMemoryMiB: 40960 },
       includeUuids: ['GPU-A-1', 'GPU-A-2'],
       excludeUuids: ['GPU-A-2'],
+      memoryAnnotation: 'linkpack.io/gpu-memory-min=40Gi',
       requests: { cpuMilli: 0, memoryMiB: 0 },
     });
   });

@@ -44,7 +44,7 @@ describe('linkpack extender --cluster-file', () => {
     expect((await post('bind', bindReq)).body).toEqual({ Error: '' });
     // The bind is in memory: gpu-h100-b is now full, and the same pod cannot be bound twice.
     const after = await post('filter', filterReq);
-    expect(after.body.FailedNodes['gpu-h100-b']).toMatch(/0 of 8/);
+    expect(after.body.FailedNodes['gpu-h100-b']).toMatch(/^no free GPU, 4 asked \(all 8 in use\)$/);
     expect((await post('bind', bindReq)).body.Error).toMatch(/already/);
     const x = (await (await fetch(`${running.address}/explain?pod=ml/trainer-0`)).json()) as Record<string, any>;
     expect(x.lastBind.node).toBe('gpu-h100-b');

@@ -46,7 +46,7 @@ describe('filter', () => {
     expect(body.NodeNames).toEqual(['h100-a']);
     // h100-b has 2 free GPUs of 8: preemption could help.
     expect(Object.keys(body.FailedNodes)).toEqual(['h100-b']);
-    expect(body.FailedNodes['h100-b']).toMatch(/2 of 8/);
+    expect(body.FailedNodes['h100-b']).toBe('only 2 free GPUs, 4 asked (GPUs 0,1,2,3,4,5 in use)');
     // PCIe box never has NVLink, the bridge box has 2 GPUs, ghost has no GPUNode: no eviction helps.
     expect(Object.keys(body.FailedAndUnresolvableNodes).sort()).toEqual(['ghost', 'pcie', 'small']);
     expect(body.FailedAndUnresolvableNodes.pcie).toMatch(/NVLink/);
@@ -84,7 +84,7 @@ describe('filter', () => {
     const pod = schedulerPod('pin', 2, { 'linkpack.io/include-gpus': 'GPU-s-0,GPU-s-1' });
     const body = (await post('/filter', argsByName(pod, NAMES))).json();
     expect(body.NodeNames).toEqual(['small']);
-    expect(body.FailedAndUnresolvableNodes['h100-a']).toMatch(/0 of 8/);
+    expect(body.FailedAndUnresolvableNodes['h100-a']).toBe('none of include-gpus is on this node');
   });
 
   it('a GPU share above one GPU is refused with the annotation name', async () => {
