@@ -44,7 +44,7 @@ function taskObj(ns: string, i: number): KObj {
     apiVersion: 'linkpack.io/v1alpha1',
     kind: 'MLTask',
     metadata: { name: `task-${String(i).padStart(4, '0')}`, namespace: ns },
-    spec: { image: 'trainer:1', trainingData: { uri: 's3://data/set' }, modelOutput: { uri: 's3://models/out' }, parallelism: 4, resources: { gpus: 8 }, gpu: { topology: 'require-nvlink' }, scratch: { size: '100Gi' } },
+    spec: { mode: 'Instance', image: 'trainer:1', trainingData: { uri: 's3://data/set' }, modelOutput: { uri: 's3://models/out' }, parallelism: 4, resources: { gpus: 8 }, gpu: { topology: 'require-nvlink' }, scratch: { size: '100Gi' } },
   };
 }
 
@@ -89,13 +89,13 @@ async function main(): Promise<void> {
       const p = parseMLTask({ ...taskObj('floor', i), metadata: { ...taskObj('floor', i).metadata, uid: '' } });
       if (!p.ok) throw new Error(p.errors.join('; '));
       const r = renderTask(p.task);
-      for (const o of [r.service, r.statefulSet]) delete o.metadata.ownerReferences;
+      for (const o of [r.service, r.workload]) delete o.metadata.ownerReferences;
       return r;
     });
     const f0 = performance.now();
     await pool(rendered, args.workers, async (r) => {
       await cp.request('POST', '/api/v1/namespaces/floor/services', r.service);
-      await cp.request('POST', '/apis/apps/v1/namespaces/floor/statefulsets', r.statefulSet);
+      await cp.request('POST', '/apis/apps/v1/namespaces/floor/statefulsets', r.workload);
     });
     const floorMs = performance.now() - f0;
 

@@ -35,7 +35,7 @@ export function renderText(text: string, where: string): RenderOutcome {
       continue;
     }
     const r = renderTask(parsed.task);
-    out.objects.push(r.service, r.statefulSet);
+    out.objects.push(r.service, r.workload);
   }
   if (n === 0 && out.errors.length === 0) out.errors.push(`${where}: no MLTask in the file`);
   return out;

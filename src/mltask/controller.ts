@@ -1,6 +1,6 @@
 /**
- * The MLTask controller: four informers (src/kube/informer.ts makeFeed) on MLTasks and on the
- * StatefulSets, Services and pods labelled linkpack.io/mltask, each event mapped to its task's key
+ * The MLTask controller: informers (src/kube/informer.ts makeFeed) on MLTasks, MLTaskClasses and
+ * the Jobs, StatefulSets, Services and pods labelled linkpack.io/mltask, each event mapped to its task's key
  * in one work queue (src/kube/workqueue.ts), N workers running the Reconciler. With leader
  * election (src/kube/leader-election.ts) the caches fill on every replica but only the leader
  * reconciles; a leader that loses its Lease stops its workers at once.
@@ -14,7 +14,12 @@ import { runWorkers, WorkQueue } from '../kube/workqueue.js';
 import { collectionPath, kubeApiWriter, type ApiWriter, type Store } from './client.js';
 import type { KubeObject } from './render.js';
 import { Reconciler } from './reconciler.js';
+import { isDisrupted } from './status.js';
+import { MLTASKCLASS_PLURAL } from './class.js';
 import { MLTASK_KIND, MLTASK_PLURAL } from './types.js';
+
+/** How long a disrupted pod that vanished is remembered (a pass reads it well within this). */
+const DISRUPTED_MEMORY_MS = 10 * 60_000;
 
 export interface LeaderElectionConfig extends Partial<LeaderElectionTimings> {
   namespace: string;
@@ -80,7 +85,11 @@ export class MLTaskController {
   private readonly tasks: ObjectCache;
   private readonly statefulSets: ObjectCache;
   private readonly services: ObjectCache;
+  private readonly jobs: ObjectCache;
+  private readonly classes: ObjectCache;
   private readonly pods = new Map<string, KubeObject>();
+  /** namespace/task → pods removed with DisruptionTarget, and when. */
+  private readonly disrupted = new Map<string, Array<{ pod: KubeObject; atMs: number }>>();
   /** namespace/task → pod keys. */
   private readonly podsByTask = new Map<string, Set<string>>();
   private readonly feeds: Feed[];
@@ -95,11 +104,19 @@ export class MLTaskController {
     this.tasks = new ObjectCache((o) => enqueue(keyOf(o)));
     this.statefulSets = new ObjectCache((o) => enqueue(ownerTaskKey(o)));
     this.services = new ObjectCache((o) => enqueue(ownerTaskKey(o)));
+    this.jobs = new ObjectCache((o) => enqueue(ownerTaskKey(o)));
+    // A class changed: every task may merge it (its next attempt, or one waiting for it).
+    this.classes = new ObjectCache(() => {
+      for (const k of this.tasks.byKey.keys()) enqueue(k);
+    });
     const store: Store = {
       getTask: (ns, name) => this.tasks.byKey.get(`${ns}/${name}`),
       getStatefulSet: (ns, name) => this.statefulSets.byKey.get(`${ns}/${name}`),
       getService: (ns, name) => this.services.byKey.get(`${ns}/${name}`),
+      getJob: (ns, name) => this.jobs.byKey.get(`${ns}/${name}`),
       podsOf: (ns, name) => [...(this.podsByTask.get(`${ns}/${name}`) ?? [])].map((k) => this.pods.get(k)!).filter(Boolean),
+      disruptedPodsOf: (ns, name) => (this.disrupted.get(`${ns}/${name}`) ?? []).map((d) => d.pod),
+      classes: () => [...this.classes.byKey.values()],
     };
     this.reconciler = new Reconciler({ store, api: opts.api ?? kubeApiWriter(opts.kubeConfig), identity: opts.identity, log: this.log });
     const kc = opts.kubeConfig;
@@ -110,6 +127,8 @@ export class MLTaskController {
       makeFeed({ name: 'mltasks', kubeConfig: kc, path: collectionPath(MLTASK_PLURAL, ns), handlers: this.tasks.handlers(), options }),
       makeFeed({ name: 'statefulsets', kubeConfig: kc, path: collectionPath('statefulsets', ns), query: labelled, handlers: this.statefulSets.handlers(), options }),
       makeFeed({ name: 'services', kubeConfig: kc, path: collectionPath('services', ns), query: labelled, handlers: this.services.handlers(), options }),
+      makeFeed({ name: 'jobs', kubeConfig: kc, path: collectionPath('jobs', ns), query: labelled, handlers: this.jobs.handlers(), options }),
+      makeFeed({ name: 'mltaskclasses', kubeConfig: kc, path: collectionPath(MLTASKCLASS_PLURAL), handlers: this.classes.handlers(), options }),
       makeFeed({ name: 'pods', kubeConfig: kc, path: collectionPath('pods', ns), query: labelled, handlers: this.podHandlers(), options }),
     ];
   }
@@ -147,9 +166,17 @@ export class MLTaskController {
       remove: (obj: unknown) => {
         const p = obj as KubeObject;
         this.pods.delete(keyOf(p));
+        if (isDisrupted(p)) this.rememberDisrupted(taskKey(p), p);
         index(p, false);
       },
     };
+  }
+
+  private rememberDisrupted(taskKey: string, pod: KubeObject): void {
+    const now = Date.now();
+    const list = (this.disrupted.get(taskKey) ?? []).filter((d) => now - d.atMs < DISRUPTED_MEMORY_MS);
+    list.push({ pod, atMs: now });
+    this.disrupted.set(taskKey, list);
   }
 
   /** Fills the caches, then reconciles (at once, or once this replica leads). Resolves when caches are synced. */

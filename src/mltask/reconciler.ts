@@ -11,14 +11,17 @@
  * - Succeeded / Failed (final) and suspend scale the StatefulSet to 0; the object and status stay;
  * - every step is an Event on the MLTask, with a name fixed by (task, step, generation) so a
  *   repeated step is told once.
+ * Mode Job (the default) keeps one Indexed Job per gang attempt instead (status.ts planJob decides:
+ * create, restart the gang by deleting the Job in the foreground, wait, or set suspend).
  */
 import { GROUP_VERSION } from '../api/annotations.js';
 import { errorText, statusCodeOf } from '../kube/errors.js';
 import type { ReconcileResult } from '../kube/workqueue.js';
 import type { ApiWriter, Kind, Store } from './client.js';
-import { ANN_IMMUTABLE_HASH, ANN_SPEC_HASH, canonicalJson, renderService, renderStatefulSet, shortHash, type KubeObject } from './render.js';
-import { computeStatus, desiredReplicas } from './status.js';
-import { MLTASK_KIND, TERMINAL_PHASES, type MLTask, type MLTaskStatus } from './types.js';
+import { chooseClass, parseMLTaskClass, type MLTaskClass } from './class.js';
+import { ANN_IMMUTABLE_HASH, ANN_SPEC_HASH, canonicalJson, renderJob, renderService, renderStatefulSet, shortHash, type KubeObject } from './render.js';
+import { computeStatus, desiredReplicas, isDisrupted, planJob } from './status.js';
+import { KUEUE_QUEUE_LABEL, MLTASK_KIND, TERMINAL_PHASES, type MLTask, type MLTaskStatus } from './types.js';
 import { parseMLTask } from './validate.js';
 
 export const COMPONENT = 'linkpack-controller';
@@ -87,9 +90,22 @@ export class Reconciler {
     }
   }
 
+  /** The classes in the store that parse; a bad class is said once per pass in the log, not merged. */
+  private classes(): MLTaskClass[] {
+    const out: MLTaskClass[] = [];
+    for (const raw of this.opts.store.classes()) {
+      const r = parseMLTaskClass(raw);
+      if (r.ok) out.push(r.value);
+      else this.log('warn', `MLTaskClass ${raw.metadata?.name}: ${r.errors.join('; ')}`);
+    }
+    return out;
+  }
+
   private async sync(raw: KubeObject, task: MLTask): Promise<ReconcileResult> {
     const { store } = this.opts;
     const { namespace, name, uid } = task.metadata;
+    const choice = chooseClass(task, this.classes());
+    const cls = choice.ok ? choice.cls : undefined;
 
     // 1. The headless Service.
     const svc = store.getService(namespace, name);
@@ -103,6 +119,17 @@ export class Reconciler {
       await this.event(raw, 'Normal', 'UpdatedService', `updated Service ${name} to the rendering of generation ${task.metadata.generation}`);
     }
 
+    if (task.spec.mode === 'Job') return this.syncJob(raw, task, choice.ok ? cls : undefined, choice.ok ? undefined : choice.reason);
+    // The task was a Job before: its Job goes before the StatefulSet starts (never two gangs).
+    const oldJob = store.getJob(namespace, name);
+    if (oldJob && ownedBy(oldJob, uid)) {
+      if (!oldJob.metadata.deletionTimestamp) {
+        await this.event(raw, 'Normal', 'DeletingJob', `spec.mode is Instance: deleting Job ${name} first`);
+        await this.removeChild('jobs', oldJob);
+      }
+      return { requeueAfterMs: RECREATE_POLL_MS };
+    }
+
     // 2. Status from the pods, written first (resourceVersion precondition: a stale read is a 409
     // and a retry). It decides the replica count — finished or suspended → 0 — and the pods that
     // prove a worker finished go away when we scale down, so we act only on a status that is stored.
@@ -112,7 +139,7 @@ export class Reconciler {
     const status = computeStatus(task, stsMine ? pods : [], this.now().toISOString());
     await this.writeStatus(raw, task, status);
     const replicas = desiredReplicas(task, status);
-    const want = renderStatefulSet(task, replicas);
+    const want = renderStatefulSet(task, replicas, cls);
     let result: ReconcileResult = TERMINAL_PHASES.includes(status.phase) ? undefined : { requeueAfterMs: RESYNC_MS };
 
     // 3. The StatefulSet, for the stored status.
@@ -145,7 +172,69 @@ export class Reconciler {
     return result;
   }
 
-  private async create(kind: Kind, obj: KubeObject, task: KubeObject, reason: string, message: string): Promise<void> {
+  private async removeChild(kind: Kind, obj: KubeObject): Promise<void> {
+    await this.opts.api.remove(kind, obj.metadata.namespace, obj.metadata.name, obj.metadata.uid, 'Foreground').catch((err) => {
+      if (statusCodeOf(err) !== 404 && statusCodeOf(err) !== 409) throw err;
+    });
+    this.stats.writes += 1;
+  }
+
+  /** Mode Job: status first (it records a gang-restart decision), then the one step it asks for. */
+  private async syncJob(raw: KubeObject, task: MLTask, cls: MLTaskClass | undefined, classProblem: string | undefined): Promise<ReconcileResult> {
+    const { store } = this.opts;
+    const { namespace, name, uid } = task.metadata;
+    const sts = store.getStatefulSet(namespace, name);
+    if (sts && ownedBy(sts, uid)) {
+      // The task was an instance before: its workers go before the Job's start.
+      if (!sts.metadata.deletionTimestamp) {
+        await this.event(raw, 'Normal', 'DeletingStatefulSet', `spec.mode is Job: deleting StatefulSet ${name} first`);
+        await this.removeChild('statefulsets', sts);
+      }
+      return { requeueAfterMs: RECREATE_POLL_MS };
+    }
+    const job = store.getJob(namespace, name);
+    if (job && !ownedBy(job, uid)) {
+      await this.event(raw, 'Warning', 'JobNotOwned', `Job ${name} exists and is not owned by this MLTask; leaving it alone`);
+      return { requeueAfterMs: RESYNC_MS };
+    }
+    const jobUid = job?.metadata?.uid;
+    const pods = jobUid ? store.podsOf(namespace, name).filter((p) => ownedBy(p, jobUid)) : [];
+    const disrupted = jobUid !== undefined && (pods.some(isDisrupted) || store.disruptedPodsOf(namespace, name).some((p) => ownedBy(p, jobUid)));
+    const now = this.now();
+    const wantHash = renderJob(task).metadata.annotations[ANN_SPEC_HASH] as string;
+    const { status, action } = planJob(
+      task,
+      { job, pods, disrupted, wantHash, queued: KUEUE_QUEUE_LABEL in (task.metadata.labels ?? {}), ...(classProblem ? { classProblem } : {}), ...(cls ? { className: cls.name } : {}) },
+      now.toISOString(),
+    );
+    await this.writeStatus(raw, task, status);
+    const attempt = `${task.metadata.generation}.${status.restarts ?? 0}.${status.uncountedRestarts ?? 0}`;
+    switch (action.kind) {
+      case 'create': {
+        const started = status.startTime ? Date.parse(status.startTime) : NaN;
+        const elapsedSeconds = Number.isFinite(started) ? Math.max(0, (now.getTime() - started) / 1000) : 0;
+        const want = renderJob(task, { ...(cls ? { cls } : {}), elapsedSeconds });
+        await this.create('jobs', want, raw, 'CreatedJob', `created Indexed Job ${name}: ${task.spec.parallelism} worker(s)${want.spec.suspend ? ', suspended' : ''}${cls ? `, class ${cls.name}` : ''}`, attempt);
+        return { requeueAfterMs: RESYNC_MS };
+      }
+      case 'restart': {
+        const cond = status.conditions.find((c) => c.type === 'GangRestarting');
+        await this.event(raw, cond?.reason === 'WorkerFailed' ? 'Warning' : 'Normal', 'GangRestarting', cond?.message ?? 'restarting the gang', attempt);
+        await this.removeChild('jobs', job!);
+        return { requeueAfterMs: RECREATE_POLL_MS };
+      }
+      case 'wait':
+        return { requeueAfterMs: RECREATE_POLL_MS };
+      case 'suspend':
+        await this.write('jobs', { ...job!, spec: { ...job!.spec, suspend: action.suspend } });
+        await this.event(raw, 'Normal', action.suspend ? 'SuspendedJob' : 'ResumedJob', `${action.suspend ? 'suspended' : 'resumed'} Job ${name}`, `${attempt}.${action.suspend}`);
+        return { requeueAfterMs: RESYNC_MS };
+      case 'none':
+        return TERMINAL_PHASES.includes(status.phase) ? undefined : { requeueAfterMs: RESYNC_MS };
+    }
+  }
+
+  private async create(kind: Kind, obj: KubeObject, task: KubeObject, reason: string, message: string, discriminator?: string): Promise<void> {
     try {
       await this.opts.api.create(kind, obj);
       this.stats.writes += 1;
@@ -157,7 +246,7 @@ export class Reconciler {
       }
       throw err;
     }
-    await this.event(task, 'Normal', reason, message);
+    await this.event(task, 'Normal', reason, message, discriminator);
   }
 
   private async write(kind: Kind, obj: KubeObject): Promise<void> {
@@ -173,7 +262,9 @@ export class Reconciler {
     if (before?.phase !== status.phase) {
       const warn = status.phase === 'Failed';
       const cond = status.conditions.find((c) => c.type === status.phase) ?? status.conditions[0]!;
-      await this.event(raw, warn ? 'Warning' : 'Normal', status.phase, `phase ${before?.phase ?? '(none)'} → ${status.phase}: ${cond.message}`, `${task.metadata.generation}.${status.phase}`);
+      // Each attempt of a Job gang passes through the phases again: tell each attempt's.
+      const attempt = status.mode === 'Job' ? `.${status.restarts ?? 0}.${status.uncountedRestarts ?? 0}` : '';
+      await this.event(raw, warn ? 'Warning' : 'Normal', status.phase, `phase ${before?.phase ?? '(none)'} → ${status.phase}: ${cond.reason}: ${cond.message}`, `${task.metadata.generation}.${status.phase}${attempt}`);
     }
   }
 

@@ -10,8 +10,9 @@
  * - every worker done → Succeeded; Σ failures > backoffLimit → Failed. Both are final.
  */
 import { ANN_ASSIGNED_GPUS, ANN_DECISION, parseAssignedGpus } from '../api/annotations.js';
-import type { KubeObject } from './render.js';
+import { ANN_SPEC_HASH, type KubeObject } from './render.js';
 import {
+  JOB_INDEX_LABEL,
   POD_INDEX_LABEL,
   TERMINAL_PHASES,
   WORKER_CONTAINER,
@@ -26,7 +27,7 @@ const num = (v: unknown, fallback = 0): number => (typeof v === 'number' && Numb
 
 /** The worker ordinal of a pod: its pod-index label, else the `<task>-<i>` name suffix. */
 export function workerIndex(pod: KubeObject, taskName: string): number | undefined {
-  const label = pod.metadata?.labels?.[POD_INDEX_LABEL];
+  const label = pod.metadata?.labels?.[JOB_INDEX_LABEL] ?? pod.metadata?.annotations?.[JOB_INDEX_LABEL] ?? pod.metadata?.labels?.[POD_INDEX_LABEL];
   const text = typeof label === 'string' ? label : String(pod.metadata?.name ?? '').startsWith(`${taskName}-`) ? String(pod.metadata.name).slice(taskName.length + 1) : '';
   return /^\d+$/.test(text) ? Number(text) : undefined;
 }
@@ -179,6 +180,7 @@ export function computeStatus(task: MLTask, pods: readonly KubeObject[], nowIso:
   const completionTime = typeof prev?.completionTime === 'string' ? prev.completionTime : phase === 'Succeeded' || phase === 'Failed' ? nowIso : undefined;
   return {
     phase,
+    mode: 'Instance',
     observedGeneration: task.metadata.generation,
     readyWorkers,
     ready: `${readyWorkers}/${spec.parallelism}`,
@@ -197,4 +199,246 @@ export function computeStatus(task: MLTask, pods: readonly KubeObject[], nowIso:
 export function desiredReplicas(task: MLTask, status: MLTaskStatus): number {
   if (TERMINAL_PHASES.includes(status.phase) || task.spec.suspend) return 0;
   return task.spec.parallelism;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mode Job: one Indexed Job per gang attempt. The Job gives run-to-completion per index; this
+// decides, from the Job and its pods, the task's phase and what the controller does next.
+
+/** What the reconciler does after writing the status `planJob` returns. */
+export type JobAction =
+  | { kind: 'none' }
+  /** No Job for this attempt yet: create it. */
+  | { kind: 'create' }
+  /** End this Job (delete it and its pods) so the next pass starts the gang anew. */
+  | { kind: 'restart'; jobUID: string }
+  /** The ended Job is still going away. */
+  | { kind: 'wait' }
+  /** Bring the Job's spec.suspend to the task's (not with a queue: Kueue owns it). */
+  | { kind: 'suspend'; suspend: boolean };
+
+export interface JobObservation {
+  /** The Job this task owns, if any. */
+  job?: KubeObject;
+  /** Pods of that Job. */
+  pods: readonly KubeObject[];
+  /** A pod of that Job was ended by a disruption (condition DisruptionTarget). */
+  disrupted: boolean;
+  /** The spec-hash the Job would have now (render). */
+  wantHash: string;
+  /** Why no class can be merged (named class missing, several defaults). */
+  classProblem?: string;
+  className?: string;
+  /** The task carries Kueue's queue label: suspend is Kueue's to change. */
+  queued: boolean;
+}
+
+function jobCondition(job: KubeObject | undefined, type: string): KubeObject | undefined {
+  const conds: KubeObject[] = Array.isArray(job?.status?.conditions) ? job!.status.conditions : [];
+  return conds.find((c) => c?.type === type && c.status === 'True');
+}
+
+function podIsTerminating(p: KubeObject): boolean {
+  return Boolean(p.metadata?.deletionTimestamp);
+}
+
+/** The pod that speaks for an index now: a live one, else the newest. */
+function currentPod(pods: KubeObject[]): KubeObject | undefined {
+  const byAge = [...pods].sort((a, b) => String(b.metadata?.creationTimestamp ?? '').localeCompare(String(a.metadata?.creationTimestamp ?? '')));
+  return byAge.find((p) => !podIsTerminating(p) && p.status?.phase !== 'Failed') ?? byAge[0];
+}
+
+function workerExit(pod: KubeObject | undefined): number | undefined {
+  const cs: KubeObject[] = Array.isArray(pod?.status?.containerStatuses) ? pod!.status.containerStatuses : [];
+  const c = cs.find((s) => s?.name === WORKER_CONTAINER) ?? cs[0];
+  const code = c?.state?.terminated?.exitCode;
+  return typeof code === 'number' ? code : undefined;
+}
+
+function jobWorker(i: number, pods: KubeObject[]): WorkerStatus {
+  const pod = currentPod(pods);
+  if (!pod) return { index: i, ready: false, succeeded: false, failures: 0, podFailures: 0 };
+  const gpus = pod.metadata?.annotations?.[ANN_ASSIGNED_GPUS];
+  const node = pod.spec?.nodeName;
+  const nvlink = nvlinkOf(pod, typeof gpus === 'string' ? gpus : undefined);
+  const failed = pods.filter((p) => p.status?.phase === 'Failed' && !isDisrupted(p)).length;
+  return {
+    index: i,
+    pod: String(pod.metadata?.name ?? ''),
+    ...(pod.metadata?.uid ? { podUID: String(pod.metadata.uid) } : {}),
+    ...(typeof node === 'string' && node ? { node } : {}),
+    ...(typeof gpus === 'string' && gpus ? { gpus } : {}),
+    ...(nvlink !== undefined ? { nvlink } : {}),
+    ready: isReady(pod),
+    succeeded: pod.status?.phase === 'Succeeded',
+    failures: failed,
+    podFailures: pod.status?.phase === 'Failed' ? 1 : 0,
+  };
+}
+
+/** The eviction API, preemption, the taint manager and PodGC mark the pods they end so. */
+export function isDisrupted(pod: KubeObject): boolean {
+  const conds: KubeObject[] = Array.isArray(pod.status?.conditions) ? pod.status.conditions : [];
+  return conds.some((c) => c?.type === 'DisruptionTarget' && c.status === 'True');
+}
+
+/** Why the gang is not all running, in words: the scheduler's (and so the extender's) reason first. */
+function waitingReason(workers: WorkerStatus[], byIndex: Map<number, KubeObject[]>): { reason: string; message: string } {
+  const running = workers.filter((w) => w.succeeded || currentPod(byIndex.get(w.index) ?? [])?.status?.phase === 'Running').length;
+  const head = `${running}/${workers.length} workers running`;
+  for (const w of workers) {
+    const pod = currentPod(byIndex.get(w.index) ?? []);
+    const conds: KubeObject[] = Array.isArray(pod?.status?.conditions) ? pod!.status.conditions : [];
+    const sched = conds.find((c) => c?.type === 'PodScheduled' && c.status === 'False');
+    if (sched?.message) return { reason: 'Unschedulable', message: `${head}; worker ${w.index}: ${String(sched.message).slice(0, 600)}` };
+    const cs: KubeObject[] = Array.isArray(pod?.status?.containerStatuses) ? pod!.status.containerStatuses : [];
+    const waiting = cs.map((c) => c?.state?.waiting).find((x) => x?.reason && x.reason !== 'ContainerCreating');
+    if (waiting) return { reason: String(waiting.reason), message: `${head}; worker ${w.index}: ${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}` };
+  }
+  return { reason: 'WorkersStarting', message: `${head}; the others are being created, scheduled or started` };
+}
+
+function failedWorkerText(pods: readonly KubeObject[], taskName: string): string {
+  const f = pods.find((p) => p.status?.phase === 'Failed' && !isDisrupted(p));
+  if (!f) return 'a worker failed';
+  const code = workerExit(f);
+  return `worker ${workerIndex(f, taskName) ?? '?'} (pod ${f.metadata?.name}) ${code !== undefined ? `exited ${code}` : 'failed'}`;
+}
+
+/**
+ * Status and next step for mode Job. Pure. Gang restarts are decided once per Job: the decision
+ * stores the Job's uid in `endedJobUID` before the Job is deleted, so a repeated pass neither
+ * counts it again nor ends the next attempt.
+ */
+export function planJob(task: MLTask, obs: JobObservation, nowIso: string): { status: MLTaskStatus; action: JobAction } {
+  const prev = task.status;
+  const spec = task.spec;
+  const pc = prev?.conditions;
+  const byIndex = new Map<number, KubeObject[]>();
+  for (const p of obs.pods) {
+    const i = workerIndex(p, task.metadata.name);
+    if (i === undefined || i >= spec.parallelism) continue;
+    byIndex.set(i, [...(byIndex.get(i) ?? []), p]);
+  }
+  const workers: WorkerStatus[] = [];
+  for (let i = 0; i < spec.parallelism; i++) workers.push(obs.pods.length || !prev ? jobWorker(i, byIndex.get(i) ?? []) : (previousWorker(prev, i) ?? jobWorker(i, [])));
+  const readyWorkers = workers.filter((w) => w.ready).length;
+  let restarts = num(prev?.restarts);
+  let uncounted = num(prev?.uncountedRestarts);
+  let endedJobUID = typeof prev?.endedJobUID === 'string' ? prev.endedJobUID : undefined;
+  const job = obs.job;
+  const jobUID = job?.metadata?.uid ? String(job.metadata.uid) : undefined;
+  const terminal = prev?.phase !== undefined && TERMINAL_PHASES.includes(prev.phase);
+
+  let phase: MLTaskPhase = 'Pending';
+  let reason = '';
+  let message = '';
+  let action: JobAction = { kind: 'none' };
+  const restart = (why: string, text: string, counted: boolean) => {
+    if (counted) restarts += 1;
+    else uncounted += 1;
+    endedJobUID = jobUID;
+    phase = 'GangRestarting';
+    reason = why;
+    message = `${text}: restarting all ${spec.parallelism} workers${counted ? ` (restart ${restarts} of backoffLimit ${spec.backoffLimit})` : ' (not counted against backoffLimit)'}`;
+    action = { kind: 'restart', jobUID: jobUID! };
+  };
+
+  const failedCond = jobCondition(job, 'Failed') ?? jobCondition(job, 'FailureTarget');
+  if (terminal) {
+    phase = prev!.phase;
+    const old = pc?.find((c) => c?.type === phase);
+    reason = old?.reason ?? (phase === 'Succeeded' ? 'AllWorkersSucceeded' : 'Failed');
+    message = old?.message ?? '';
+    // Pods kept after the end (until the TTL): keep showing where the workers ran.
+    if (obs.pods.length === 0 && prev?.workers) workers.splice(0, workers.length, ...prev.workers);
+  } else if (obs.classProblem) {
+    phase = 'Pending';
+    reason = 'ClassNotFound';
+    message = obs.classProblem;
+  } else if (!job) {
+    action = { kind: 'create' };
+    phase = prev?.phase === 'GangRestarting' ? 'GangRestarting' : spec.suspend ? 'Suspended' : obs.queued ? 'Queued' : 'WaitingForGang';
+    reason = phase === 'GangRestarting' ? (pc?.find((c) => c.type === 'GangRestarting')?.reason ?? 'GangRestarting') : phase === 'Suspended' ? 'Suspended' : obs.queued ? 'WaitingForAdmission' : 'CreatingJob';
+    message = phase === 'GangRestarting' ? (pc?.find((c) => c.type === 'GangRestarting')?.message ?? 'starting the gang anew') : `creating Job ${task.metadata.name} (${spec.parallelism} workers)`;
+  } else if (job.metadata?.deletionTimestamp || (jobUID !== undefined && jobUID === endedJobUID)) {
+    // The ended attempt is going away (foreground deletion: its pods first); never two gangs at once.
+    action = job.metadata?.deletionTimestamp ? { kind: 'wait' } : { kind: 'restart', jobUID: jobUID! };
+    phase = 'GangRestarting';
+    const old = pc?.find((c) => c.type === 'GangRestarting');
+    reason = old?.reason ?? 'GangRestarting';
+    message = old?.message ?? `waiting for Job ${task.metadata.name} and its pods to go away`;
+  } else if (jobCondition(job, 'Complete') || jobCondition(job, 'SuccessCriteriaMet')) {
+    phase = 'Succeeded';
+    reason = 'AllWorkersSucceeded';
+    message = `all ${spec.parallelism} workers exited 0${restarts ? ` (after ${restarts} gang restart(s))` : ''}`;
+  } else if (failedCond && failedCond.reason === 'DeadlineExceeded') {
+    phase = 'Failed';
+    reason = 'DeadlineExceeded';
+    message = `spec.activeDeadlineSeconds ${spec.activeDeadlineSeconds ?? '?'} passed before every worker finished`;
+  } else if (obs.disrupted) {
+    // Before the Job's own verdict: a pod removed by force may have failed the Job, but it was no worker's fault.
+    restart('Disruption', 'a worker was evicted, preempted or lost its node', false);
+  } else if (failedCond) {
+    const what = failedWorkerText(obs.pods, task.metadata.name);
+    if (restarts + 1 > spec.backoffLimit) {
+      phase = 'Failed';
+      reason = 'BackoffLimitExceeded';
+      message = `${what}; ${restarts} gang restart(s) already, backoffLimit ${spec.backoffLimit}`;
+    } else restart('WorkerFailed', what, true);
+  } else if (job.metadata?.annotations?.[ANN_SPEC_HASH] !== obs.wantHash) {
+    restart('SpecChanged', `the spec changed (generation ${task.metadata.generation}); no mixed world sizes`, false);
+  } else if (!obs.queued && Boolean(job.spec?.suspend) !== spec.suspend) {
+    action = { kind: 'suspend', suspend: spec.suspend };
+    phase = spec.suspend ? 'Suspended' : 'WaitingForGang';
+    reason = spec.suspend ? 'Suspended' : 'Resuming';
+    message = spec.suspend ? 'spec.suspend is true: suspending the Job (its pods are deleted)' : 'spec.suspend is false: resuming the Job';
+  } else if (job.spec?.suspend) {
+    phase = spec.suspend ? 'Suspended' : 'Queued';
+    reason = spec.suspend ? 'Suspended' : 'WaitingForAdmission';
+    message = spec.suspend ? 'spec.suspend is true: the Job is suspended, no pods' : `the Job is suspended until Kueue admits it (queue ${task.metadata.labels?.['kueue.x-k8s.io/queue-name'] ?? '?'})`;
+  } else {
+    const active = workers.filter((w) => w.succeeded || currentPod(byIndex.get(w.index) ?? [])?.status?.phase === 'Running').length;
+    if (active === spec.parallelism) {
+      phase = 'Running';
+      reason = 'AllWorkersRunning';
+      message = `${workers.filter((w) => !w.succeeded).length} running, ${workers.filter((w) => w.succeeded).length} done of ${spec.parallelism}`;
+    } else {
+      phase = 'WaitingForGang';
+      ({ reason, message } = waitingReason(workers, byIndex));
+    }
+  }
+
+  const conditions: Condition[] = [];
+  conditions.push(
+    phase === 'Running' && readyWorkers === spec.parallelism
+      ? condition('Ready', 'True', 'AllWorkersReady', `${readyWorkers}/${spec.parallelism} workers ready`, pc, nowIso)
+      : condition('Ready', 'False', phase, `${readyWorkers}/${spec.parallelism} workers ready`, pc, nowIso),
+  );
+  const old = pc?.find((c) => c?.type === phase);
+  conditions.push(terminal && old ? old : condition(phase, 'True', reason, message, old && old.reason === reason ? pc : undefined, nowIso));
+
+  const startTime = typeof prev?.startTime === 'string' ? prev.startTime : phase === 'Running' ? nowIso : undefined;
+  const completionTime = typeof prev?.completionTime === 'string' ? prev.completionTime : phase === 'Succeeded' || phase === 'Failed' ? nowIso : undefined;
+  const status: MLTaskStatus = {
+    phase,
+    mode: 'Job',
+    observedGeneration: terminal ? num(prev?.observedGeneration, task.metadata.generation) : task.metadata.generation,
+    readyWorkers,
+    ready: `${readyWorkers}/${spec.parallelism}`,
+    totalWorkers: spec.parallelism,
+    failures: workers.reduce((s, w) => s + w.failures, 0),
+    gpus: spec.parallelism * spec.resources.gpus,
+    topology: spec.gpu.topology,
+    workers,
+    conditions,
+    restarts,
+    uncountedRestarts: uncounted,
+    ...(jobUID && action.kind !== 'restart' && jobUID !== endedJobUID ? { jobUID } : prev?.jobUID && terminal ? { jobUID: prev.jobUID } : {}),
+    ...(endedJobUID ? { endedJobUID } : {}),
+    ...(obs.className ? { className: obs.className } : {}),
+    ...(startTime ? { startTime } : {}),
+    ...(completionTime ? { completionTime } : {}),
+  };
+  return { status, action };
 }

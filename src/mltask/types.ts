@@ -14,6 +14,17 @@ export const MASTER_PORT = 29500;
 export const WORKER_CONTAINER = 'worker';
 /** Set by the StatefulSet controller on each pod (GA in 1.32). */
 export const POD_INDEX_LABEL = 'apps.kubernetes.io/pod-index';
+/** Set by the Job controller on each pod of an Indexed Job (label since 1.28). */
+export const JOB_INDEX_LABEL = 'batch.kubernetes.io/job-completion-index';
+/** Kueue's queue label: a task carrying it is created suspended and Kueue unsuspends it. */
+export const KUEUE_QUEUE_LABEL = 'kueue.x-k8s.io/queue-name';
+/** Where an MLTaskClass puts its /dev/shm emptyDir (PyTorch data loaders share memory there). */
+export const MOUNT_SHM = '/dev/shm';
+
+/** `spec.mode`: a run-to-completion training job (Indexed Job) or a long-running instance (StatefulSet). */
+export const MLTASK_MODES = ['Job', 'Instance'] as const;
+export type MLTaskMode = (typeof MLTASK_MODES)[number];
+export const DEFAULT_MODE: MLTaskMode = 'Job';
 
 /** Mount points inside each worker. */
 export const MOUNT_TRAINING_DATA = '/data/training';
@@ -31,7 +42,12 @@ export const DEFAULT_POLICY: PackingPolicy = 'binpack';
 export const MAX_PARALLELISM = 512;
 export const MAX_GPUS_PER_WORKER = 16;
 export const MAX_BACKOFF_LIMIT = 1000;
-/** StatefulSet pods carry `controller-revision-hash: <name>-<10 chars>`, a 63-character label value. */
+/** A week: longer deadlines and TTLs are almost surely a unit mistake (ms for s). */
+export const MAX_DURATION_SECONDS = 7 * 24 * 3600;
+/**
+ * StatefulSet pods carry `controller-revision-hash: <name>-<10 chars>`, a 63-character label
+ * value; Indexed Job pods' hostname `<name>-<index>` must be a 63-character label too (index ≤ 511).
+ */
 export const MAX_NAME_LENGTH = 52;
 
 /** Environment names the controller sets; a user may not set them. */
@@ -49,7 +65,8 @@ export const RESERVED_ENV = [
 /** Every PET_* name is torchrun's; reserved too. */
 export const RESERVED_ENV_PREFIX = 'PET_';
 
-export type DataSource = { uri: string } | { pvc: { claimName: string; subPath?: string } };
+/** A URI may name a Secret with its credentials (given to the workers as envFrom, never copied). */
+export type DataSource = { uri: string; credentialsSecret?: string } | { pvc: { claimName: string; subPath?: string } };
 
 export interface ScratchSpec {
   /** A Kubernetes quantity: `100Gi`. */
@@ -59,10 +76,18 @@ export interface ScratchSpec {
   storageClassName?: string;
 }
 
-export interface EnvVar {
+/** A key of a Secret or ConfigMap: Kubernetes' own shape, so the value never enters the task. */
+export interface KeyRef {
   name: string;
-  value: string;
+  key: string;
+  optional?: boolean;
 }
+
+/** `{name, value}` or `{name, valueFrom: {secretKeyRef | configMapKeyRef}}`, as in a pod spec. */
+export type EnvVar = { name: string; value: string } | { name: string; valueFrom: { secretKeyRef: KeyRef } | { configMapKeyRef: KeyRef } };
+
+/** A whole Secret or ConfigMap as environment, as in a pod spec's envFrom. */
+export type EnvFromSource = { prefix?: string } & ({ secretRef: { name: string; optional?: boolean } } | { configMapRef: { name: string; optional?: boolean } });
 
 export interface GpuPreferences {
   model?: string;
@@ -73,18 +98,27 @@ export interface GpuPreferences {
 }
 
 export interface MLTaskSpec {
+  mode: MLTaskMode;
+  /** An MLTaskClass; absent = the class marked default (if any). */
+  className?: string;
   image: string;
   command?: string[];
   args?: string[];
   env?: EnvVar[];
+  envFrom?: EnvFromSource[];
   trainingData: DataSource;
   modelOutput: DataSource;
   scratch?: ScratchSpec;
   parallelism: number;
   resources: { gpus: number; cpu?: string; memory?: string };
   gpu: GpuPreferences;
+  /** Job: gang restarts tolerated (each failed attempt counts once); Instance: worker failures. */
   backoffLimit: number;
   suspend: boolean;
+  /** Job mode: the whole task's time limit (all attempts), then Failed with reason DeadlineExceeded. */
+  activeDeadlineSeconds?: number;
+  /** Job mode: pods, logs and the Job are kept this long after the end, then deleted (Job TTL controller). */
+  ttlSecondsAfterFinished?: number;
 }
 
 export interface ObjectMetaLite {
@@ -96,9 +130,15 @@ export interface ObjectMetaLite {
   creationTimestamp?: string;
   deletionTimestamp?: string;
   labels?: Record<string, string>;
+  annotations?: Record<string, string>;
 }
 
-export type MLTaskPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Suspended';
+/**
+ * Instance mode uses Pending/Running/Succeeded/Failed/Suspended; Job mode adds Queued (suspended by
+ * a queue), WaitingForGang (not every worker Running yet) and GangRestarting (old gang going away).
+ */
+export type MLTaskPhase = 'Pending' | 'Queued' | 'WaitingForGang' | 'Running' | 'GangRestarting' | 'Succeeded' | 'Failed' | 'Suspended';
+export const MLTASK_PHASES: readonly MLTaskPhase[] = ['Pending', 'Queued', 'WaitingForGang', 'Running', 'GangRestarting', 'Succeeded', 'Failed', 'Suspended'];
 export const TERMINAL_PHASES: readonly MLTaskPhase[] = ['Succeeded', 'Failed'];
 
 export interface Condition {
@@ -130,6 +170,7 @@ export interface WorkerStatus {
 
 export interface MLTaskStatus {
   phase: MLTaskPhase;
+  mode?: MLTaskMode;
   observedGeneration: number;
   readyWorkers: number;
   /** `ready/total`, for the printer column. */
@@ -142,6 +183,16 @@ export interface MLTaskStatus {
   topology: TopologyMode;
   workers: WorkerStatus[];
   conditions: Condition[];
+  /** Job mode: gang restarts that counted against backoffLimit (a failed worker). */
+  restarts?: number;
+  /** Job mode: gang restarts that did not count (eviction, preemption, node loss, spec change). */
+  uncountedRestarts?: number;
+  /** Job mode: the uid of the Job now running the gang. */
+  jobUID?: string;
+  /** Job mode: the uid of the last Job the controller ended for a gang restart (decided once per Job). */
+  endedJobUID?: string;
+  /** The MLTaskClass merged into the workers. */
+  className?: string;
   startTime?: string;
   completionTime?: string;
 }

@@ -5,9 +5,15 @@
  * test/mltask/crd.test.ts checks that the patterns, ranges, enums and defaults agree.
  */
 import { PACKING_POLICIES, TOPOLOGY_MODES, type PackingPolicy, type TopologyMode } from '../core/types.js';
-import { GROUP_VERSION } from '../api/annotations.js';
+import { GROUP_VERSION, USER_ANNOTATIONS } from '../api/annotations.js';
+import { didYouMean } from '../api/nearest.js';
 import {
   DEFAULT_BACKOFF_LIMIT,
+  DEFAULT_MODE,
+  MAX_DURATION_SECONDS,
+  MLTASK_MODES,
+  type EnvFromSource,
+  type MLTaskMode,
   DEFAULT_GPUS,
   DEFAULT_PARALLELISM,
   DEFAULT_POLICY,
@@ -43,6 +49,8 @@ export const PATTERNS = {
   /** A relative path inside the volume: no leading '/', no '..' segment. */
   subPath: '^[^/](.*)?$',
   envName: '^[A-Za-z_][A-Za-z0-9_.-]*$',
+  /** A Secret/ConfigMap key. */
+  configKey: '^[-._a-zA-Z0-9]+$',
   image: '^\\S+$',
 } as const;
 
@@ -57,11 +65,11 @@ const re = Object.fromEntries(Object.entries(PATTERNS).map(([k, v]) => [k, new R
 
 export type ParseResult = { ok: true; task: MLTask } | { ok: false; errors: string[] };
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const show = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v));
+export type Obj = Record<string, unknown>;
+export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const show = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v));
 
-class Errors {
+export class Errors {
   readonly list: string[] = [];
   add(path: string, message: string): void {
     this.list.push(`${path}: ${message}`);
@@ -72,7 +80,7 @@ class Errors {
   }
 }
 
-function str(e: Errors, o: Obj, key: string, path: string, opts: { required?: boolean; pattern?: keyof typeof PATTERNS; maxLength?: number; what?: string } = {}): string | undefined {
+export function str(e: Errors, o: Obj, key: string, path: string, opts: { required?: boolean; pattern?: keyof typeof PATTERNS; maxLength?: number; what?: string } = {}): string | undefined {
   const v = o[key];
   const p = `${path}.${key}`;
   if (v === undefined || v === null) {
@@ -99,7 +107,7 @@ function str(e: Errors, o: Obj, key: string, path: string, opts: { required?: bo
   return v;
 }
 
-function int(e: Errors, o: Obj, key: string, path: string, min: number, max: number, fallback: number): number {
+export function int(e: Errors, o: Obj, key: string, path: string, min: number, max: number, fallback: number): number {
   const v = o[key];
   const p = `${path}.${key}`;
   if (v === undefined || v === null) return fallback;
@@ -112,7 +120,7 @@ function int(e: Errors, o: Obj, key: string, path: string, min: number, max: num
   return v;
 }
 
-function enumOf<T extends string>(e: Errors, o: Obj, key: string, path: string, accepted: readonly T[], fallback: T): T {
+export function enumOf<T extends string>(e: Errors, o: Obj, key: string, path: string, accepted: readonly T[], fallback: T): T {
   const v = o[key];
   if (v === undefined || v === null) return fallback;
   if (typeof v !== 'string' || !accepted.includes(v as T)) {
@@ -122,7 +130,7 @@ function enumOf<T extends string>(e: Errors, o: Obj, key: string, path: string, 
   return v as T;
 }
 
-function stringList(e: Errors, o: Obj, key: string, path: string): string[] | undefined {
+export function stringList(e: Errors, o: Obj, key: string, path: string): string[] | undefined {
   const v = o[key];
   const p = `${path}.${key}`;
   if (v === undefined || v === null) return undefined;
@@ -142,12 +150,13 @@ export function isReservedEnv(name: string): boolean {
   return (RESERVED_ENV as readonly string[]).includes(name) || name.startsWith(RESERVED_ENV_PREFIX);
 }
 
-function envList(e: Errors, o: Obj, path: string): EnvVar[] | undefined {
+/** `{name, value}` or Kubernetes' own `valueFrom: {secretKeyRef | configMapKeyRef: {name, key, optional?}}`. */
+export function envList(e: Errors, o: Obj, path: string, checkReserved = true): EnvVar[] | undefined {
   const v = o.env;
   const p = `${path}.env`;
   if (v === undefined || v === null) return undefined;
   if (!Array.isArray(v)) {
-    e.add(p, `must be a list of {name, value} (got ${show(v)})`);
+    e.add(p, `must be a list of {name, value} or {name, valueFrom} (got ${show(v)})`);
     return undefined;
   }
   if (v.length > LIMITS.envItems) e.add(p, `must have at most ${LIMITS.envItems} items (got ${v.length})`);
@@ -156,17 +165,93 @@ function envList(e: Errors, o: Obj, path: string): EnvVar[] | undefined {
   v.forEach((item, i) => {
     const ip = `${p}[${i}]`;
     if (!isObj(item)) {
-      e.add(ip, `must be an object {name, value} (got ${show(item)})`);
+      e.add(ip, `must be an object {name, value} or {name, valueFrom} (got ${show(item)})`);
       return;
     }
-    e.unknownKeys(item, ip, ['name', 'value']);
+    e.unknownKeys(item, ip, ['name', 'value', 'valueFrom']);
     const name = str(e, item, 'name', ip, { required: true, pattern: 'envName', maxLength: 256, what: 'an environment variable name' });
-    const value = str(e, item, 'value', ip) ?? '';
+    const hasFrom = item.valueFrom !== undefined && item.valueFrom !== null;
+    if (hasFrom && item.value !== undefined && item.value !== null) e.add(ip, 'set value or valueFrom, not both');
+    const valueFrom = hasFrom ? keyRefSource(e, item.valueFrom, `${ip}.valueFrom`) : undefined;
+    const value = hasFrom ? undefined : (str(e, item, 'value', ip) ?? '');
     if (name === undefined) return;
-    if (isReservedEnv(name)) e.add(`${ip}.name`, `${name} is set by the controller (reserved: ${RESERVED_ENV.join(', ')}, ${RESERVED_ENV_PREFIX}*)`);
+    if (checkReserved && isReservedEnv(name)) e.add(`${ip}.name`, `${name} is set by the controller (reserved: ${RESERVED_ENV.join(', ')}, ${RESERVED_ENV_PREFIX}*)`);
     else if (seen.has(name)) e.add(`${ip}.name`, `${name} is listed twice`);
     seen.add(name);
-    out.push({ name, value });
+    if (valueFrom) out.push({ name, valueFrom });
+    else if (value !== undefined) out.push({ name, value });
+  });
+  return out;
+}
+
+function keyRef(e: Errors, v: unknown, p: string): { name: string; key: string; optional?: boolean } | undefined {
+  if (!isObj(v)) {
+    e.add(p, `must be an object {name, key, optional?} (got ${show(v)})`);
+    return undefined;
+  }
+  e.unknownKeys(v, p, ['name', 'key', 'optional']);
+  const name = str(e, v, 'name', p, { required: true, pattern: 'subdomain', maxLength: 253, what: 'a Secret/ConfigMap name' });
+  const key = str(e, v, 'key', p, { required: true, pattern: 'configKey', maxLength: 253, what: 'a key (letters, digits, -, _, .)' });
+  if (v.optional !== undefined && typeof v.optional !== 'boolean') e.add(`${p}.optional`, `must be true or false (got ${show(v.optional)})`);
+  if (name === undefined || key === undefined) return undefined;
+  return { name, key, ...(v.optional === true ? { optional: true } : {}) };
+}
+
+function keyRefSource(e: Errors, v: unknown, p: string): Extract<EnvVar, { valueFrom: unknown }>['valueFrom'] | undefined {
+  if (!isObj(v)) {
+    e.add(p, `must be an object {secretKeyRef} or {configMapKeyRef} (got ${show(v)})`);
+    return undefined;
+  }
+  e.unknownKeys(v, p, ['secretKeyRef', 'configMapKeyRef']);
+  const hasS = v.secretKeyRef !== undefined && v.secretKeyRef !== null;
+  const hasC = v.configMapKeyRef !== undefined && v.configMapKeyRef !== null;
+  if (hasS === hasC) {
+    e.add(p, `must set exactly one of secretKeyRef or configMapKeyRef (${hasS ? 'both are set' : 'neither is set'})`);
+    return undefined;
+  }
+  const ref = keyRef(e, hasS ? v.secretKeyRef : v.configMapKeyRef, `${p}.${hasS ? 'secretKeyRef' : 'configMapKeyRef'}`);
+  if (!ref) return undefined;
+  return hasS ? { secretKeyRef: ref } : { configMapKeyRef: ref };
+}
+
+/** Kubernetes' `envFrom: [{secretRef | configMapRef: {name, optional?}, prefix?}]`. */
+export function envFromList(e: Errors, o: Obj, path: string): EnvFromSource[] | undefined {
+  const v = o.envFrom;
+  const p = `${path}.envFrom`;
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v)) {
+    e.add(p, `must be a list of {secretRef} or {configMapRef} (got ${show(v)})`);
+    return undefined;
+  }
+  if (v.length > LIMITS.listItems) e.add(p, `must have at most ${LIMITS.listItems} items (got ${v.length})`);
+  const out: EnvFromSource[] = [];
+  v.forEach((item, i) => {
+    const ip = `${p}[${i}]`;
+    if (!isObj(item)) {
+      e.add(ip, `must be an object {secretRef} or {configMapRef} (got ${show(item)})`);
+      return;
+    }
+    e.unknownKeys(item, ip, ['secretRef', 'configMapRef', 'prefix']);
+    const prefix = str(e, item, 'prefix', ip, { pattern: 'envName', maxLength: 256, what: 'an environment variable prefix' });
+    if (prefix !== undefined && isReservedEnv(prefix)) e.add(`${ip}.prefix`, `${prefix} would give reserved names (${RESERVED_ENV_PREFIX}*)`);
+    const hasS = item.secretRef !== undefined && item.secretRef !== null;
+    const hasC = item.configMapRef !== undefined && item.configMapRef !== null;
+    if (hasS === hasC) {
+      e.add(ip, `must set exactly one of secretRef or configMapRef (${hasS ? 'both are set' : 'neither is set'})`);
+      return;
+    }
+    const rp = `${ip}.${hasS ? 'secretRef' : 'configMapRef'}`;
+    const ref = hasS ? item.secretRef : item.configMapRef;
+    if (!isObj(ref)) {
+      e.add(rp, `must be an object {name, optional?} (got ${show(ref)})`);
+      return;
+    }
+    e.unknownKeys(ref, rp, ['name', 'optional']);
+    const name = str(e, ref, 'name', rp, { required: true, pattern: 'subdomain', maxLength: 253, what: 'a Secret/ConfigMap name' });
+    if (ref.optional !== undefined && typeof ref.optional !== 'boolean') e.add(`${rp}.optional`, `must be true or false (got ${show(ref.optional)})`);
+    if (name === undefined) return;
+    const r = { name, ...(ref.optional === true ? { optional: true } : {}) };
+    out.push({ ...(prefix ? { prefix } : {}), ...(hasS ? { secretRef: r } : { configMapRef: r }) });
   });
   return out;
 }
@@ -182,7 +267,7 @@ function dataSource(e: Errors, o: Obj, key: 'trainingData' | 'modelOutput', path
     e.add(p, `must be an object with exactly one of uri or pvc (got ${show(v)})`);
     return undefined;
   }
-  e.unknownKeys(v, p, ['uri', 'pvc']);
+  e.unknownKeys(v, p, ['uri', 'credentialsSecret', 'pvc']);
   const hasUri = v.uri !== undefined && v.uri !== null;
   const hasPvc = v.pvc !== undefined && v.pvc !== null;
   if (hasUri === hasPvc) {
@@ -191,13 +276,15 @@ function dataSource(e: Errors, o: Obj, key: 'trainingData' | 'modelOutput', path
   }
   if (hasUri) {
     const uri = str(e, v, 'uri', p, { required: true, pattern: 'uri', what: 'a URI (scheme://…)' });
-    return uri === undefined ? undefined : { uri };
+    const credentialsSecret = str(e, v, 'credentialsSecret', p, { pattern: 'subdomain', maxLength: 253, what: 'a Secret name' });
+    return uri === undefined ? undefined : { uri, ...(credentialsSecret ? { credentialsSecret } : {}) };
   }
   const pp = `${p}.pvc`;
   if (!isObj(v.pvc)) {
     e.add(pp, `must be an object {claimName, subPath?} (got ${show(v.pvc)})`);
     return undefined;
   }
+  if (v.credentialsSecret !== undefined && v.credentialsSecret !== null) e.add(`${p}.credentialsSecret`, 'only with uri (a PVC needs no credentials)');
   e.unknownKeys(v.pvc, pp, ['claimName', 'subPath']);
   const claimName = str(e, v.pvc, 'claimName', pp, { required: true, pattern: 'subdomain', maxLength: 253, what: 'a PersistentVolumeClaim name' });
   const subPath = str(e, v.pvc, 'subPath', pp, { pattern: 'subPath', what: 'a relative path' });
@@ -223,7 +310,32 @@ function scratchSpec(e: Errors, o: Obj, path: string): ScratchSpec | undefined {
   return { size, ...(medium ? { medium } : {}), ...(storageClassName ? { storageClassName } : {}) };
 }
 
-const SPEC_KEYS = ['image', 'command', 'args', 'env', 'trainingData', 'modelOutput', 'scratch', 'parallelism', 'resources', 'gpu', 'backoffLimit', 'suspend'] as const;
+const SPEC_KEYS = [
+  'mode',
+  'className',
+  'image',
+  'command',
+  'args',
+  'env',
+  'envFrom',
+  'trainingData',
+  'modelOutput',
+  'scratch',
+  'parallelism',
+  'resources',
+  'gpu',
+  'backoffLimit',
+  'suspend',
+  'activeDeadlineSeconds',
+  'ttlSecondsAfterFinished',
+] as const;
+
+function optionalSeconds(e: Errors, o: Obj, key: string, path: string, min: number, mode: MLTaskMode): number | undefined {
+  if (o[key] === undefined || o[key] === null) return undefined;
+  const v = int(e, o, key, path, min, MAX_DURATION_SECONDS, 0);
+  if (mode !== 'Job') e.add(`${path}.${key}`, 'only for mode Job (an instance runs until deleted)');
+  return v;
+}
 
 function parseSpec(e: Errors, v: unknown): MLTaskSpec | undefined {
   const p = 'spec';
@@ -232,6 +344,9 @@ function parseSpec(e: Errors, v: unknown): MLTaskSpec | undefined {
     return undefined;
   }
   e.unknownKeys(v, p, SPEC_KEYS);
+  const mode = enumOf<MLTaskMode>(e, v, 'mode', p, MLTASK_MODES, DEFAULT_MODE);
+  const className = str(e, v, 'className', p, { pattern: 'subdomain', maxLength: 253, what: 'an MLTaskClass name' });
+  const envFrom = envFromList(e, v, p);
   const image = str(e, v, 'image', p, { required: true, pattern: 'image', maxLength: 1024, what: 'an image reference (no spaces)' });
   const command = stringList(e, v, 'command', p);
   const args = stringList(e, v, 'args', p);
@@ -276,12 +391,18 @@ function parseSpec(e: Errors, v: unknown): MLTaskSpec | undefined {
     else suspend = v.suspend;
   }
 
+  const activeDeadlineSeconds = optionalSeconds(e, v, 'activeDeadlineSeconds', p, 1, mode);
+  const ttlSecondsAfterFinished = optionalSeconds(e, v, 'ttlSecondsAfterFinished', p, 0, mode);
+
   if (image === undefined || trainingData === undefined || modelOutput === undefined) return undefined;
   return {
+    mode,
+    ...(className ? { className } : {}),
     image,
     ...(command ? { command } : {}),
     ...(args ? { args } : {}),
     ...(env ? { env } : {}),
+    ...(envFrom ? { envFrom } : {}),
     trainingData,
     modelOutput,
     ...(scratch ? { scratch } : {}),
@@ -290,7 +411,40 @@ function parseSpec(e: Errors, v: unknown): MLTaskSpec | undefined {
     gpu,
     backoffLimit,
     suspend,
+    ...(activeDeadlineSeconds !== undefined ? { activeDeadlineSeconds } : {}),
+    ...(ttlSecondsAfterFinished !== undefined ? { ttlSecondsAfterFinished } : {}),
   };
+}
+
+/** Annotation keys kubectl writes for itself: never copied to the workload. */
+const NOT_PROPAGATED_PREFIX = 'kubectl.kubernetes.io/';
+
+/**
+ * Labels and annotations of the task (they reach the workload and its pods). A `linkpack.io/*`
+ * annotation must be one of the pod vocabulary: a misspelt requirement must not vanish.
+ */
+function stringMap(e: Errors, m: Obj, key: 'labels' | 'annotations'): Record<string, string> | undefined {
+  const v = m[key];
+  if (v === undefined || v === null) return undefined;
+  if (!isObj(v)) {
+    e.add(`metadata.${key}`, `must be a map of strings (got ${show(v)})`);
+    return undefined;
+  }
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(v)) {
+    if (typeof val !== 'string') e.add(`metadata.${key}.${k}`, `must be a string (got ${show(val)})`);
+    else out[k] = val;
+  }
+  if (key === 'annotations') {
+    for (const k of Object.keys(out)) {
+      if (k.startsWith('linkpack.io/') && !USER_ANNOTATIONS.includes(k)) {
+        const hint = didYouMean(k, USER_ANNOTATIONS);
+        e.add(`metadata.annotations.${k}`, `unknown linkpack.io annotation${hint || `; known: ${USER_ANNOTATIONS.join(', ')}`}`);
+      }
+      if (k.startsWith(NOT_PROPAGATED_PREFIX)) delete out[k];
+    }
+  }
+  return out;
 }
 
 /**
@@ -306,6 +460,8 @@ export function parseMLTask(raw: unknown): ParseResult {
   if (!meta) e.add('metadata', 'required (with a name)');
   const name = meta ? str(e, meta, 'name', 'metadata', { required: true, pattern: 'name', maxLength: MAX_NAME_LENGTH, what: 'a DNS-1035 label (lower case letters, digits, -; starts with a letter)' }) : undefined;
   const namespace = meta ? str(e, meta, 'namespace', 'metadata', { pattern: 'namespace', maxLength: 63, what: 'a namespace name' }) : undefined;
+  const labels = meta ? stringMap(e, meta, 'labels') : undefined;
+  const annotations = meta ? stringMap(e, meta, 'annotations') : undefined;
   const spec = parseSpec(e, raw.spec);
   if (e.list.length > 0 || !spec || !name) return { ok: false, errors: e.list };
   const m = meta!;
@@ -318,7 +474,8 @@ export function parseMLTask(raw: unknown): ParseResult {
       ...(typeof m.resourceVersion === 'string' ? { resourceVersion: m.resourceVersion } : {}),
       ...(typeof m.creationTimestamp === 'string' ? { creationTimestamp: m.creationTimestamp } : {}),
       ...(typeof m.deletionTimestamp === 'string' ? { deletionTimestamp: m.deletionTimestamp } : {}),
-      ...(isObj(m.labels) ? { labels: m.labels as Record<string, string> } : {}),
+      ...(labels ? { labels } : {}),
+      ...(annotations && Object.keys(annotations).length ? { annotations } : {}),
     },
     spec,
     ...(isObj(raw.status) ? { status: raw.status as unknown as MLTask['status'] } : {}),

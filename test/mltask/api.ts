@@ -6,6 +6,8 @@ export const MLTASK_TEST_RESOURCES: readonly ResourceType[] = [
   { group: 'apps', version: 'v1', plural: 'statefulsets', kind: 'StatefulSet', namespaced: true, statusSubresource: true },
   { group: '', version: 'v1', plural: 'services', kind: 'Service', namespaced: true, statusSubresource: true },
   { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true, statusSubresource: false },
+  { group: 'batch', version: 'v1', plural: 'jobs', kind: 'Job', namespaced: true, statusSubresource: true },
+  { group: 'linkpack.io', version: 'v1alpha1', plural: 'mltaskclasses', kind: 'MLTaskClass', namespaced: false, statusSubresource: false },
 ];
 
 export function startTestApi(): Promise<TestApiServer> {

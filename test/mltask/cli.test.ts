@@ -32,15 +32,15 @@ describe('renderText', () => {
 });
 
 describe.skipIf(!existsSync(cliPath))('linkpack mltask render (built CLI)', () => {
-  it('prints the Service and StatefulSet of the example as YAML and JSON', async () => {
+  it('prints the Service and Job of the example as YAML and JSON', async () => {
     const y = await cli(['mltask', 'render', '-f', example]);
     expect(y.code).toBe(0);
     const docs = parseAllDocuments(y.stdout).map((d) => (Array.isArray(d) ? d : d.toJS()));
-    expect(docs.map((d) => d.kind)).toEqual(['Service', 'StatefulSet']);
+    expect(docs.map((d) => d.kind)).toEqual(['Service', 'Job']);
     const j = await cli(['mltask', 'render', '-f', example, '--json']);
     expect(j.code).toBe(0);
     const list = JSON.parse(j.stdout);
-    expect(list.items.map((o: { kind: string }) => o.kind)).toEqual(['Service', 'StatefulSet']);
+    expect(list.items.map((o: { kind: string }) => o.kind)).toEqual(['Service', 'Job']);
     expect(list.items[1]).toEqual(docs[1]);
   });
 

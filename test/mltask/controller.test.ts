@@ -14,7 +14,7 @@ import { kubeApiWriter, type ApiWriter } from '../../src/mltask/client.js';
 import type { TestApiServer, KObject } from '../support/apiserver.js';
 import { waitFor } from '../support/wait.js';
 import { startTestApi } from './api.js';
-import { rawTask } from './fixtures.js';
+import { rawInstance as rawTask } from './fixtures.js';
 
 let api: TestApiServer;
 let controllers: MLTaskController[] = [];

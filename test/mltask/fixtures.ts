@@ -9,6 +9,9 @@ import type { KubeObject } from '../../src/mltask/render.js';
 
 export const exampleRaw = (): KubeObject => parse(readFileSync(path.join(repoRoot, 'deploy/examples/mltask.yaml'), 'utf8')) as KubeObject;
 
+/** A task in mode Instance (StatefulSet): what the controller tests of the instance lifecycle use. */
+export const rawInstance = (spec: KubeObject = {}, name = 'train'): KubeObject => rawTask({ mode: 'Instance', ...spec }, name);
+
 export function rawTask(spec: KubeObject = {}, name = 'train'): KubeObject {
   return {
     apiVersion: 'linkpack.io/v1alpha1',

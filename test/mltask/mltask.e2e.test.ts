@@ -24,7 +24,7 @@ function mltask(name: string, spec: KObj = {}): KObj {
     apiVersion: 'linkpack.io/v1alpha1',
     kind: 'MLTask',
     metadata: { name, namespace: NS },
-    spec: { image: 'trainer:1', trainingData: { uri: 's3://data/set' }, modelOutput: { uri: 's3://models/out' }, parallelism: 2, resources: { gpus: 8, cpu: '1' }, gpu: { topology: 'require-nvlink' }, ...spec },
+    spec: { mode: 'Instance', image: 'trainer:1', trainingData: { uri: 's3://data/set' }, modelOutput: { uri: 's3://models/out' }, parallelism: 2, resources: { gpus: 8, cpu: '1' }, gpu: { topology: 'require-nvlink' }, ...spec },
   };
 }
 
@@ -74,7 +74,7 @@ afterAll(async () => {
 describe.skipIf(controlPlaneSkip)('MLTask on the real control plane', () => {
   it('the server applies the CRD defaults', async () => {
     const created = await cp.request('POST', BASE, { apiVersion: 'linkpack.io/v1alpha1', kind: 'MLTask', metadata: { name: 'defaults', namespace: NS }, spec: { image: 'x', suspend: true, trainingData: { uri: 's3://a/b' }, modelOutput: { pvc: { claimName: 'out' } } } });
-    expect(created.spec).toMatchObject({ parallelism: 1, resources: { gpus: 1 }, gpu: { topology: 'prefer-nvlink', policy: 'binpack' }, backoffLimit: 3, suspend: true });
+    expect(created.spec).toMatchObject({ mode: 'Job', parallelism: 1, resources: { gpus: 1 }, gpu: { topology: 'prefer-nvlink', policy: 'binpack' }, backoffLimit: 3, suspend: true });
     // What the server stored parses with the CLI's rules to the same values.
     const parsed = parseMLTask(created);
     expect(parsed.ok && parsed.task.spec).toMatchObject({ parallelism: 1, resources: { gpus: 1 }, backoffLimit: 3 });

@@ -5,13 +5,14 @@ import { parseMLTask } from '../../src/mltask/validate.js';
 import { exampleRaw, task } from './fixtures.js';
 import type { KubeObject } from '../../src/mltask/render.js';
 
+const instance = (spec: KubeObject = {}) => task({ mode: 'Instance', ...spec });
 const envOf = (sts: KubeObject): Record<string, KubeObject> => Object.fromEntries(sts.spec.template.spec.containers[0].env.map((e: KubeObject) => [e.name, e]));
 
 describe('renderTask', () => {
   const ex = parseMLTask(exampleRaw());
   if (!ex.ok) throw new Error(ex.errors.join('\n'));
-  const t = { ...ex.task, metadata: { ...ex.task.metadata, uid: 'u-42' } };
-  const { service, statefulSet: sts } = renderTask(t);
+  const t = { ...ex.task, spec: { ...ex.task.spec, mode: 'Instance' as const }, metadata: { ...ex.task.metadata, uid: 'u-42' } };
+  const { service, workload: sts } = renderTask(t);
 
   it('a headless Service that publishes not-ready workers, owned by the task', () => {
     expect(service.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true, selector: { 'linkpack.io/mltask': 'llama-finetune' } });
@@ -64,45 +65,45 @@ describe('renderTask', () => {
       { name: 'training-data', persistentVolumeClaim: { claimName: 'datasets', readOnly: true } },
       { name: 'scratch', emptyDir: { sizeLimit: '200Gi' } },
     ]);
-    const mem = renderTask(task({ scratch: { size: '8Gi', medium: 'Memory' } })).statefulSet;
+    const mem = renderTask(instance({ scratch: { size: '8Gi', medium: 'Memory' } })).workload;
     expect(mem.spec.template.spec.volumes.find((v: KubeObject) => v.name === 'scratch')).toEqual({ name: 'scratch', emptyDir: { sizeLimit: '8Gi', medium: 'Memory' } });
     const out = mem.spec.template.spec.volumes.find((v: KubeObject) => v.name === 'model-output');
     expect(out).toEqual({ name: 'model-output', persistentVolumeClaim: { claimName: 'out' } });
-    const pvc = renderTask(task({ scratch: { size: '100Gi', storageClassName: 'nvme' } })).statefulSet;
+    const pvc = renderTask(instance({ scratch: { size: '100Gi', storageClassName: 'nvme' } })).workload;
     expect(pvc.spec.volumeClaimTemplates[0].spec).toEqual({ accessModes: ['ReadWriteOnce'], storageClassName: 'nvme', resources: { requests: { storage: '100Gi' } } });
     expect(pvc.spec.template.spec.volumes.some((v: KubeObject) => v.name === 'scratch')).toBe(false);
   });
 
   it('no GPU, no GPU annotations or requests', () => {
-    const s = renderTask(task({ resources: { gpus: 0 } })).statefulSet;
+    const s = renderTask(instance({ resources: { gpus: 0 } })).workload;
     expect(s.spec.template.metadata.annotations).toEqual({});
     expect(s.spec.template.spec.containers[0].resources).toEqual({});
     expect(envOf(s).NPROC_PER_NODE!.value).toBe('1');
   });
 
   it('hashes: replicas is no change, image is a change, a claim template is an immutable change', () => {
-    const base = task();
-    const a = renderTask(base).statefulSet;
-    const scaled = renderTask(base, 0).statefulSet;
+    const base = instance();
+    const a = renderTask(base).workload;
+    const scaled = renderTask(base, 0).workload;
     expect(scaled.spec.replicas).toBe(0);
     expect(scaled.metadata.annotations).toEqual(a.metadata.annotations);
-    const img = renderTask(task({ image: 'trainer:2' })).statefulSet;
+    const img = renderTask(instance({ image: 'trainer:2' })).workload;
     expect(img.metadata.annotations[ANN_SPEC_HASH]).not.toBe(a.metadata.annotations[ANN_SPEC_HASH]);
     expect(img.metadata.annotations[ANN_IMMUTABLE_HASH]).toBe(a.metadata.annotations[ANN_IMMUTABLE_HASH]);
-    const vct = renderTask(task({ scratch: { size: '1Gi', storageClassName: 'x' } })).statefulSet;
+    const vct = renderTask(instance({ scratch: { size: '1Gi', storageClassName: 'x' } })).workload;
     expect(vct.metadata.annotations[ANN_IMMUTABLE_HASH]).not.toBe(a.metadata.annotations[ANN_IMMUTABLE_HASH]);
   });
 
   it('is deterministic and every worker count renders consistently (property)', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 512 }), fc.integer({ min: 0, max: 16 }), (n, g) => {
-        const t1 = task({ parallelism: n, resources: { gpus: g } });
+        const t1 = instance({ parallelism: n, resources: { gpus: g } });
         const r1 = renderTask(t1);
         expect(JSON.stringify(renderTask(t1))).toBe(JSON.stringify(r1));
-        const env = envOf(r1.statefulSet);
+        const env = envOf(r1.workload);
         expect(Number(env.WORLD_SIZE!.value)).toBe(n * Math.max(1, g));
-        expect(r1.statefulSet.spec.replicas).toBe(n);
-        if (g > 0) expect(r1.statefulSet.spec.template.metadata.annotations['linkpack.io/gang']).toBe(`uid-1/${n}`);
+        expect(r1.workload.spec.replicas).toBe(n);
+        if (g > 0) expect(r1.workload.spec.template.metadata.annotations['linkpack.io/gang']).toBe(`uid-1/${n}`);
       }),
       { numRuns: 50 },
     );

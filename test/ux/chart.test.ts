@@ -36,9 +36,9 @@ describe.skipIf(helmSkip !== undefined)('helm chart', () => {
   it('default: CRDs from deploy/crds, scheduler + extender sidecar, node DaemonSet (agent + device plugin), controller, one image', () => {
     const objs = render([]);
     const crds = byKind(objs, 'CustomResourceDefinition').map((c) => c.metadata.name).sort();
-    expect(crds).toEqual(['gpunodes.linkpack.io', 'mltasks.linkpack.io']);
+    expect(crds).toEqual(['gpunodes.linkpack.io', 'mltaskclasses.linkpack.io', 'mltasks.linkpack.io']);
     // The chart's crds/ are links to deploy/crds: one copy of each CRD.
-    for (const f of ['gpunodes.linkpack.io.yaml', 'mltasks.linkpack.io.yaml']) expect(realpathSync(path.join(CHART, 'crds', f))).toBe(path.join(repoRoot, 'deploy/crds', f));
+    for (const f of ['gpunodes.linkpack.io.yaml', 'mltaskclasses.linkpack.io.yaml', 'mltasks.linkpack.io.yaml']) expect(realpathSync(path.join(CHART, 'crds', f))).toBe(path.join(repoRoot, 'deploy/crds', f));
     const deployments = byKind(objs, 'Deployment').map((d) => d.metadata.name).sort();
     expect(deployments).toEqual(['linkpack-controller', 'linkpack-scheduler']);
     const sched = byKind(objs, 'Deployment').find((d) => d.metadata.name === 'linkpack-scheduler')!;
