@@ -1,12 +1,12 @@
 /** `linkpack mltask render` through the built CLI (dist), on the example and on bad input. */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { cliPath, repoRoot } from '../support/paths.js';
+import { cliPath, repoRoot, requireBuilt } from '../support/paths.js';
 import { renderText } from '../../src/mltask/command.js';
 
 const run = promisify(execFile);
@@ -31,7 +31,8 @@ describe('renderText', () => {
   });
 });
 
-describe.skipIf(!existsSync(cliPath))('linkpack mltask render (built CLI)', () => {
+describe('linkpack mltask render (built CLI)', () => {
+  requireBuilt();
   it('prints the Service and Job of the example as YAML and JSON', async () => {
     const y = await cli(['mltask', 'render', '-f', example]);
     expect(y.code).toBe(0);

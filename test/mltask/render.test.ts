@@ -32,7 +32,7 @@ describe('renderTask', () => {
       'linkpack.io/topology': 'require-nvlink',
       'linkpack.io/policy': 'binpack',
       'linkpack.io/gpu-model': 'H100',
-      'linkpack.io/gpu-memory-min': '80Gi',
+      'linkpack.io/gpu-memory-min': '79Gi',
       'linkpack.io/gang': 'u-42/4',
     });
     expect(pod.metadata.labels['linkpack.io/mltask']).toBe('llama-finetune');

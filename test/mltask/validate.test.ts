@@ -14,7 +14,7 @@ describe('parseMLTask', () => {
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.task.spec.parallelism).toBe(4);
-    expect(r.task.spec.gpu).toEqual({ model: 'H100', memoryMin: '80Gi', topology: 'require-nvlink', policy: 'binpack' });
+    expect(r.task.spec.gpu).toEqual({ model: 'H100', memoryMin: '79Gi', topology: 'require-nvlink', policy: 'binpack' });
     expect(r.task.metadata.namespace).toBe('ml');
   });
 
