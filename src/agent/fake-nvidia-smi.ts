@@ -8,8 +8,13 @@
  *   FAKE_NVIDIA_SMI_DOWN_LINKS=<i>:<l>,… those NVLinks are <inactive>
  *   FAKE_NVIDIA_SMI_ECC_GPU=<i>         GPU i reports 2 uncorrected ECC errors
  *   FAKE_NVIDIA_SMI_OLD_DRIVER=1        pre-535 driver: no clocks_event_reasons.* fields
+ * And for several fake machines side by side (the playground):
+ *   FAKE_NVIDIA_SMI_UUID_SEED=<node>    mixes the node into the UUIDs, so two machines never share one
+ * `--preset` also takes the path of a recorded `nvidia-smi topo -m` file instead of a preset name.
  */
+import { existsSync } from 'node:fs';
 import { getPreset, listPresets } from '../topology/presets.js';
+import { loadTopology } from '../topology/load.js';
 import { parseLinkLegend } from '../topology/link.js';
 import type { Topology } from '../topology/types.js';
 
@@ -91,13 +96,14 @@ export interface FakeAnswer {
 }
 
 /** What the fake prints for these arguments (pure but for `nowMs`). */
-export function fakeAnswer(presetName: string, args: readonly string[], env: NodeJS.ProcessEnv, nowMs: number): FakeAnswer {
-  const t = getPreset(presetName);
+export function fakeAnswer(presetName: string, args: readonly string[], env: NodeJS.ProcessEnv, nowMs: number, recorded?: Topology): FakeAnswer {
+  const t = recorded ?? getPreset(presetName);
+  const uuidKey = env.FAKE_NVIDIA_SMI_UUID_SEED ? `${env.FAKE_NVIDIA_SMI_UUID_SEED}/${presetName}` : presetName;
   if (!t) return { stdout: '', stderr: `fake nvidia-smi: unknown preset "${presetName}" (one of ${listPresets().map((p) => p.name).join(', ')})\n`, exitCode: 2 };
   const joined = args.join(' ');
   const down = new Set((env.FAKE_NVIDIA_SMI_DOWN_LINKS ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''));
   if (joined === 'topo -m' || joined === 'topo --matrix') return { stdout: fakeTopo(t), stderr: '', exitCode: 0 };
-  if (joined === 'nvlink -s' || joined === 'nvlink --status') return { stdout: fakeNvlink(t, presetName, down), stderr: '', exitCode: 0 };
+  if (joined === 'nvlink -s' || joined === 'nvlink --status') return { stdout: fakeNvlink(t, uuidKey, down), stderr: '', exitCode: 0 };
   const q = /^--(query-gpu|query-remapped-rows)=(\S+)$/.exec(args[0] ?? '');
   if (q && args[1] === '--format=csv,noheader,nounits') {
     const fields = q[2].split(',');
@@ -107,7 +113,7 @@ export function fakeAnswer(presetName: string, args: readonly string[], env: Nod
       if (i === lost) continue;
       const vals: string[] = [];
       for (const f of fields) {
-        const v = fieldValue(f, t, presetName, i, nowMs / 1000, env);
+        const v = fieldValue(f, t, uuidKey, i, nowMs / 1000, env);
         if (v === undefined) return { stdout: `Field "${f}" is not a valid field to query.\n\n`, stderr: '', exitCode: 2 };
         vals.push(v);
       }
@@ -127,7 +133,8 @@ if (process.argv[1] && /fake-nvidia-smi\.(js|ts)$/.test(process.argv[1])) {
   const at = argv.indexOf('--preset');
   const preset = at >= 0 ? argv[at + 1] : process.env.FAKE_NVIDIA_SMI_PRESET;
   const rest = at >= 0 ? [...argv.slice(0, at), ...argv.slice(at + 2)] : argv;
-  const a = fakeAnswer(preset ?? '', rest, process.env, Date.now());
+  const recorded = preset && !getPreset(preset) && existsSync(preset) ? loadTopology({ topo: preset }) : undefined;
+  const a = fakeAnswer(preset ?? '', rest, process.env, Date.now(), recorded);
   process.stdout.write(a.stdout);
   process.stderr.write(a.stderr);
   process.exitCode = a.exitCode;

@@ -9,6 +9,7 @@ import { registerInspectCommand } from '../inspect/command.js';
 import { registerMLTaskCommand } from '../mltask/command.js';
 import { registerControllerCommand } from '../mltask/controller-command.js';
 import { registerSimulateCommand } from '../sim/command.js';
+import { registerPlaygroundCommand } from '../playground/command.js';
 
 export function buildProgram(): Command {
   const program = new Command('linkpack')
@@ -26,5 +27,6 @@ export function buildProgram(): Command {
   registerControllerCommand(program);
   registerDevicePluginCommand(program);
   registerAgentCommand(program);
+  registerPlaygroundCommand(program);
   return program;
 }

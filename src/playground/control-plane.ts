@@ -36,6 +36,9 @@ import { fileURLToPath } from 'node:url';
 import { kubeJson } from '../kube/request.js';
 import type { GpuNodeObjectOptions } from '../cluster/gpunode.js';
 import { presetGpuNodeJson } from './preset-gpunode.js';
+import type { ProcessRecord } from './state.js';
+
+export type { ProcessRecord } from './state.js';
 
 export type KObj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -106,7 +109,11 @@ interface Proc {
   exited?: string;
 }
 
+
+
 const live = new Set<ChildProcess>();
+/** Whether the processes of a control plane's folder are detached (see ControlPlaneOptions.detached). */
+const detachedDirs = new Map<string, boolean>();
 process.once('exit', () => {
   for (const c of live) c.kill('SIGKILL');
 });
@@ -175,6 +182,8 @@ function probe(url: string, tls: { ca?: Buffer; cert?: Buffer; key?: Buffer } = 
 }
 
 export interface SchedulerOptions {
+  /** The scheduler's own kubeconfig (default: the admin's), e.g. its ServiceAccount's. */
+  kubeconfigPath?: string;
   /**
    * A KubeSchedulerConfiguration (YAML), or a file holding one — a ConfigMap wrapping it under
    * data["config.yaml"] is unwrapped, so deploy/scheduler/scheduler-config.yaml is used as shipped.
@@ -194,6 +203,18 @@ export interface ControlPlaneOptions {
   kwok?: boolean;
   /** kube-apiserver's watch cache (default on). Off: watches go to etcd, so etcd compaction yields 410. */
   watchCache?: boolean;
+  /**
+   * Real kubelets will join: the Node authorizer and the NodeRestriction admission plugin, as a
+   * production cluster runs them, so a kubelet's certificate may touch only its own Node and pods.
+   */
+  realNodes?: boolean;
+  /** Folder for certificates, logs and data (default: a new temporary folder). */
+  dir?: string;
+  /**
+   * Processes outlive this Node.js process (own process groups, no exit hook): `playground up`
+   * returns while the cluster runs, and `playground down` stops it from its state file.
+   */
+  detached?: boolean;
 }
 
 export interface FakeNodeOptions {
@@ -245,9 +266,10 @@ export class ControlPlane {
 
   static async start(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
     if (controlPlaneSkip) throw new Error(controlPlaneSkip);
-    const dir = mkdtempSync(path.join(tmpdir(), 'linkpack-cp-'));
+    const dir = opts.dir ?? mkdtempSync(path.join(tmpdir(), 'linkpack-cp-'));
     const procs: Proc[] = [];
     const cp = { procs, dir };
+    detachedDirs.set(dir, opts.detached ?? false);
     try {
       return await ControlPlane.boot(dir, procs, opts);
     } catch (err) {
@@ -257,12 +279,15 @@ export class ControlPlane {
     }
   }
 
-  private static spawnProc(dir: string, procs: Proc[], name: string, bin: string, args: string[]): Proc {
+  private static spawnProc(dir: string, procs: Proc[], name: string, bin: string, args: string[], env?: NodeJS.ProcessEnv): Proc {
     const log = path.join(dir, `${name}.log`);
     const fd = openSync(log, 'a');
-    const child = spawn(kubeBinary(bin), args, { cwd: dir, stdio: ['ignore', fd, fd] });
+    const detached = detachedDirs.get(dir) ?? false;
+    const exe = path.isAbsolute(bin) ? bin : kubeBinary(bin);
+    const child = spawn(exe, args, { cwd: dir, stdio: ['ignore', fd, fd], detached, env: env ?? process.env });
     closeSync(fd);
-    live.add(child);
+    if (detached) child.unref();
+    else live.add(child);
     const p: Proc = { name, child, log };
     child.on('exit', (code, signal) => {
       live.delete(child);
@@ -318,7 +343,8 @@ export class ControlPlane {
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${path.join(dir, 'sa.pub')}`,
       `--service-account-signing-key-file=${path.join(dir, 'sa.key')}`,
-      '--authorization-mode=RBAC',
+      opts.realNodes ? '--authorization-mode=Node,RBAC' : '--authorization-mode=RBAC',
+      ...(opts.realNodes ? ['--enable-admission-plugins=NodeRestriction'] : []),
       '--allow-privileged=true',
       // As envtest does: pods need no `default` ServiceAccount (no token controller races).
       '--disable-admission-plugins=ServiceAccount',
@@ -380,17 +406,74 @@ export class ControlPlane {
     if (this.procs.some((p) => p.name === 'kube-scheduler' && !p.exited)) throw new Error('kube-scheduler already runs');
     const text = o.config ?? readFileSync(o.configFile ?? path.join(repoRoot, 'deploy/scheduler/scheduler-config.yaml'), 'utf8');
     const cfgPath = path.join(this.dir, 'scheduler-config.json');
-    writeFileSync(cfgPath, schedulerConfigFor(text, this.kubeconfigPath, o.extenderUrl));
+    const kubeconfig = o.kubeconfigPath ?? this.kubeconfigPath;
+    writeFileSync(cfgPath, schedulerConfigFor(text, kubeconfig, o.extenderUrl));
     const port = await freePort();
     const sched = ControlPlane.spawnProc(this.dir, this.procs, 'kube-scheduler', 'kube-scheduler', [
       `--config=${cfgPath}`,
-      `--authentication-kubeconfig=${this.kubeconfigPath}`,
-      `--authorization-kubeconfig=${this.kubeconfigPath}`,
+      `--authentication-kubeconfig=${kubeconfig}`,
+      `--authorization-kubeconfig=${kubeconfig}`,
       `--secure-port=${port}`,
       '--bind-address=127.0.0.1',
       '--v=2',
     ]);
     await ControlPlane.waitFor(sched, `https://127.0.0.1:${port}/healthz`, {});
+  }
+
+  /**
+   * Runs another process beside the control plane (a kubelet, a linkpack component), logged to
+   * `<dir>/<name>.log` and stopped by stop() before the control plane. `bin` is a path, or the name
+   * of a built Kubernetes binary.
+   */
+  spawn(name: string, bin: string, args: string[], env?: NodeJS.ProcessEnv): { pid: number; log: string; exited(): string | undefined } {
+    const p = ControlPlane.spawnProc(this.dir, this.procs, name, bin, args, env);
+    return { pid: p.child.pid ?? 0, log: p.log, exited: () => p.exited };
+  }
+
+  /** Waits until GET url answers 200, failing early with the log's tail if the named process exits. */
+  async waitReady(name: string, url: string, timeoutMs = 90_000): Promise<void> {
+    const p = this.procs.find((x) => x.name === name);
+    if (!p) throw new Error(`no process ${name}`);
+    await ControlPlane.waitFor(p, url, {}, timeoutMs);
+  }
+
+  /** Stops one process (SIGTERM, SIGKILL after 5 s) and forgets it, e.g. to restart a kubelet. */
+  async stopProcess(name: string): Promise<void> {
+    const i = this.procs.findIndex((x) => x.name === name && !x.exited);
+    if (i < 0) return;
+    await stopOne(this.procs[i]!);
+    this.procs.splice(i, 1);
+  }
+
+  /** Every process started so far, for a state file. */
+  processes(): ProcessRecord[] {
+    return this.procs.filter((p) => !p.exited).map((p) => ({ name: p.name, pid: p.child.pid ?? 0, log: p.log }));
+  }
+
+  /**
+   * A kubeconfig with a client certificate signed by the cluster CA (`O=<org>, CN=<cn>`), e.g. a
+   * kubelet's `system:nodes` / `system:node:<node>`.
+   */
+  clientCertKubeconfig(file: string, cn: string, org: string): string {
+    const base = path.join(this.dir, `client-${cn.replace(/[^\w.-]/g, '_')}`);
+    openssl(this.dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${base}.key`, '-out', `${base}.csr`, '-subj', `/O=${org}/CN=${cn}`]);
+    writeFileSync(`${base}.ext`, 'extendedKeyUsage=clientAuth\n');
+    openssl(this.dir, ['x509', '-req', '-in', `${base}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${base}.crt`, '-days', '2', '-extfile', `${base}.ext`]);
+    const b64 = (f: string) => readFileSync(f).toString('base64');
+    writeFileSync(
+      file,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        `clusters:\n- name: linkpack\n  cluster:\n    server: ${this.server}\n    certificate-authority-data: ${b64(path.join(this.dir, 'ca.crt'))}`,
+        `users:\n- name: ${JSON.stringify(cn)}\n  user:\n    client-certificate-data: ${b64(`${base}.crt`)}\n    client-key-data: ${b64(`${base}.key`)}`,
+        `contexts:\n- name: linkpack\n  context:\n    cluster: linkpack\n    user: ${JSON.stringify(cn)}`,
+        'current-context: linkpack',
+        '',
+      ].join('\n'),
+      { mode: 0o600 },
+    );
+    return file;
   }
 
   /** The cluster CA (PEM), for kubeconfigs of other users (service-account.ts). */
@@ -551,16 +634,18 @@ export class ControlPlane {
     if (this.stopped) return;
     this.stopped = true;
     // Dependents first, etcd last, so nothing logs a storm of connection errors.
-    for (const p of [...this.procs].reverse()) {
-      if (p.exited) continue;
-      const done = new Promise<void>((r) => p.child.once('exit', () => r()));
-      p.child.kill('SIGTERM');
-      const t = setTimeout(() => p.child.kill('SIGKILL'), 5000);
-      await done;
-      clearTimeout(t);
-    }
+    for (const p of [...this.procs].reverse()) await stopOne(p);
     if (!process.env.LINKPACK_KEEP_CP) rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+async function stopOne(p: Proc): Promise<void> {
+  if (p.exited) return;
+  const done = new Promise<void>((r) => p.child.once('exit', () => r()));
+  p.child.kill('SIGTERM');
+  const t = setTimeout(() => p.child.kill('SIGKILL'), 5000);
+  await done;
+  clearTimeout(t);
 }
 
 export function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {

@@ -1,0 +1,186 @@
+/**
+ * One real node of the playground: the recording fake CRI runtime (test/kube/fakecri) and a real
+ * kubelet on it, isolated from the host as ../shared/reference/real-kubelet.md describes:
+ * - a private mount namespace where /var/lib is the node's own folder, so the kubelet's constant
+ *   paths (/var/lib/kubelet/device-plugins, /var/lib/kubelet/pod-resources) are per node and the
+ *   host's /var/lib is never touched;
+ * - the six sysctls the kubelet rewrites at start-up shadowed by plain files holding the host's
+ *   values, so the host never changes;
+ * - cgroup v1 with no QoS cgroups, no node-allocatable enforcement.
+ * The device plugin and the agent reach the kubelet through the node's folder on the host side.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { kubeBinary, type ControlPlane } from './control-plane.js';
+
+/** The sysctls kubelet 1.37 writes at start-up (pkg/kubelet/cm: setupKernelTunables). */
+const KUBELET_SYSCTLS = ['vm/overcommit_memory', 'vm/panic_on_oom', 'kernel/panic', 'kernel/panic_on_oops', 'kernel/keys/root_maxkeys', 'kernel/keys/root_maxbytes'];
+
+export interface NodePaths {
+  /** The node's folder on the host. */
+  dir: string;
+  /** What the kubelet sees as /var/lib. */
+  varLib: string;
+  /** The kubelet's device-plugins folder as the host sees it (the device plugin's --plugin-dir). */
+  devicePluginDir: string;
+  /** The kubelet's PodResources socket as the host sees it (the agent's --pod-resources-socket). */
+  podResourcesSocket: string;
+  /** The CRI socket. */
+  criSocket: string;
+  /** One JSON line per CreateContainer request the runtime received. */
+  criRecords: string;
+  /** Where the kubelet writes container logs. */
+  podLogs: string;
+}
+
+export function nodePaths(root: string, node: string): NodePaths {
+  const dir = path.join(root, 'nodes', node);
+  const varLib = path.join(dir, 'varlib');
+  return {
+    dir,
+    varLib,
+    devicePluginDir: path.join(varLib, 'kubelet/device-plugins'),
+    podResourcesSocket: path.join(varLib, 'kubelet/pod-resources/kubelet.sock'),
+    criSocket: path.join(dir, 'cri.sock'),
+    criRecords: path.join(dir, 'cri-records.jsonl'),
+    podLogs: path.join(dir, 'pod-logs'),
+  };
+}
+
+/** The KubeletConfiguration that runs on a cgroup-v1 VM without touching the host. */
+export function kubeletConfig(p: NodePaths, caFile: string, ports: { kubelet: number; healthz: number }, maxPods = 32): string {
+  return JSON.stringify(
+    {
+      apiVersion: 'kubelet.config.k8s.io/v1beta1',
+      kind: 'KubeletConfiguration',
+      failCgroupV1: false,
+      cgroupDriver: 'cgroupfs',
+      cgroupsPerQOS: false,
+      enforceNodeAllocatable: [],
+      failSwapOn: false,
+      containerRuntimeEndpoint: `unix://${p.criSocket}`,
+      imageServiceEndpoint: `unix://${p.criSocket}`,
+      address: '127.0.0.1',
+      port: ports.kubelet,
+      readOnlyPort: 0,
+      healthzBindAddress: '127.0.0.1',
+      healthzPort: ports.healthz,
+      authentication: { anonymous: { enabled: false }, webhook: { enabled: false }, x509: { clientCAFile: caFile } },
+      authorization: { mode: 'AlwaysAllow' },
+      podLogsDir: p.podLogs,
+      resolvConf: '',
+      clusterDNS: ['10.96.0.10'],
+      clusterDomain: 'cluster.local',
+      // The default 10 s would delay the device plugin's resources in allocatable after registration.
+      nodeStatusUpdateFrequency: '2s',
+      imageGCHighThresholdPercent: 100,
+      imageGCLowThresholdPercent: 99,
+      evictionHard: { 'memory.available': '1Mi', 'nodefs.available': '1%', 'imagefs.available': '1%', 'nodefs.inodesFree': '1%' },
+      maxPods,
+    },
+    null,
+    2,
+  );
+}
+
+/** The shell script run inside `unshare --mount`: shadow /var/lib and the sysctls, then exec the kubelet. */
+export function kubeletLaunchScript(p: NodePaths, sysctlCopies: string, kubelet: string, args: readonly string[]): string {
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const lines = ['set -e', `mount --bind ${q(p.varLib)} /var/lib`];
+  for (const s of KUBELET_SYSCTLS) lines.push(`mount --bind ${q(path.join(sysctlCopies, s.replace(/\//g, '.')))} /proc/sys/${s}`);
+  lines.push(`exec ${q(kubelet)} ${args.map(q).join(' ')}`);
+  return lines.join('\n');
+}
+
+export interface RealNode {
+  name: string;
+  paths: NodePaths;
+  /** Restarts the kubelet (same flags, same folder): what a kubelet upgrade or crash does. */
+  restartKubelet(): Promise<void>;
+  /** Every CreateContainer request the runtime received so far. */
+  criRecords(): CriRecord[];
+}
+
+/** One CreateContainer request as the fake runtime recorded it. */
+export interface CriRecord {
+  time: string;
+  containerId: string;
+  podNamespace: string;
+  podName: string;
+  podUid: string;
+  containerName: string;
+  attempt: number;
+  envs: Record<string, string>;
+  devices: string[];
+  cdiDevices: string[];
+  mounts: string[];
+  annotations: Record<string, string>;
+}
+
+export function readCriRecords(file: string): CriRecord[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as CriRecord);
+}
+
+export interface StartNodeOptions {
+  labels?: Record<string, string>;
+  freePort(): Promise<number>;
+}
+
+/** Starts the runtime and the kubelet of one node and waits until the kubelet's healthz answers. */
+export async function startRealNode(cp: ControlPlane, root: string, name: string, o: StartNodeOptions): Promise<RealNode> {
+  const p = nodePaths(root, name);
+  for (const d of [p.dir, p.varLib, p.podLogs, path.join(p.varLib, 'kubelet')]) mkdirSync(d, { recursive: true });
+  const sysctlCopies = path.join(p.dir, 'sysctl');
+  mkdirSync(sysctlCopies, { recursive: true });
+  for (const s of KUBELET_SYSCTLS) writeFileSync(path.join(sysctlCopies, s.replace(/\//g, '.')), readFileSync(`/proc/sys/${s}`));
+
+  cp.spawn(`fakecri-${name}`, 'fakecri', [`--listen=${p.criSocket}`, `--records=${p.criRecords}`]);
+  await waitForFile(p.criSocket, `the fake CRI runtime of ${name}`);
+
+  const kubeconfig = cp.clientCertKubeconfig(path.join(p.dir, 'kubelet.kubeconfig'), `system:node:${name}`, 'system:nodes');
+  const ports = { kubelet: await o.freePort(), healthz: await o.freePort() };
+  const caFile = path.join(cp.dir, 'ca.crt');
+  writeFileSync(path.join(p.dir, 'kubelet-config.json'), kubeletConfig(p, caFile, ports));
+  const labels = Object.entries({ 'linkpack.io/playground': 'true', ...o.labels }).map(([k, v]) => `${k}=${v}`).join(',');
+  const args = [
+    `--config=${path.join(p.dir, 'kubelet-config.json')}`,
+    `--kubeconfig=${kubeconfig}`,
+    '--root-dir=/var/lib/kubelet',
+    `--cert-dir=${path.join(p.dir, 'pki')}`,
+    `--hostname-override=${name}`,
+    `--node-labels=${labels}`,
+    '--v=1',
+  ];
+  const script = path.join(p.dir, 'kubelet.sh');
+  writeFileSync(script, kubeletLaunchScript(p, sysctlCopies, kubeletPath(cp), args), { mode: 0o755 });
+  const launch = async () => {
+    cp.spawn(`kubelet-${name}`, '/usr/bin/unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', script]);
+    await cp.waitReady(`kubelet-${name}`, `http://127.0.0.1:${ports.healthz}/healthz`);
+  };
+  await launch();
+  return {
+    name,
+    paths: p,
+    restartKubelet: async () => {
+      await cp.stopProcess(`kubelet-${name}`);
+      await launch();
+    },
+    criRecords: () => readCriRecords(p.criRecords),
+  };
+}
+
+function kubeletPath(cp: ControlPlane): string {
+  return kubeBinary('kubelet');
+}
+
+async function waitForFile(file: string, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!existsSync(file)) {
+    if (Date.now() > deadline) throw new Error(`${what} did not create ${file} within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
