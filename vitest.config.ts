@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 // E2e files run one at a time: a control plane takes most of a 2-core machine while it starts.
 export default defineConfig({
   test: {
+    // Lists every skip; under CI=true an unlisted skip fails the run (test/support/skip-reporter.ts).
+    reporters: ['default', './test/support/skip-reporter.ts'],
     projects: [
       {
         test: {

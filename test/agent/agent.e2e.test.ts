@@ -4,7 +4,6 @@
  * schema keeps every field, and a concurrent writer's 409 is re-read and retried.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,12 +12,12 @@ import { GpuNodePublisher } from '../../src/agent/publisher.js';
 import { gpuNodeObject, parseGpuNode } from '../../src/cluster/gpunode.js';
 import { getPreset } from '../../src/topology/index.js';
 import { controlPlaneSkip, startControlPlane, type ControlPlane } from '../support/control-plane.js';
-import { cliPath, repoRoot } from '../support/paths.js';
+import { repoRoot, requireBuilt } from '../support/paths.js';
 
 const run = promisify(execFile);
-const built = existsSync(cliPath) && existsSync(path.join(repoRoot, 'dist/src/agent/main.js'));
 
-describe.skipIf(controlPlaneSkip !== undefined || !built)('agent against the real kube-apiserver', () => {
+describe.skipIf(controlPlaneSkip !== undefined)('agent against the real kube-apiserver', () => {
+  requireBuilt(path.join(repoRoot, 'dist/src/agent/main.js'));
   let cp: ControlPlane;
   beforeAll(async () => {
     cp = await startControlPlane({ crds: true });

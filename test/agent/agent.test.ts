@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,11 +14,10 @@ import { parseGpuNode } from '../../src/cluster/gpunode.js';
 import { bindUnix, shutdownServer } from '../../src/kubelet/grpc.js';
 import { podResourcesClient, podResourcesService } from '../../src/kubelet/pod-resources-client.js';
 import { validate, type Schema } from '../support/openapi-check.js';
-import { cliPath, hasShared, repoRoot, sharedFixture } from '../support/paths.js';
+import { cliPath, hasShared, repoRoot, requireBuilt, sharedFixture } from '../support/paths.js';
 import { DRIVER_NOT_LOADED, makeFakeSmi, type FakeSmi } from './fake-smi.js';
 
 const run = promisify(execFile);
-const built = existsSync(cliPath) && existsSync(path.join(repoRoot, 'dist/src/agent/fake-nvidia-smi.js'));
 const crdSchema = (): Schema => {
   const doc = parseAllDocuments(readFileSync(path.join(repoRoot, 'deploy/crds/gpunodes.linkpack.io.yaml'), 'utf8'));
   return (Array.isArray(doc) ? doc[0] : doc).toJS().spec.versions[0].schema.openAPIV3Schema as Schema;
@@ -45,7 +44,8 @@ afterEach(async () => {
 const row = (i: number, o: { ecc?: number } = {}) =>
   `${i}, GPU-0000000${i}-aaaa-bbbb-cccc-dddddddddddd, NVIDIA A100-SXM4-40GB, 00000000:${(0x07 + i * 0x10).toString(16).toUpperCase()}:00.0, 535.183.06, 40960, 3, 40337, 0, 0, 33, 45, 55.12, 1410, 1215, ${o.ecc ?? 0}, [N/A], Not Active, Not Active, Not Active`;
 
-describe.skipIf(!built)('linkpack agent --once --dry-run (needs npm run build)', () => {
+describe('linkpack agent --once --dry-run (needs npm run build)', () => {
+  requireBuilt(path.join(repoRoot, 'dist/src/agent/fake-nvidia-smi.js'));
   it('prints a GPUNode from the built-in fake that the extender parser and the CRD schema accept', async () => {
     const r = await cli(['agent', '--node-name', 'gpu-a', '--fake', 'dgx-a100', '--once', '--dry-run', '--log-level', 'warn', '--pod-resources-socket', '/nonexistent.sock']);
     expect(r.stderr).toBe('');

@@ -4,10 +4,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { said } from '../support/skips.js';
 
 const which = spawnSync('sh', ['-c', 'command -v prometheus'], { encoding: 'utf8' });
 export const prometheusBin: string | undefined = which.status === 0 ? which.stdout.trim() : undefined;
-export const prometheusSkip = prometheusBin ? undefined : 'the `prometheus` binary is not installed (Debian: apt-get install -y prometheus): Prometheus scrape test skipped';
+export const prometheusSkip = said(prometheusBin ? undefined : 'the `prometheus` binary is not installed (Debian: apt-get install -y prometheus): Prometheus scrape test skipped');
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -3,13 +3,13 @@
  * typed it, through the real binary (dist, built by `npm test`'s tsc step).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { inspectTopology, formatInspect } from '../../src/inspect/report.js';
 import { getPreset } from '../../src/topology/index.js';
-import { cliPath, hasShared, repoRoot, sharedFixture } from '../support/paths.js';
+import { cliPath, hasShared, repoRoot, requireBuilt, sharedFixture } from '../support/paths.js';
 
 const run = (...args: string[]) => spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8', cwd: repoRoot });
 const tmp = mkdtempSync(path.join(tmpdir(), 'lp-edges-'));
@@ -37,7 +37,8 @@ describe('inspect output', () => {
   });
 });
 
-describe.skipIf(!existsSync(cliPath))('inspect refuses what it cannot use', () => {
+describe('inspect refuses what it cannot use', () => {
+  requireBuilt();
   it('--request 0, -1 and more GPUs than the topology has', () => {
     expectShortError(run('inspect', '--topo', 'dgx1-v100', '--request', '0'), /--request 0: ask for at least 1 GPU/);
     expectShortError(run('inspect', '--topo', 'dgx1-v100', '--request=-1'), /--request takes a number of GPUs \(1 or more\), got "-1"/);
@@ -101,7 +102,8 @@ describe.skipIf(!existsSync(cliPath))('inspect refuses what it cannot use', () =
   });
 });
 
-describe.skipIf(!existsSync(cliPath))('every CLI error is one line and a hint', () => {
+describe('every CLI error is one line and a hint', () => {
+  requireBuilt();
   it('an unknown option, an unknown command, a bad choice', () => {
     expectShortError(run('inspect', '--topoo', 'x'), /unknown option '--topoo'[\s\S]*add --help/);
     expectShortError(run('inspekt'), /unknown command 'inspekt'/);

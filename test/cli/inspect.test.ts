@@ -1,15 +1,16 @@
 /** The real binary (built by `npm test`'s tsc step), run as a user would. */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cliPath, hasShared, repoRoot, sharedFixture } from '../support/paths.js';
+import { cliPath, hasShared, repoRoot, requireBuilt, sharedFixture } from '../support/paths.js';
 
 const run = (...args: string[]) => spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8', cwd: repoRoot });
 const json = (...args: string[]) => JSON.parse(execFileSync(process.execPath, [cliPath, ...args, '--json'], { encoding: 'utf8' }));
 
-describe.skipIf(!existsSync(cliPath))('linkpack inspect', () => {
+describe('linkpack inspect', () => {
+  requireBuilt();
   it('lists presets', () => {
     const names = json('inspect', '--list-presets').presets.map((p: { name: string }) => p.name);
     expect(names).toEqual(expect.arrayContaining(['dgx1-v100', 'dgx2', 'dgx-a100', 'hgx-h100', 'pcie-8x-2socket', 'pcie-4x', 'pcie-8x-nvlink-pairs', 'nvlink-bridge-2x']));

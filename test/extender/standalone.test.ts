@@ -69,7 +69,7 @@ describe('linkpack extender --cluster-file', () => {
       return false;
     }
   })();
-  it.skipIf(!hasOpenssl)('serves HTTPS with --tls-cert/--tls-key (the TLS overlay of deploy/scheduler)', async () => {
+  it.skipIf(!hasOpenssl)('serves HTTPS with --tls-cert/--tls-key (the TLS overlay of deploy/scheduler; needs openssl)', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'linkpack-tls-'));
     const cert = path.join(dir, 'tls.crt');
     const key = path.join(dir, 'tls.key');
@@ -93,7 +93,7 @@ describe('linkpack extender --cluster-file', () => {
   const external = Object.values(networkInterfaces())
     .flat()
     .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
-  it.skipIf(!external)('verbs are refused to non-loopback callers unless --remote-verbs', async () => {
+  it.skipIf(!external)('verbs are refused to non-loopback callers unless --remote-verbs (needs a non-loopback IPv4 address)', async () => {
     running = await runExtender({ ...base, host: '0.0.0.0', clusterFile: path.join(examples, 'cluster.yaml') }, pino({ level: 'silent' }));
     const port = new URL(running.address).port;
     const filterReq = readFileSync(path.join(examples, 'filter-request.json'), 'utf8');

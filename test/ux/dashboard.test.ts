@@ -6,7 +6,7 @@
  * returns series.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -17,7 +17,7 @@ import { runExtender, type RunningExtender } from '../../src/extender/command.js
 import { bindUnix, shutdownServer } from '../../src/kubelet/grpc.js';
 import { podResourcesService } from '../../src/kubelet/pod-resources-client.js';
 import { freePort, prometheusSkip, startPrometheus, type Prom } from '../agent/prometheus.js';
-import { cliPath, repoRoot } from '../support/paths.js';
+import { cliPath, repoRoot, requireBuilt } from '../support/paths.js';
 
 interface Panel {
   title: string;
@@ -42,7 +42,8 @@ describe('dashboard JSON', () => {
   });
 });
 
-describe.skipIf(prometheusSkip !== undefined || !existsSync(cliPath))('every dashboard query against a real Prometheus', () => {
+describe.skipIf(prometheusSkip !== undefined)('every dashboard query against a real Prometheus', () => {
+  requireBuilt();
   let prom: Prom;
   let agent: ChildProcess;
   let ext: RunningExtender;

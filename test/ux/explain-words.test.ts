@@ -6,7 +6,7 @@
 import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +17,7 @@ import { buildExtenderServer } from '../../src/extender/server.js';
 import { whyLost } from '../../src/extender/words.js';
 import { getPreset } from '../../src/topology/index.js';
 import { MemoryCluster, RecordingBinder } from '../extender/memory-cluster.js';
-import { cliPath, repoRoot } from '../support/paths.js';
+import { cliPath, repoRoot, requireBuilt } from '../support/paths.js';
 
 const run = promisify(execFile);
 const examples = path.join(repoRoot, 'deploy/examples');
@@ -47,7 +47,7 @@ describe('/explain in words', () => {
   });
 
   it('`linkpack explain ml/trainer-0 --server URL` prints the same sentence and a node table', async () => {
-    if (!existsSync(cliPath)) return;
+    requireBuilt();
     const e = await explain('ml/trainer-0');
     const { stdout } = await run(process.execPath, [cliPath, 'explain', 'ml/trainer-0', '--server', ext.address]);
     expect(stdout.split('\n')[0]).toBe(e.summary);
@@ -56,7 +56,7 @@ describe('/explain in words', () => {
   });
 
   it('`linkpack explain` against nothing, or with a bad pod name, is one clear line', async () => {
-    if (!existsSync(cliPath)) return;
+    requireBuilt();
     // A port that was free a moment ago: nothing listens there.
     const srv = createServer().listen(0, '127.0.0.1');
     await once(srv, 'listening');

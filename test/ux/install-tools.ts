@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { repoRoot } from '../support/paths.js';
+import { said } from '../support/skips.js';
 
 type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -26,11 +27,11 @@ function kubeBinDir(): string | undefined {
 
 const helmCandidate = [kubeBinDir() && path.join(kubeBinDir()!, 'helm'), onPath('helm')].find((p): p is string => !!p && existsSync(p));
 export const helmBin = helmCandidate;
-export const helmSkip = helmBin ? undefined : 'helm is not built (node test/kube/build.mjs helm): chart tests skipped';
+export const helmSkip = said(helmBin ? undefined : 'helm is not built (node test/kube/build.mjs helm): chart tests skipped');
 
 const kustomizeCandidate = [process.env.LINKPACK_KUSTOMIZE, kubeBinDir() && path.join(kubeBinDir()!, 'kustomize'), onPath('kustomize')].find((p): p is string => !!p && existsSync(p));
 export const kustomizeBin = kustomizeCandidate;
-export const kustomizeSkip = kustomizeBin ? undefined : 'kustomize is not built (node test/kube/build.mjs kustomize; needs Go): kustomization builds skipped';
+export const kustomizeSkip = said(kustomizeBin ? undefined : 'kustomize is not built (node test/kube/build.mjs kustomize; needs Go): kustomization builds skipped');
 
 export const CHART = path.join(repoRoot, 'charts/linkpack');
 export const NAMESPACE = 'linkpack-system';

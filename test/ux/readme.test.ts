@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cliPath, repoRoot } from '../support/paths.js';
+import { cliPath, repoRoot, requireBuilt } from '../support/paths.js';
 
 const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
 
@@ -24,7 +24,7 @@ describe('README', () => {
     expect(cmds[0]).toBe('npm ci');
     const args = cmds[1]!.split(/\s+/);
     expect(args.slice(0, 2)).toEqual(['npx', 'linkpack']);
-    if (!existsSync(cliPath)) return;
+    requireBuilt();
     // What `npx linkpack` runs (package.json bin), on a free port instead of 8888.
     const child = spawn(process.execPath, [cliPath, ...args.slice(2), '--port', '0'], { cwd: repoRoot });
     try {
