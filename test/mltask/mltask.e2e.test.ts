@@ -7,16 +7,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { putMLTaskCrdVerbatim } from './real-crd.js';
-import { pino } from 'pino';
-import { runExtender, type RunningExtender } from '../../src/extender/command.js';
 import { MLTaskController } from '../../src/mltask/controller.js';
 import { parseMLTask } from '../../src/mltask/validate.js';
-import { controlPlaneSkip, freePort, startControlPlane, type ControlPlane, type KObj } from '../support/control-plane.js';
+import { controlPlaneSkip, startControlPlane, type ControlPlane, type KObj } from '../support/control-plane.js';
+import { startSchedulingStack, type SchedulingStack } from '../support/scheduling.js';
 
 const NS = 'ml';
 const BASE = `/apis/linkpack.io/v1alpha1/namespaces/${NS}/mltasks`;
 let cp: ControlPlane;
-let ext: RunningExtender | undefined;
+let stack: SchedulingStack | undefined;
 let controller: MLTaskController | undefined;
 
 function mltask(name: string, spec: KObj = {}): KObj {
@@ -54,20 +53,15 @@ beforeAll(async () => {
     const nodes = await cp.list('v1', 'Node');
     return nodes.length === 3 && nodes.every((n) => (n.status?.conditions ?? []).some((c: KObj) => c.type === 'Ready' && c.status === 'True'));
   }, 'three Ready fake GPU nodes');
-  const extPort = await freePort();
-  ext = await runExtender(
-    { kubeconfig: cp.kubeconfigPath, port: String(extPort), host: '127.0.0.1', heartbeatTimeout: '600', bodyLimitMib: '16', logLevel: 'silent', profile: 'none' },
-    pino({ level: 'silent' }),
-  );
-  await cp.eventually(async () => (await fetch(`${ext!.address}/readyz`)).status === 200, 'extender ready');
-  await cp.startScheduler({ extenderUrl: `http://127.0.0.1:${extPort}` });
+  // The extender with the shipped flags, and the real kube-scheduler calling it.
+  stack = await startSchedulingStack(cp);
   controller = new MLTaskController({ kubeConfig: cp.kubeConfig, namespace: NS, workers: 2 });
   await controller.start();
 });
 
 afterAll(async () => {
   await controller?.stop();
-  await ext?.close();
+  await stack?.close();
   await cp?.stop();
 });
 
