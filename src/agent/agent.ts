@@ -26,6 +26,9 @@ import {
 } from './observe.js';
 import type { GpuNodePublisher } from './publisher.js';
 
+/** How long an empty PodResources answer must hold before the agent believes every GPU pod left. */
+export const EMPTY_POD_RESOURCES_CONFIRM_MS = 2_000;
+
 export interface AgentOptions {
   nodeName: string;
   runner: SmiRunner;
@@ -61,6 +64,8 @@ export class Agent {
   private remapEnabled = true;
   private busIds = new Map<number, string>();
   private podsByUuid = new Map<string, PodRef>();
+  /** When PodResources first answered with no GPU pods while some held GPUs (unconfirmed). */
+  private emptySinceMs?: number;
   private topologyAt = -Infinity;
   private nvlinkAt = -Infinity;
   private timer?: NodeJS.Timeout;
@@ -212,6 +217,17 @@ export class Agent {
     if (!this.opts.podResources) return;
     try {
       const list = await this.opts.podResources.list();
+      const holdsGpus = list.some((d) => isGpuResource(d.resourceName) && d.deviceIds.length > 0);
+      if (!holdsGpus && this.assignments.length > 0) {
+        // A kubelet that has just restarted answers List with an empty list for a moment before its
+        // checkpoint is back (seen on kubelet 1.37): believe "every pod left" only when it holds.
+        this.emptySinceMs ??= this.now();
+        if (this.now() - this.emptySinceMs < EMPTY_POD_RESOURCES_CONFIRM_MS) {
+          problems.push(`kubelet PodResources answered no GPU pods while ${this.assignments.length} held GPUs: keeping them until a later answer confirms it (a restarting kubelet answers empty for a moment)`);
+          return;
+        }
+      }
+      this.emptySinceMs = holdsGpus ? undefined : this.emptySinceMs;
       const indexOf = new Map(this.readings.filter((g) => g.uuid).map((g) => [g.uuid!, g.index]));
       const byPod = new Map<string, GpuNodeAssignment>();
       const pods = new Map<string, PodRef>();

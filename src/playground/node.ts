@@ -12,6 +12,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { kubeBinary, type ControlPlane } from './control-plane.js';
+import { readCriRecords, type CriRecord } from './cri-records.js';
 
 /** The sysctls kubelet 1.37 writes at start-up (pkg/kubelet/cm: setupKernelTunables). */
 const KUBELET_SYSCTLS = ['vm/overcommit_memory', 'vm/panic_on_oom', 'kernel/panic', 'kernel/panic_on_oops', 'kernel/keys/root_maxkeys', 'kernel/keys/root_maxbytes'];
@@ -99,30 +100,6 @@ export interface RealNode {
   restartKubelet(): Promise<void>;
   /** Every CreateContainer request the runtime received so far. */
   criRecords(): CriRecord[];
-}
-
-/** One CreateContainer request as the fake runtime recorded it. */
-export interface CriRecord {
-  time: string;
-  containerId: string;
-  podNamespace: string;
-  podName: string;
-  podUid: string;
-  containerName: string;
-  attempt: number;
-  envs: Record<string, string>;
-  devices: string[];
-  cdiDevices: string[];
-  mounts: string[];
-  annotations: Record<string, string>;
-}
-
-export function readCriRecords(file: string): CriRecord[] {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as CriRecord);
 }
 
 export interface StartNodeOptions {

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { Agent } from '../../src/agent/agent.js';
+import { Agent, EMPTY_POD_RESOURCES_CONFIRM_MS } from '../../src/agent/agent.js';
 import { AgentMetrics, metricsServer } from '../../src/agent/metrics.js';
 import { nvidiaSmiRunner } from '../../src/agent/nvidia-smi.js';
 import { parseGpuNode } from '../../src/cluster/gpunode.js';
@@ -188,5 +188,34 @@ describe.skipIf(!hasShared)('agent loop against fake nvidia-smi executables (nee
     await agent.cycle();
     expect(agent.gpuNode()!.status!.assignments).toEqual([{ pod: 'ml/train-0', gpus: [1], containers: [{ name: 'main', gpus: [1] }] }]);
     expect(await metrics.registry.metrics()).toMatch(/^DCGM_FI_DEV_GPU_UTIL\{gpu="1",[^}]*container="main",namespace="ml",pod="train-0"\} 0$/m);
+  });
+
+  it("keeps the kubelet's assignments through the empty PodResources answer of a restarting kubelet, and lets them go when it holds", async () => {
+    const answers: object[][] = [[{ name: 'train-0', namespace: 'ml', containers: [{ name: 'main', devices: [{ resource_name: 'nvidia.com/gpu', device_ids: ['GPU-00000001-aaaa-bbbb-cccc-dddddddddddd'] }] }] }], [], [], []];
+    const dir = mkdtempSync(path.join(tmpdir(), 'linkpack-agent-podres-'));
+    const socket = path.join(dir, 'kubelet.sock');
+    const server = new grpc.Server();
+    let call = 0;
+    server.addService(podResourcesService().service, {
+      List: (_c: unknown, cb: grpc.sendUnaryData<object>) => cb(null, { pod_resources: answers[Math.min(call++, answers.length - 1)] }),
+      GetAllocatableResources: () => {},
+      Get: () => {},
+    });
+    await bindUnix(server, socket);
+    const client = podResourcesClient(socket);
+    cleanups.push(async () => (client.close(), await shutdownServer(server), rmSync(dir, { recursive: true, force: true })));
+    const f = makeFakeSmi([{ when: 'topo -m', stdoutFile: topo }, { when: 'nvlink -s', stdout: nvlinkOk }, { when: '--query-remapped-rows=*', stdout: '' }, { when: '--query-gpu=*', stdout: q2 }]);
+    made.push(f);
+    let nowMs = 1_000_000;
+    const agent = new Agent({ nodeName: 'h', runner: nvidiaSmiRunner({ path: f.path }), podResources: client, now: () => nowMs });
+    await agent.cycle();
+    expect(agent.assignments.map((a) => a.pod)).toEqual(['ml/train-0']);
+    nowMs += 500; // the kubelet restarted: an empty answer
+    const held = await agent.cycle();
+    expect(agent.assignments.map((a) => a.pod)).toEqual(['ml/train-0']);
+    expect(held.problems.join('\n')).toContain('keeping them until a later answer confirms it');
+    nowMs += EMPTY_POD_RESOURCES_CONFIRM_MS; // still empty later: the pod really left
+    await agent.cycle();
+    expect(agent.assignments).toEqual([]);
   });
 });

@@ -2,8 +2,10 @@
 // on a unix socket so that a real kubelet can run pods without containers. It adds what the
 // playground needs: every CreateContainer request recorded as a JSON line (the env, devices, CDI
 // devices, mounts and annotations the kubelet took from the device plugin), a container whose env
-// sets PLAYGROUND_EXIT_CODE=<n> exits with n about a second after it starts, and one log line per
-// container in the kubelet's log file so `kubectl logs` finds something.
+// sets PLAYGROUND_EXIT_CODE=<n> exits with n about a second after it starts (or, with
+// PLAYGROUND_EXIT_ON_FILE=<path>, once that file exists), and one log line per container in the
+// kubelet's log file so `kubectl logs` finds something. Starts, exits and stops are recorded too
+// (`event`), so a test can tell which containers held devices at the same time.
 package main
 
 import (
@@ -24,6 +26,7 @@ import (
 )
 
 type record struct {
+	Event         string            `json:"event"` // create | start | exit | stop
 	Time          string            `json:"time"`
 	ContainerID   string            `json:"containerId"`
 	PodNamespace  string            `json:"podNamespace"`
@@ -42,7 +45,7 @@ type runtime struct {
 	*fake.RemoteRuntime
 	mu      sync.Mutex
 	records *os.File
-	exits   map[string]int32  // container ID → exit code asked by PLAYGROUND_EXIT_CODE
+	exits   map[string]exitRule // container ID → when and how it ends by itself
 	logs    map[string]string // container ID → the kubelet's log file for it
 	lines   map[string]string // container ID → what the container "prints"
 }
@@ -54,6 +57,7 @@ func (r *runtime) CreateContainer(ctx context.Context, req *kubeapi.CreateContai
 	}
 	cfg, sb := req.GetConfig(), req.GetSandboxConfig()
 	rec := record{
+		Event:         "create",
 		Time:          time.Now().UTC().Format(time.RFC3339Nano),
 		ContainerID:   resp.ContainerId,
 		PodNamespace:  sb.GetMetadata().GetNamespace(),
@@ -85,10 +89,14 @@ func (r *runtime) CreateContainer(ctx context.Context, req *kubeapi.CreateContai
 	if _, err := r.records.Write(append(line, '\n')); err != nil {
 		return nil, fmt.Errorf("fakecri: recording CreateContainer: %w", err)
 	}
-	if v, ok := rec.Envs["PLAYGROUND_EXIT_CODE"]; ok {
-		if n, err := strconv.Atoi(v); err == nil {
-			r.exits[resp.ContainerId] = int32(n)
+	code, hasCode := rec.Envs["PLAYGROUND_EXIT_CODE"]
+	onFile := rec.Envs["PLAYGROUND_EXIT_ON_FILE"]
+	if hasCode || onFile != "" {
+		n, err := strconv.Atoi(code)
+		if err != nil && hasCode {
+			n = 1 // an unreadable code still ends the container, as a failing entry point would
 		}
+		r.exits[resp.ContainerId] = exitRule{code: int32(n), onFile: onFile}
 	}
 	if sb.GetLogDirectory() != "" && cfg.GetLogPath() != "" {
 		r.logs[resp.ContainerId] = filepath.Join(sb.GetLogDirectory(), cfg.GetLogPath())
@@ -103,8 +111,9 @@ func (r *runtime) StartContainer(ctx context.Context, req *kubeapi.StartContaine
 		return nil, err
 	}
 	id := req.GetContainerId()
+	r.event("start", id)
 	r.mu.Lock()
-	code, exits := r.exits[id]
+	rule, exits := r.exits[id]
 	logFile, line := r.logs[id], r.lines[id]
 	delete(r.exits, id)
 	delete(r.logs, id)
@@ -113,10 +122,53 @@ func (r *runtime) StartContainer(ctx context.Context, req *kubeapi.StartContaine
 	if logFile != "" {
 		writeLog(logFile, line)
 	}
-	if exits {
-		time.AfterFunc(time.Second, func() { r.exit(id, code) })
+	if exits && rule.onFile == "" {
+		time.AfterFunc(time.Second, func() { r.exit(id, rule.code) })
+	} else if exits {
+		go func() {
+			for {
+				if _, err := os.Stat(rule.onFile); err == nil {
+					r.exit(id, rule.code)
+					return
+				}
+				if !r.running(id) {
+					return
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+		}()
 	}
 	return resp, nil
+}
+
+type exitRule struct {
+	code   int32
+	onFile string
+}
+
+func (r *runtime) StopContainer(ctx context.Context, req *kubeapi.StopContainerRequest) (*kubeapi.StopContainerResponse, error) {
+	wasRunning := r.running(req.GetContainerId())
+	resp, err := r.RemoteRuntime.StopContainer(ctx, req)
+	if err == nil && wasRunning {
+		r.event("stop", req.GetContainerId())
+	}
+	return resp, err
+}
+
+func (r *runtime) running(id string) bool {
+	svc := r.RuntimeService
+	svc.Lock()
+	defer svc.Unlock()
+	c, ok := svc.Containers[id]
+	return ok && c.State == kubeapi.ContainerState_CONTAINER_RUNNING
+}
+
+// event records a container's start, exit or stop (its devices are in its create record).
+func (r *runtime) event(kind, id string) {
+	line, _ := json.Marshal(map[string]string{"event": kind, "time": time.Now().UTC().Format(time.RFC3339Nano), "containerId": id})
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, _ = r.records.Write(append(line, '\n'))
 }
 
 // exit marks a running container exited with code, as a process ending on its own would.
@@ -136,6 +188,7 @@ func (r *runtime) exit(id string, code int32) {
 	} else {
 		c.Reason = "Error"
 	}
+	go r.event("exit", id) // outside the runtime's lock
 }
 
 // writeLog appends one line in the CRI log format the kubelet reads (`kubectl logs`).
@@ -177,7 +230,7 @@ func main() {
 	base.ImageService.SetFakeFilesystemUsage(fsUsage)
 	base.ImageService.SetFakeContainerFilesystemUsage(fsUsage)
 	base.RuntimeService.FakeLinuxConfiguration = &kubeapi.LinuxRuntimeConfiguration{CgroupDriver: kubeapi.CgroupDriver_CGROUPFS}
-	r := &runtime{RemoteRuntime: base, records: out, exits: map[string]int32{}, logs: map[string]string{}, lines: map[string]string{}}
+	r := &runtime{RemoteRuntime: base, records: out, exits: map[string]exitRule{}, logs: map[string]string{}, lines: map[string]string{}}
 	// Register our wrapper, not the embedded one: a fresh server with the same fake state.
 	srv := newServer(r)
 	_ = os.Remove(*listen)
