@@ -361,7 +361,8 @@ export function renderJob(task: MLTask, opts: JobOptions = {}): KubeObject {
   const s = task.spec;
   const plan = volumes(task, opts.cls);
   const deadline = s.activeDeadlineSeconds === undefined ? undefined : Math.max(1, s.activeDeadlineSeconds - Math.floor(opts.elapsedSeconds ?? 0));
-  const specHash = shortHash({ spec: s, labels: task.metadata.labels ?? {}, annotations: task.metadata.annotations ?? {} });
+  // suspend is not a change of the gang (it is toggled on the Job), so it is not hashed.
+  const specHash = shortHash({ spec: { ...s, suspend: undefined }, labels: task.metadata.labels ?? {}, annotations: task.metadata.annotations ?? {} });
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',

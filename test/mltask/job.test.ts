@@ -86,6 +86,7 @@ describe('renderJob', () => {
     const h = (x: KubeObject) => x.metadata.annotations[ANN_SPEC_HASH];
     expect(h(renderJob(task({ parallelism: 8 })))).not.toBe(h(renderJob(task())));
     expect(h(renderJob(t, { elapsedSeconds: 5 }))).toBe(h(job));
+    expect(h(renderJob({ ...t, spec: { ...t.spec, suspend: true } }))).toBe(h(job));
     expect(h(renderJob(t, { cls: cls({ shmSize: '1Gi' }) }))).toBe(h(job));
   });
 
