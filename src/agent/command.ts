@@ -15,10 +15,10 @@ import { inClusterTarget, kubeconfigTarget, kubeRest } from './kube-rest.js';
 import { AgentMetrics, metricsServer } from './metrics.js';
 import { nvidiaSmiRunner } from './nvidia-smi.js';
 import { GpuNodePublisher } from './publisher.js';
+import { UsageError } from '../cli/errors.js';
 
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+// The one CLI kit's UsageError, re-exported for the modules that take it from here.
+export { UsageError };
 
 /** `10`, `10s`, `500ms`, `5m` → milliseconds. */
 export function parseDurationMs(text: string, flag: string): number {
@@ -142,7 +142,8 @@ export async function runAgentCommand(o: AgentCommandOptions): Promise<void> {
     return { ok: true, detail: c.complete ? `ok: ${agent.cycles} cycles` : `degraded: ${c.problems.join('; ')}` };
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (e) => reject(new Error(`cannot listen on ${o.host}:${port}: ${e.message}`)));
+    // The error itself (code, port): the CLI kit says EADDRINUSE in one sentence.
+    server.once('error', (e) => reject(e));
     server.listen(port, o.host, resolve);
   });
   const addr = server.address();

@@ -1,18 +1,21 @@
 #!/usr/bin/env node
-import { CommanderError, InvalidArgumentError } from 'commander';
-import { buildProgram } from './program.js';
-import { EXIT_USAGE, isUsageError, USAGE_HINT } from './usage.js';
+import { packageVersion } from './usage.js';
+import { printable, reportError } from './errors.js';
 
-try {
-  await buildProgram().parseAsync(process.argv);
-} catch (e) {
-  if (e instanceof CommanderError && !(e instanceof InvalidArgumentError)) {
-    // From commander's own parsing: it has printed the message and the hint; --help/--version exit 0.
-    process.exitCode = e.exitCode === 0 ? 0 : EXIT_USAGE;
-  } else {
-    const command = process.argv[2] && !process.argv[2].startsWith('-') ? ` ${process.argv[2]}` : '';
-    console.error(`linkpack${command}: ${(e as Error).message}`);
-    if (isUsageError(e)) console.error(USAGE_HINT);
-    process.exitCode = isUsageError(e) ? EXIT_USAGE : 1;
-  }
+const args = process.argv.slice(2);
+const commandName = args[0] && !args[0].startsWith('-') ? printable(args[0], 40) : undefined;
+
+// `--version` without loading any command (their modules pull in fastify, the Kubernetes client…).
+if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
+  console.log(packageVersion());
+} else {
+  // Whatever escapes a command later (a timer, a socket) is still one line, not a stack trace.
+  const fatal = (err: unknown) => {
+    reportError(commandName, err);
+    process.exit(process.exitCode ?? 1);
+  };
+  process.on('uncaughtException', fatal);
+  process.on('unhandledRejection', fatal);
+  const { runCli } = await import('./run.js');
+  await runCli(process.argv, commandName);
 }

@@ -8,6 +8,7 @@ import { parseAllDocuments } from 'yaml';
 import { ClusterCache, type ClusterCacheOptions } from './cache.js';
 import { GPUNODE_KIND, parseGpuNode } from './gpunode.js';
 import { podFacts } from './pod.js';
+import { clusterFileProblem } from './static-checks.js';
 import type { PodBinder } from './types.js';
 
 export class ClusterFileError extends Error {
@@ -42,6 +43,8 @@ export function parseClusterFile(text: string, source: string): ClusterFileConte
     items.forEach((item, ii) => classify(item, items.length > 1 || value !== item ? `${at}, items[${ii}]` : at, out));
   });
   checkReferences(out, source);
+  const problem = clusterFileProblem(out, source);
+  if (problem) throw new ClusterFileError(problem);
   return out;
 }
 

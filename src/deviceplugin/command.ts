@@ -4,10 +4,14 @@
  * watch of this node's pods, unless --no-api.
  */
 import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
 import type { Command } from 'commander';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
-import { fakeSmiScript, UsageError } from '../agent/command.js';
+import { fakeSmiScript } from '../agent/command.js';
+import { checkDirectory } from '../cli/checks.js';
+import { reportError, UsageError } from '../cli/errors.js';
+import { missingKubeconfig, noClusterReason } from '../kube/no-cluster.js';
 import { nvidiaSmiRunner } from '../agent/nvidia-smi.js';
 import { getPreset, listPresets } from '../topology/presets.js';
 import { DEVICE_PLUGIN_DIR } from '../kubelet/device-plugin-api.js';
@@ -52,24 +56,32 @@ export function parseShareSlots(text: string): number {
   return n;
 }
 
+/** The device plugin's way to run without a cluster. */
+const NO_API = 'linkpack device-plugin --no-api (preferred allocations from the core alone)';
+
 function positiveSeconds(text: string, flag: string): number {
   const n = Number(text);
-  if (!(n > 0)) throw new Error(`${flag} "${text}": expected a positive number of seconds`);
+  if (!(n > 0)) throw new UsageError(`${flag} "${text}": expected a positive number of seconds`);
   return n * 1000;
 }
 
 export async function runDevicePlugin(opts: DevicePluginCommandOptions, logger: Logger = pino({ level: opts.logLevel })): Promise<RunningDevicePlugin> {
   const nodeName = opts.nodeName ?? process.env.NODE_NAME;
-  if (!nodeName) throw new Error('--node-name is required (or $NODE_NAME, set from spec.nodeName in the DaemonSet)');
+  if (!nodeName) throw new UsageError('--node-name is required (or $NODE_NAME, set from spec.nodeName in the DaemonSet)');
   const intervalMs = positiveSeconds(opts.healthInterval, '--health-interval');
   const intentWaitMs = Number(opts.intentWait ?? DEFAULT_INTENT_WAIT_MS);
-  if (!(intentWaitMs >= 0 && intentWaitMs <= 10_000)) throw new Error(`--intent-wait "${opts.intentWait}": expected milliseconds 0–10000`);
+  if (!(intentWaitMs >= 0 && intentWaitMs <= 10_000)) throw new UsageError(`--intent-wait "${opts.intentWait}": expected milliseconds 0–10000`);
   const shareSlots = parseShareSlots(opts.shareSlots ?? '1');
-  if (opts.kubeconfig && !existsSync(opts.kubeconfig)) throw new Error(`--kubeconfig ${opts.kubeconfig}: no such file`);
+  checkDirectory(opts.pluginDir, '--plugin-dir', "the kubelet's device-plugins directory");
+  if (opts.api) {
+    // Without a cluster the pod watch would retry localhost:8080 forever while logging success.
+    const missing = opts.kubeconfig ? missingKubeconfig(opts.kubeconfig, NO_API) : noClusterReason(process.env, homedir(), existsSync, NO_API);
+    if (missing) throw new UsageError(missing);
+  }
   const log = (level: 'info' | 'warn' | 'error', message: string) => logger[level](message);
 
-  if (opts.fake && opts.nvidiaSmi) throw new Error('--fake and --nvidia-smi exclude each other: --fake runs the built-in fake nvidia-smi');
-  if (opts.fake && !getPreset(opts.fake)) throw new Error(`--fake "${opts.fake}": not a preset (one of ${listPresets().map((p) => p.name).join(', ')})`);
+  if (opts.fake && opts.nvidiaSmi) throw new UsageError('--fake and --nvidia-smi exclude each other: --fake runs the built-in fake nvidia-smi');
+  if (opts.fake && !getPreset(opts.fake)) throw new UsageError(`--fake "${opts.fake}": not a preset (one of ${listPresets().map((p) => p.name).join(', ')})`);
   const runner = nvidiaSmiRunner(opts.fake ? { path: process.execPath, argsPrefix: [fakeSmiScript(), '--preset', opts.fake] } : { path: opts.nvidiaSmi ?? 'nvidia-smi' });
   const devices = await SmiDeviceSource.open(runner, { nodeName, intervalMs, log: (level, m) => log(level, m) });
   const node = nodeGpus(nodeName, devices.topology());
@@ -89,6 +101,7 @@ export async function runDevicePlugin(opts: DevicePluginCommandOptions, logger: 
   const plugin = new LinkpackDevicePlugin({ node, devices, pluginDir: opts.pluginDir, intents, events, cdi: opts.cdi ?? false, log, intentWaitMs, shareSlots });
   await plugin.start();
   devices.start();
+  if (!plugin.isRegistered) log('info', `waiting for the kubelet at ${plugin.kubeletSocketPath} (registers as soon as it appears)`);
   // Not awaited: the kubelet must get its devices even while the API server is unreachable
   // (preferences then come from the core until the first list arrives).
   void feed?.start().then(() => log('info', `watching pods on ${nodeName}: ${intents!.size} with a linkpack assignment`));
@@ -123,8 +136,7 @@ export function registerDevicePluginCommand(program: Command, hooks: { onStarted
       try {
         running = await runDevicePlugin(opts);
       } catch (err) {
-        console.error(`linkpack device-plugin: ${err instanceof Error ? err.message : String(err)}`);
-        process.exitCode = 2;
+        reportError('device-plugin', err);
         return;
       }
       if (hooks.onStarted) return hooks.onStarted(running);

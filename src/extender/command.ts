@@ -5,7 +5,6 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { FastifyInstance } from 'fastify';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -14,6 +13,8 @@ import { pino, type Logger } from 'pino';
 import { ClusterCache, ClusterInformers, KubePodBinder, loadClusterFile, StaticPodBinder } from '../cluster/index.js';
 import type { PodBinder } from '../cluster/types.js';
 import { availableGpusByModel } from '../core/index.js';
+import { reportError, UsageError } from '../cli/errors.js';
+import { missingKubeconfig, noClusterReason } from '../kube/no-cluster.js';
 import { observedProfile } from './observed-profile.js';
 import { buildExtenderServer } from './server.js';
 
@@ -38,26 +39,9 @@ export interface ExtenderCommandOptions {
   heartbeatTimeoutExplicit?: boolean;
 }
 
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+export { UsageError } from '../cli/errors.js';
 
-export const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
-
-/**
- * Why no cluster can be reached, or undefined when client-node's default lookup will find one
- * ($KUBECONFIG, ~/.kube/config, in-cluster). Without this, client-node falls back to
- * http://localhost:8080 and the informers repeat connection errors forever.
- */
-export function noClusterReason(env: NodeJS.ProcessEnv, home: string, exists: (p: string) => boolean): string | undefined {
-  if (env.KUBECONFIG) return undefined;
-  if (home && exists(join(home, '.kube', 'config'))) return undefined;
-  if (exists(SERVICE_ACCOUNT_TOKEN) && env.KUBERNETES_SERVICE_HOST) return undefined;
-  return (
-    'no cluster found: no --kubeconfig, $KUBECONFIG is unset, ~/.kube/config does not exist and this is not a pod with a service account. ' +
-    'Give --kubeconfig <file>, or run without a cluster: linkpack extender --cluster-file deploy/examples/cluster.yaml'
-  );
-}
+export { EXTENDER_WITHOUT_CLUSTER, missingKubeconfig, noClusterReason, SERVICE_ACCOUNT_TOKEN } from '../kube/no-cluster.js';
 
 /** `120`, `120s`, `2m` → milliseconds. */
 export function parseSeconds(text: string, flag: string): number {
@@ -107,8 +91,11 @@ export async function runExtender(opts: ExtenderCommandOptions, logger: Logger =
     );
   } else {
     const kubeConfig = new KubeConfig();
-    if (opts.kubeconfig) kubeConfig.loadFromFile(opts.kubeconfig);
-    else {
+    if (opts.kubeconfig) {
+      const missing = missingKubeconfig(opts.kubeconfig);
+      if (missing) throw new UsageError(missing);
+      kubeConfig.loadFromFile(opts.kubeconfig);
+    } else {
       const missing = noClusterReason(process.env, homedir(), existsSync);
       if (missing) throw new UsageError(missing);
       kubeConfig.loadFromDefault();
@@ -190,8 +177,7 @@ export function registerExtenderCommand(program: Command, hooks: { onStarted?: (
       try {
         running = await runExtender({ ...opts, heartbeatTimeoutExplicit: cmd.getOptionValueSource('heartbeatTimeout') === 'cli' });
       } catch (err) {
-        console.error(`linkpack extender: ${err instanceof Error ? err.message : String(err)}`);
-        process.exitCode = 2;
+        reportError('extender', err);
         return;
       }
       if (hooks.onStarted) return hooks.onStarted(running);

@@ -5,6 +5,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
+import { checkReadableFile, checkWritableDir } from '../cli/checks.js';
 import { reportJson, reportText, mapaRows, textTable } from './format.js';
 import { mapaScenario } from './mapa.js';
 import { EXTENDER_TIES, POLICY_NAMES, TIE_BREAKS, parsePolicies, type ExtenderTies, type PolicyName, type TieBreak } from './policies.js';
@@ -101,6 +102,10 @@ async function runSimulateCommand(o: SimulateOptions): Promise<void> {
   if ((o.nodes === undefined) !== (o.pods === undefined)) {
     throw new InvalidArgumentError(`--nodes and --pods go together (got only ${o.nodes !== undefined ? '--nodes' : '--pods'})`);
   }
+  // Before the run (minutes on a trace), not after it: a bad path fails at once.
+  if (o.nodes !== undefined) checkReadableFile(o.nodes, '--nodes');
+  if (o.pods !== undefined) checkReadableFile(o.pods, '--pods');
+  if (o.report) checkWritableDir(o.out ?? DEFAULT_REPORT_DIR, '--out');
   const progress = progressReporter();
   let report;
   try {

@@ -4,6 +4,7 @@
  * given: slots it already allocated are left out, as the device manager does), and the flag
  * through the real command.
  */
+import { USAGE_HINT } from '../../src/cli/usage.js';
 import { rmSync } from 'node:fs';
 import { Command } from 'commander';
 import { pino } from 'pino';
@@ -194,7 +195,7 @@ describe('linkpack device-plugin --share-slots', () => {
       const program = new Command('linkpack').exitOverride();
       registerDevicePluginCommand(program);
       await program.parseAsync(['node', 'linkpack', 'device-plugin', '--node-name', 'n1', '--share-slots', '0', '--no-api', '--log-level', 'silent']);
-      expect(printed).toEqual(['linkpack device-plugin: --share-slots "0": expected a whole number of devices per GPU, 1–100']);
+      expect(printed).toEqual(['linkpack device-plugin: --share-slots "0": expected a whole number of devices per GPU, 1–100', USAGE_HINT]);
       expect(process.exitCode).toBe(2);
     } finally {
       spy.mockRestore();

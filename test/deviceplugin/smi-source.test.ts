@@ -82,6 +82,6 @@ describe('linkpack device-plugin --no-api', () => {
   it('says what is wrong when the plugin directory is missing', async () => {
     await expect(
       runDevicePlugin({ nodeName: 'n1', nvidiaSmi: fakeSmi().path, pluginDir: '/nonexistent/dp', api: false, healthInterval: '60', logLevel: 'silent' }, pino({ level: 'silent' })),
-    ).rejects.toThrow(/device plugin directory \/nonexistent\/dp does not exist/);
+    ).rejects.toThrow("--plugin-dir /nonexistent/dp: does not exist (expected the kubelet's device-plugins directory)");
   });
 });

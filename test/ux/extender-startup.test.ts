@@ -22,7 +22,9 @@ afterEach(() => {
 describe('no cluster', () => {
   it('noClusterReason: each source of a config is enough; none gives one sentence with the way out', () => {
     const none = () => false;
-    expect(noClusterReason({ KUBECONFIG: '/x' }, '/home/u', none)).toBeUndefined();
+    expect(noClusterReason({ KUBECONFIG: '/x' }, '/home/u', (p) => p === '/x')).toBeUndefined();
+    // A $KUBECONFIG naming only missing files is no cluster, said with the file it looked for.
+    expect(noClusterReason({ KUBECONFIG: '/x:/y' }, '/home/u', none)).toMatch(/^no cluster found: \$KUBECONFIG names \/x, \/y, which does not exist\. Give --kubeconfig <file>, or run without a cluster: /);
     expect(noClusterReason({}, '/home/u', (p) => p === '/home/u/.kube/config')).toBeUndefined();
     expect(noClusterReason({ KUBERNETES_SERVICE_HOST: '10.0.0.1' }, '/home/u', (p) => p === SERVICE_ACCOUNT_TOKEN)).toBeUndefined();
     // A token without the service env (not really in a pod) is no cluster either.

@@ -1,0 +1,37 @@
+/**
+ * Parse and run one `linkpack` command line with the CLI conventions: commander's own messages
+ * get the same `linkpack <command>:` prefix as ours, `--log-level` is checked before any command
+ * builds a logger, and every error ends as one line with exit 2 (usage) or 1 (failure).
+ */
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { checkLogLevel } from './checks.js';
+import { printable, reportError } from './errors.js';
+import { buildProgram } from './program.js';
+import { EXIT_USAGE } from './usage.js';
+
+/** Every command of the tree, the root first. */
+function allCommands(c: Command): Command[] {
+  return [c, ...c.commands.flatMap(allCommands)];
+}
+
+export async function runCli(argv: readonly string[], commandName: string | undefined): Promise<void> {
+  const program = buildProgram();
+  for (const c of allCommands(program)) {
+    // commander writes "error: …"; ours is "linkpack <command>: …", escaped like every message.
+    c.configureOutput({
+      outputError: (text, write) => write(printable(text.replace(/^error: /, `linkpack${commandName ? ` ${commandName}` : ''}: `).trimEnd(), 2000) + '\n'),
+    });
+  }
+  program.hook('preAction', (_root, action) => {
+    const level = action.opts().logLevel as unknown;
+    if (typeof level === 'string') checkLogLevel(level);
+  });
+  try {
+    await program.parseAsync([...argv]);
+  } catch (e) {
+    if (e instanceof CommanderError && !(e instanceof InvalidArgumentError)) {
+      // From commander's own parsing: it has printed the message and the hint; --help/--version exit 0.
+      process.exitCode = e.exitCode === 0 ? 0 : EXIT_USAGE;
+    } else reportError(commandName, e);
+  }
+}
