@@ -155,6 +155,12 @@ describe.skipIf(controlPlaneSkip)('MLTask mode Job on the real control plane', (
     const t = (await task('late'))!;
     expect(t.status.conditions.find((c: KObj) => c.type === 'Failed')).toMatchObject({ status: 'True', reason: 'DeadlineExceeded', message: expect.stringContaining('activeDeadlineSeconds 4') });
     expect(t.status.restarts).toBe(0);
+    // The Job controller's own verdict, after the deadline ran out (not an earlier failure).
+    const j = (await job('late'))!;
+    expect(j.spec.activeDeadlineSeconds).toBe(4);
+    // FailureTarget first (pods still terminating), then Failed: either carries the reason.
+    expect(j.status.conditions.find((c: KObj) => c.type === 'Failed' || c.type === 'FailureTarget')).toMatchObject({ status: 'True', reason: 'DeadlineExceeded' });
+    expect(Date.parse(t.status.completionTime) - Date.parse(j.status.startTime)).toBeGreaterThanOrEqual(3000);
     await remove('late');
   });
 
