@@ -39,8 +39,11 @@ export interface AgentMetricsOptions {
 
 const GPU_LABELS = ['gpu', 'UUID', 'pci_bus_id', 'device', 'modelName', 'DCGM_FI_DRIVER_VERSION', 'container', 'namespace', 'pod'] as const;
 
-/** dcgm-exporter field → reading, unit as dcgm-exporter reports it (etc/default-counters.csv). */
-const DCGM_GAUGES: readonly { name: string; help: string; value: (r: GpuReading) => number | undefined }[] = [
+/**
+ * dcgm-exporter field → reading, unit and type as dcgm-exporter reports it (etc/default-counters.csv:
+ * the ECC totals are counters there, so rate() and increase() work on either exporter).
+ */
+const DCGM_FIELDS: readonly { name: string; help: string; type?: 'counter'; value: (r: GpuReading) => number | undefined }[] = [
   { name: 'DCGM_FI_DEV_SM_CLOCK', help: 'SM clock frequency (in MHz).', value: (r) => r.smClockMHz },
   { name: 'DCGM_FI_DEV_MEM_CLOCK', help: 'Memory clock frequency (in MHz).', value: (r) => r.memClockMHz },
   { name: 'DCGM_FI_DEV_GPU_TEMP', help: 'GPU temperature (in C).', value: (r) => r.temperatureC },
@@ -50,7 +53,7 @@ const DCGM_GAUGES: readonly { name: string; help: string; value: (r: GpuReading)
   { name: 'DCGM_FI_DEV_MEM_COPY_UTIL', help: 'Memory utilization (in %).', value: (r) => r.memUtilPct },
   { name: 'DCGM_FI_DEV_FB_FREE', help: 'Framebuffer memory free (in MiB).', value: (r) => r.memoryFreeMiB },
   { name: 'DCGM_FI_DEV_FB_USED', help: 'Framebuffer memory used (in MiB).', value: (r) => r.memoryUsedMiB },
-  { name: 'DCGM_FI_DEV_ECC_DBE_VOL_TOTAL', help: 'Total number of double-bit volatile ECC errors.', value: (r) => r.eccUncorrectedVolatile },
+  { name: 'DCGM_FI_DEV_ECC_DBE_VOL_TOTAL', help: 'Total number of double-bit volatile ECC errors.', type: 'counter', value: (r) => r.eccUncorrectedVolatile },
 ];
 
 const STATES: readonly HealthStatus[] = ['Healthy', 'Unhealthy', 'Unknown'];
@@ -77,20 +80,32 @@ export class AgentMetrics {
       if (pod) Object.assign(l, { container: pod.container, namespace: pod.namespace, pod: pod.pod });
       return l;
     };
-    for (const g of DCGM_GAUGES) {
-      new Gauge({
-        name: g.name,
-        help: g.help,
-        labelNames,
-        registers: [this.registry],
-        collect() {
-          this.reset();
-          for (const r of self.snapshot?.readings ?? []) {
-            const v = g.value(r);
-            if (v !== undefined) this.set(gpuLabels(r), v);
-          }
-        },
-      });
+    for (const g of DCGM_FIELDS) {
+      // Each scrape re-states the reading: a counter's value is the device's own running total.
+      const each = (put: (labels: Record<string, string>, v: number) => void) => {
+        for (const r of self.snapshot?.readings ?? []) {
+          const v = g.value(r);
+          if (v !== undefined) put(gpuLabels(r), v);
+        }
+      };
+      const config = { name: g.name, help: g.help, labelNames, registers: [this.registry] };
+      if (g.type === 'counter') {
+        new Counter({
+          ...config,
+          collect() {
+            this.reset();
+            each((l, v) => this.inc(l, Math.max(0, v)));
+          },
+        });
+      } else {
+        new Gauge({
+          ...config,
+          collect() {
+            this.reset();
+            each((l, v) => this.set(l, v));
+          },
+        });
+      }
     }
     new Gauge({
       name: 'linkpack_gpu_health',
@@ -140,19 +155,30 @@ export class AgentMetrics {
       registers: [this.registry],
     });
     this.smiLastSuccess = new Gauge({ name: 'linkpack_nvidia_smi_last_success_timestamp_seconds', help: 'When each nvidia-smi command last succeeded.', labelNames: ['command'], registers: [this.registry] });
-    const pubGauge = (name: string, help: string, pick: (s: PublisherStats) => number) =>
-      new Gauge({
+    // Counts since start are counters (rate() and resets work); "failing now" is a gauge.
+    const pubCounter = (name: string, help: string, pick: (s: PublisherStats) => number) =>
+      new Counter({
         name,
         help,
         registers: [this.registry],
         collect() {
           const s = self.publisherStats?.();
-          if (s) this.set(pick(s));
+          if (!s) return;
+          this.reset();
+          this.inc(pick(s));
         },
       });
-    pubGauge('linkpack_gpunode_status_writes', 'GPUNode status writes (changes and heartbeats) since start.', (s) => s.changes + s.heartbeats);
-    pubGauge('linkpack_gpunode_publish_failures', 'Failed GPUNode publish attempts since start.', (s) => s.failures);
-    pubGauge('linkpack_gpunode_publish_failing', 'Consecutive failed GPUNode publish attempts now (0 = up to date or idle).', (s) => s.failingFor);
+    pubCounter('linkpack_gpunode_status_writes_total', 'GPUNode status writes (changes and heartbeats) since start.', (s) => s.changes + s.heartbeats);
+    pubCounter('linkpack_gpunode_publish_failures_total', 'Failed GPUNode publish attempts since start.', (s) => s.failures);
+    new Gauge({
+      name: 'linkpack_gpunode_publish_failing',
+      help: 'Consecutive failed GPUNode publish attempts now (0 = up to date or idle).',
+      registers: [this.registry],
+      collect() {
+        const s = self.publisherStats?.();
+        if (s) this.set(s.failingFor);
+      },
+    });
   }
 
   setSnapshot(s: MetricsSnapshot): void {

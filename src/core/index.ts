@@ -5,3 +5,4 @@ export { fragmentationMilli } from './fragmentation.js';
 export { popularityProfile, profileFromShapes, typicalProfile, TYPICAL_COVERAGE, type ShapeSource } from './profile.js';
 export { modelMatches, modelTokens } from './model-match.js';
 export { availableGpusByModel, gpusByModelOf, modelNeed, modelNeedTable, withFreeSupply } from './scarcity.js';
+export { freeCapacity, largestNvlinkSet, type FreeCapacity } from './free-capacity.js';

@@ -5,7 +5,8 @@
  * NVLink), so the first failing step is the one to fix. Lists name only the GPUs they claim to.
  * Cold path: built only when a caller asks for reasons.
  */
-import { type CompiledTopology, isConnectedQuality, popcount } from './compile.js';
+import { type CompiledTopology, popcount } from './compile.js';
+import { largestNvlinkSet } from './free-capacity.js';
 import { modelMatches } from './model-match.js';
 import type { GpuRequest, NodeState } from './types.js';
 import { GPU_MILLI } from './types.js';
@@ -30,13 +31,6 @@ function indices(mask: number): number[] {
 function gpuList(mask: number): string {
   const ix = indices(mask);
   return `${ix.length === 1 ? 'GPU' : 'GPUs'} ${ix.join(',')}`;
-}
-
-/** Largest NVLink-connected subset of `mask` (1 when it has GPUs but no NVLink pair). */
-function largestNvlinkSet(ct: CompiledTopology, mask: number): number {
-  const size = 1 << ct.n;
-  for (let s = popcount(mask); s >= 2; s--) if (isConnectedQuality(ct.bestQuality[s * size + mask]!)) return s;
-  return mask ? 1 : 0;
 }
 
 function distinctModels(ct: CompiledTopology, mask: number): string {

@@ -2,11 +2,12 @@
  * Cluster-wide gauges computed from the extender's cache when Prometheus scrapes (nothing is
  * kept between scrapes): GPUs by state, nodes that still have a free NVLink-connected set of k
  * GPUs (asked of the core, so it is the set the scheduler could give), and the FGD fragmentation
- * of the free capacity under the workload profile. Labels are classes, never node names.
+ * of the free capacity under the workload profile; and per node its free GPUs and largest free
+ * NVLink-connected set (a `node` label: one series per GPU node, as dcgm-exporter's `Hostname`).
  */
 import { Gauge, type Registry } from 'prom-client';
 import type { ClusterView } from '../cluster/types.js';
-import { fragmentationMilli, placeOnNode } from '../core/index.js';
+import { freeCapacity, fragmentationMilli, placeOnNode, type FreeCapacity } from '../core/index.js';
 import { GPU_MILLI, type GpuRequest, type WorkloadProfile } from '../core/types.js';
 
 export const NVLINK_SET_SIZES = [2, 4, 8] as const;
@@ -24,10 +25,12 @@ export interface ClusterSnapshot {
   nvlinkSetNodes: Record<number, number>;
   fragmentationMilli: number | undefined;
   freeMilli: number;
+  /** Usable nodes only: an unusable node's GPUs are not the scheduler's to give. */
+  perNode: Map<string, FreeCapacity>;
 }
 
 export function clusterSnapshot(src: ClusterMetricsSource): ClusterSnapshot {
-  const out: ClusterSnapshot = { gpus: { free: 0, partial: 0, used: 0, unhealthy: 0 }, nodes: { usable: 0, unavailable: 0 }, nvlinkSetNodes: {}, fragmentationMilli: undefined, freeMilli: 0 };
+  const out: ClusterSnapshot = { gpus: { free: 0, partial: 0, used: 0, unhealthy: 0 }, nodes: { usable: 0, unavailable: 0 }, nvlinkSetNodes: {}, fragmentationMilli: undefined, freeMilli: 0, perNode: new Map() };
   for (const k of NVLINK_SET_SIZES) out.nvlinkSetNodes[k] = 0;
   const profile = src.profile();
   const nowMs = src.now();
@@ -40,6 +43,7 @@ export function clusterSnapshot(src: ClusterMetricsSource): ClusterSnapshot {
     }
     out.nodes.usable++;
     const s = look.state;
+    out.perNode.set(name, freeCapacity(s));
     s.freeMilli.forEach((f, i) => {
       if ((s.unhealthyMask ?? 0) & (1 << i)) out.gpus.unhealthy++;
       else {
@@ -84,6 +88,20 @@ export function registerClusterMetrics(registry: Registry, src: ClusterMetricsSo
   breakdown('linkpack_cluster_free_nvlink_set_nodes', 'Nodes that can still give a free NVLink-connected set of `size` whole GPUs (as the core would choose it)', 'size', (s) =>
     NVLINK_SET_SIZES.map((k) => [String(k), s.nvlinkSetNodes[k] ?? 0]),
   );
+  const perNode = (name: string, help: string, pick: (c: FreeCapacity) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['node'],
+      registers: [registry],
+      collect() {
+        // Nodes come and go: only the ones in this snapshot have a series.
+        this.reset();
+        for (const [node, c] of snap().perNode) this.set({ node }, pick(c));
+      },
+    });
+  perNode('linkpack_node_free_gpus', 'Whole healthy GPUs with nothing on them, per node the extender can use', (c) => c.freeGpus);
+  perNode('linkpack_node_largest_free_nvlink_set', 'Largest NVLink-connected set among the free GPUs, per node the extender can use (1: free GPUs but no NVLink pair)', (c) => c.largestFreeNvlinkSet);
   new Gauge({
     name: 'linkpack_cluster_fragmentation_ratio',
     help: 'Share of the free GPU capacity that the typical workload (observed profile) cannot use: FGD fragmentation / free milli-GPU',

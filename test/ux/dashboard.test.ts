@@ -33,7 +33,7 @@ const expand = (e: string) => e.replaceAll('$node', '.*').replaceAll('$__rate_in
 describe('dashboard JSON', () => {
   it('covers what an operator asks for, on the DCGM names and the linkpack series', () => {
     const all = targets.map((t) => t.expr).join('\n');
-    for (const name of ['DCGM_FI_DEV_GPU_UTIL', 'DCGM_FI_DEV_FB_USED', 'linkpack_gpu_health', 'linkpack_nvlink_degraded_pairs', 'linkpack_cluster_free_nvlink_set_nodes', 'linkpack_extender_request_duration_seconds_bucket', 'linkpack_extender_binds_total', 'linkpack_cluster_fragmentation_ratio']) {
+    for (const name of ['DCGM_FI_DEV_GPU_UTIL', 'DCGM_FI_DEV_FB_USED', 'linkpack_gpu_health', 'linkpack_nvlink_degraded_pairs', 'linkpack_cluster_free_nvlink_set_nodes', 'linkpack_extender_request_duration_seconds_bucket', 'linkpack_extender_binds_total', 'linkpack_cluster_fragmentation_ratio', 'linkpack_node_free_gpus', 'linkpack_node_largest_free_nvlink_set']) {
       expect(all, name).toContain(name);
     }
     expect(all).toMatch(/by \(namespace, pod\)/);
