@@ -1,6 +1,7 @@
 /**
- * MLTask: the training-job resource, as typed plain data. `validate.ts` turns untrusted JSON/YAML
- * into these (defaults applied); render/status/reconciler only ever see validated values.
+ * MLTask: the training-job resource, as typed plain data (a contract: DESIGN.md "Contracts").
+ * src/mltask/validate.ts turns untrusted JSON/YAML into these (defaults applied); render, status
+ * and the reconciler only ever see validated values. src/mltask/types.ts re-exports this file.
  */
 import type { PackingPolicy, TopologyMode } from '../core/types.js';
 

@@ -6,50 +6,17 @@
  * them when the workload is created.
  */
 import { GROUP_VERSION } from '../api/annotations.js';
-import { MOUNT_MODEL_OUTPUT, MOUNT_SCRATCH, MOUNT_SHM, MOUNT_TRAINING_DATA, type EnvFromSource, type EnvVar, type MLTask } from './types.js';
+import { ANN_DEFAULT_CLASS, MLTASKCLASS_KIND, type MLTaskClass, type MLTaskClassSpec } from '../api/mltaskclass.js';
+import { MOUNT_MODEL_OUTPUT, MOUNT_SCRATCH, MOUNT_SHM, MOUNT_TRAINING_DATA, type MLTask } from './types.js';
 import { Errors, envFromList, envList, isObj, LIMITS, PATTERNS, show, str, type Obj } from './validate.js';
 
-export const MLTASKCLASS_KIND = 'MLTaskClass';
-export const MLTASKCLASS_PLURAL = 'mltaskclasses';
-/** `"true"` on one class makes it the default (as StorageClass's is-default-class). */
-export const ANN_DEFAULT_CLASS = 'linkpack.io/default-class';
+export { ANN_DEFAULT_CLASS, MLTASKCLASS_KIND, MLTASKCLASS_PLURAL, type MLTaskClass, type MLTaskClassSpec } from '../api/mltaskclass.js';
 /** Volume names the controller uses itself. */
 export const RESERVED_VOLUMES = ['training-data', 'model-output', 'scratch', 'shm'] as const;
 const RESERVED_MOUNTS = [MOUNT_TRAINING_DATA, MOUNT_MODEL_OUTPUT, MOUNT_SCRATCH, MOUNT_SHM];
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type K8s = Record<string, any>;
-
-export interface MLTaskClassSpec {
-  default?: boolean;
-  tolerations?: K8s[];
-  nodeSelector?: Record<string, string>;
-  affinity?: K8s;
-  priorityClassName?: string;
-  serviceAccountName?: string;
-  imagePullSecrets?: Array<{ name: string }>;
-  /** Pod-level securityContext. */
-  securityContext?: K8s;
-  /** Worker-container securityContext. */
-  containerSecurityContext?: K8s;
-  /** A RAM emptyDir at /dev/shm of this size (a Kubernetes quantity). */
-  shmSize?: string;
-  /** Extra extended resources per worker (e.g. `rdma/hca: "1"`), requests = limits. */
-  resources?: Record<string, string>;
-  volumes?: K8s[];
-  volumeMounts?: K8s[];
-  env?: EnvVar[];
-  envFrom?: EnvFromSource[];
-  /** GPU preferences a task gets when it does not state them (model, memoryMin). */
-  gpu?: { model?: string; memoryMin?: string };
-}
-
-export interface MLTaskClass {
-  name: string;
-  spec: MLTaskClassSpec;
-  /** Marked default by annotation or spec.default. */
-  isDefault: boolean;
-}
 
 export const CLASS_KEYS = ['default', 'tolerations', 'nodeSelector', 'affinity', 'priorityClassName', 'serviceAccountName', 'imagePullSecrets', 'securityContext', 'containerSecurityContext', 'shmSize', 'resources', 'volumes', 'volumeMounts', 'env', 'envFrom', 'gpu'] as const;
 
