@@ -49,12 +49,12 @@ describe('daemonset/ manifests', () => {
     expect(agent.readinessProbe.httpGet).toEqual({ path: '/healthz', port: 'metrics' });
   });
 
-  it('grants exactly: get its Node, get/create GPUNodes, get/update/patch gpunodes/status, to the DaemonSet service account', () => {
+  it('grants exactly: get its Node, get/create GPUNodes, update gpunodes/status (PUT), to the DaemonSet service account', () => {
     const role = all.find((o) => o.kind === 'ClusterRole')!;
     expect(role.rules).toEqual([
       { apiGroups: [''], resources: ['nodes'], verbs: ['get'] },
       { apiGroups: ['linkpack.io'], resources: ['gpunodes'], verbs: ['get', 'create'] },
-      { apiGroups: ['linkpack.io'], resources: ['gpunodes/status'], verbs: ['get', 'update', 'patch'] },
+      { apiGroups: ['linkpack.io'], resources: ['gpunodes/status'], verbs: ['update'] },
     ]);
     const binding = all.find((o) => o.kind === 'ClusterRoleBinding')!;
     expect(binding.roleRef.name).toBe(role.metadata.name);

@@ -47,10 +47,10 @@ describe('daemonset/: the device-plugin container', () => {
     expect(terms).toEqual([{ matchExpressions: [{ key: 'linkpack.io/node', operator: 'In', values: ['true'] }] }]);
   });
 
-  it('may read pods and create events, bound to the pod’s service account', () => {
+  it('may list/watch pods and create events, bound to the pod’s service account', () => {
     const role = all.find((o) => o.kind === 'ClusterRole' && o.metadata.name === 'linkpack-device-plugin')!;
     expect(role.rules).toEqual([
-      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
       { apiGroups: [''], resources: ['events'], verbs: ['create'] },
     ]);
     const binding = all.find((o) => o.kind === 'ClusterRoleBinding' && o.roleRef.name === role.metadata.name)!;

@@ -200,6 +200,8 @@ describe('deploy manifests', () => {
     expect(can('', 'pods/binding', 'create')).toBe(true);
     expect(can('', 'events', 'create')).toBe(true);
     for (const v of ['list', 'watch']) expect(can('linkpack.io', 'gpunodes', v), `gpunodes ${v}`).toBe(true);
+    // The Node feed (CPU/memory view): without it the extender never becomes ready (test/rbac checks it on the real server).
+    for (const v of ['list', 'watch']) expect(can('', 'nodes', v), `nodes ${v}`).toBe(true);
     // Least privilege: no wildcards, no writes beyond those.
     for (const r of role.rules) {
       expect(r.verbs).not.toContain('*');
