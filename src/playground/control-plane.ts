@@ -24,7 +24,7 @@
  * watch streams mid-event (informers), an API outage with writes pending (agent publisher).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
@@ -267,6 +267,7 @@ export class ControlPlane {
   static async start(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
     if (controlPlaneSkip) throw new Error(controlPlaneSkip);
     const dir = opts.dir ?? mkdtempSync(path.join(tmpdir(), 'linkpack-cp-'));
+    mkdirSync(dir, { recursive: true });
     const procs: Proc[] = [];
     const cp = { procs, dir };
     detachedDirs.set(dir, opts.detached ?? false);

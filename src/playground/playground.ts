@@ -43,7 +43,16 @@ export class Playground {
     readonly extenderUrl: string,
     readonly objects: KObj[],
     readonly state: PlaygroundState,
+    private readonly launchers: Map<string, () => void>,
   ) {}
+
+  /** Stops a linkpack process (e.g. `device-plugin-<node>`, `agent-<node>`, `extender`) and starts it again as before. */
+  async restart(name: string): Promise<void> {
+    const launch = this.launchers.get(name);
+    if (!launch) throw new Error(`no linkpack process ${name} (one of ${[...this.launchers.keys()].join(', ')})`);
+    await this.cp.stopProcess(name);
+    launch();
+  }
 
   static async up(o: PlaygroundOptions): Promise<Playground> {
     const t0 = Date.now();
@@ -86,8 +95,12 @@ export class Playground {
 
     const deployments = objects.filter((x) => x.kind === 'Deployment');
     const daemonSets = objects.filter((x) => x.kind === 'DaemonSet');
-    const run = (name: string, c: ContainerCommand, overrides: Record<string, string | false>, env: NodeJS.ProcessEnv = {}) =>
-      cp.spawn(name, process.execPath, [...c.nodeArgs, c.script, ...overrideFlags(c.args, overrides)], { ...process.env, ...c.env, ...env });
+    const launchers = new Map<string, () => void>();
+    const run = (name: string, c: ContainerCommand, overrides: Record<string, string | false>, env: NodeJS.ProcessEnv = {}) => {
+      const launch = () => void cp.spawn(name, process.execPath, [...c.nodeArgs, c.script, ...overrideFlags(c.args, overrides)], { ...process.env, ...c.env, ...env });
+      launchers.set(name, launch);
+      launch();
+    };
 
     // The extender first: kube-scheduler must find it.
     const extender = deployments.flatMap((d) => linkpackContainers(d, repoRoot, podEnv(d))).find((c) => c.args[0] === 'extender');
@@ -149,7 +162,7 @@ export class Playground {
       startSeconds: (Date.now() - t0) / 1000,
     };
     writeFileSync(stateFile(o.dir), JSON.stringify(state, null, 2));
-    return new Playground(cp, nodes, extenderUrl, objects, state);
+    return new Playground(cp, nodes, extenderUrl, objects, state, launchers);
   }
 
   /** Stops every process and removes the folder. */

@@ -53,6 +53,36 @@ function sameIsland(node: string, indices: number[]): boolean {
   return islands(topo).some((island) => indices.every((i) => island.includes(i)));
 }
 
+/** A pod of `gpus` GPUs for the linkpack scheduler, kept to one node; runs until deleted unless `exit`. */
+function gpuPod(name: string, gpus: number, node: string, o: { exit?: boolean; scheduler?: boolean } = {}): KObj {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'ml' },
+    spec: {
+      ...(o.scheduler === false ? { nodeName: node } : { schedulerName: 'linkpack-scheduler', nodeSelector: { 'kubernetes.io/hostname': node } }),
+      restartPolicy: 'Never',
+      terminationGracePeriodSeconds: 0,
+      containers: [{ name: 'main', image: 'worker:1', env: o.exit ? [{ name: 'PLAYGROUND_EXIT_CODE', value: '0' }] : [], resources: { limits: { 'nvidia.com/gpu': String(gpus), cpu: '10m', memory: '16Mi' } } }],
+    },
+  };
+}
+
+async function runningPod(name: string): Promise<KObj> {
+  let pod: KObj | undefined;
+  await pg.cp.eventually(async () => (pod = await pg.cp.get('v1', 'Pod', name, 'ml'))?.status?.phase === 'Running', `pod ml/${name} Running`, 90_000);
+  return pod!;
+}
+
+/** NVIDIA_VISIBLE_DEVICES of the pod's newest container, as the CRI runtime received it. */
+function criGpus(node: string, pod: string): string[] {
+  const created = readCriRecords(pg.nodes.get(node)!.paths.criRecords).filter((r) => r.event === 'create' && r.podName === pod);
+  return (created.at(-1)?.envs?.NVIDIA_VISIBLE_DEVICES ?? '').split(',').filter((x) => x !== '').sort();
+}
+
+const logOf = (name: string) => readFileSync(path.join(dir, `${name}.log`), 'utf8');
+const count = (text: string, needle: string) => text.split(needle).length - 1;
+
 describe.skipIf(controlPlaneSkip)('the GPU chain on real kubelets', () => {
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'linkpack-pg-'));
@@ -76,6 +106,8 @@ describe.skipIf(controlPlaneSkip)('the GPU chain on real kubelets', () => {
           { name: 'PLAYGROUND_EXIT_ON_FILE', value: exitFile },
           { name: 'PLAYGROUND_EXIT_CODE', value: '0' },
         ],
+        trainingData: { uri: 's3://datasets/chain/' },
+        modelOutput: { uri: 's3://models/chain/' },
         parallelism: 2,
         resources: { gpus: 4, cpu: '100m', memory: '64Mi' },
         gpu: { topology: 'require-nvlink' },
@@ -112,7 +144,7 @@ describe.skipIf(controlPlaneSkip)('the GPU chain on real kubelets', () => {
       // The agent's GPUNode and its DCGM-named metrics.
       await pg.cp.eventually(async () => {
         const g = await pg.cp.get('linkpack.io/v1alpha1', 'GPUNode', node);
-        const a = (g?.status?.assignments ?? []).find((x: KObj) => x.namespace === 'ml' && x.name === w.metadata.name);
+        const a = (g?.status?.assignments ?? []).find((x: KObj) => x.pod === name);
         return !!a && a.gpus.map((i: number) => g!.status.gpus.find((x: KObj) => x.index === i)?.uuid).sort().join(',') === uuids.join(',');
       }, `${name}: GPUNode ${node} reports the kubelet's assignment`, 60_000);
       const metricsUrl = pg.state.nodes.find((n) => n.name === node)!.agentMetrics;
@@ -182,4 +214,57 @@ describe.skipIf(controlPlaneSkip)('the GPU chain on real kubelets', () => {
     expect(doubleAllocations(held)).toEqual([]);
     expect(snapshots).toEqual([]);
   }, 300_000);
+
+  it('the kubelet restarted, then the device plugin restarted: running pods keep their GPUs, the plugin registers again, the next pods get the extender\'s set', async () => {
+    await pg.cp.apply(gpuPod('keep', 2, 'h100'));
+    const keep = uuidsOf(await runningPod('keep'));
+    expect(criGpus('h100', 'keep')).toEqual(keep);
+    const registered = 'registered nvidia.com/gpu';
+    const before = count(logOf('device-plugin-h100'), registered);
+
+    await pg.nodes.get('h100')!.restartKubelet();
+    await pg.cp.eventually(async () => count(logOf('device-plugin-h100'), registered) > before, 'the device plugin registers with the new kubelet', 60_000);
+    await pg.cp.eventually(async () => (await podResourcesGpus('h100')).get('ml/keep')?.join(',') === keep.join(','), 'PodResources lists keep with its GPUs after the restart', 60_000);
+    expect((await pg.cp.get('v1', 'Pod', 'keep', 'ml'))!.status.phase).toBe('Running');
+    await pg.cp.apply(gpuPod('after-kubelet', 2, 'h100'));
+    const afterKubelet = uuidsOf(await runningPod('after-kubelet'));
+    expect(criGpus('h100', 'after-kubelet')).toEqual(afterKubelet);
+    expect(afterKubelet.filter((u) => keep.includes(u))).toEqual([]);
+
+    const beforePlugin = count(logOf('device-plugin-h100'), registered);
+    await pg.restart('device-plugin-h100');
+    await pg.cp.eventually(async () => count(logOf('device-plugin-h100'), registered) > beforePlugin, 'the restarted device plugin registers', 60_000);
+    await pg.cp.apply(gpuPod('after-plugin', 2, 'h100'));
+    const afterPlugin = uuidsOf(await runningPod('after-plugin'));
+    expect(criGpus('h100', 'after-plugin')).toEqual(afterPlugin);
+    expect(afterPlugin.filter((u) => keep.includes(u) || afterKubelet.includes(u))).toEqual([]);
+    expect((await podResourcesGpus('h100')).get('ml/keep')).toEqual(keep);
+
+    // The agent's GPUNode reports the three pods (the empty answer of the restarting kubelet is not believed).
+    await pg.cp.eventually(async () => {
+      const g = await pg.cp.get('linkpack.io/v1alpha1', 'GPUNode', 'h100');
+      const pods = (g!.status.assignments ?? []).map((a: KObj) => a.pod);
+      return ['ml/keep', 'ml/after-kubelet', 'ml/after-plugin'].every((p) => pods.includes(p));
+    }, 'the GPUNode lists all three pods', 60_000);
+    for (const n of ['keep', 'after-kubelet', 'after-plugin']) await pg.cp.request('DELETE', `/api/v1/namespaces/ml/pods/${n}`);
+  }, 300_000);
+
+  it('a pod placed without linkpack (no assignment): the plugin gives the core\'s best set and the extender learns it from the agent', async () => {
+    await pg.cp.apply(gpuPod('unscheduled', 2, 'pcie', { scheduler: false }));
+    const pod = await runningPod('unscheduled');
+    expect(pod.metadata.annotations?.[ANN_ASSIGNED_GPUS]).toBeUndefined();
+    const got = criGpus('pcie', 'unscheduled');
+    expect(got).toHaveLength(2);
+    expect(logOf('device-plugin-pcie')).toContain("the core's best set");
+    // The core's best pair on a PCIe box with NVLink bridges is a bridged pair.
+    const topo = getPreset('pcie-8x-nvlink-pairs')!;
+    const g = await pg.cp.get('linkpack.io/v1alpha1', 'GPUNode', 'pcie');
+    const indexOf = (u: string) => g!.status.gpus.find((x: KObj) => x.uuid === u).index as number;
+    expect(islands(topo).some((island) => got.every((u) => island.includes(indexOf(u)))), `${got.join(',')} share an NVLink bridge`).toBe(true);
+    await pg.cp.eventually(async () => {
+      const ui = (await (await fetch(`${pg.extenderUrl}/ui/state`)).json()) as { nodes: { name: string; gpus: { uuid?: string; pods: { pod: string }[] }[] }[] };
+      return ui.nodes.find((n) => n.name === 'pcie')!.gpus.filter((x) => x.pods.some((p) => p.pod === 'ml/unscheduled')).map((x) => x.uuid).sort().join(',') === got.join(',');
+    }, "the extender's cache holds the pod's GPUs as the kubelet gave them", 60_000);
+    await pg.cp.request('DELETE', '/api/v1/namespaces/ml/pods/unscheduled');
+  }, 180_000);
 });
