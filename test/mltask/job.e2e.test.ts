@@ -7,17 +7,16 @@
  * suspended Job makes no pods, unsuspending (what Kueue does on admission) makes them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import { putMLTaskCrdVerbatim } from './real-crd.js';
-import { runExtender, type RunningExtender } from '../../src/extender/command.js';
 import { MLTaskController } from '../../src/mltask/controller.js';
-import { controlPlaneSkip, freePort, startControlPlane, type ControlPlane, type KObj } from '../support/control-plane.js';
+import { controlPlaneSkip, startControlPlane, type ControlPlane, type KObj } from '../support/control-plane.js';
+import { startSchedulingStack, type SchedulingStack } from '../support/scheduling.js';
 
 const NS = 'jobs';
 const BASE = `/apis/linkpack.io/v1alpha1/namespaces/${NS}/mltasks`;
 const SECRET_VALUE = 'sup3r-s3cret-AKIA-do-not-leak';
 let cp: ControlPlane;
-let ext: RunningExtender | undefined;
+let stack: SchedulingStack | undefined;
 let controller: MLTaskController | undefined;
 
 function mltask(name: string, spec: KObj = {}, meta: KObj = {}): KObj {
@@ -71,20 +70,15 @@ beforeAll(async () => {
     const nodes = await cp.list('v1', 'Node');
     return nodes.length === 3 && nodes.every((n) => (n.status?.conditions ?? []).some((c: KObj) => c.type === 'Ready' && c.status === 'True'));
   }, 'three Ready fake GPU nodes');
-  const extPort = await freePort();
-  ext = await runExtender(
-    { kubeconfig: cp.kubeconfigPath, port: String(extPort), host: '127.0.0.1', heartbeatTimeout: '600', bodyLimitMib: '16', logLevel: 'silent', profile: 'none' },
-    pino({ level: 'silent' }),
-  );
-  await cp.eventually(async () => (await fetch(`${ext!.address}/readyz`)).status === 200, 'extender ready');
-  await cp.startScheduler({ extenderUrl: `http://127.0.0.1:${extPort}` });
+  // The extender with the shipped flags, and the real kube-scheduler calling it.
+  stack = await startSchedulingStack(cp);
   controller = new MLTaskController({ kubeConfig: cp.kubeConfig, namespace: NS, workers: 2 });
   await controller.start();
 }, 240_000);
 
 afterAll(async () => {
   await controller?.stop();
-  await ext?.close();
+  await stack?.close();
   await cp?.stop();
 });
 
@@ -124,7 +118,7 @@ describe.skipIf(controlPlaneSkip)('MLTask mode Job on the real control plane', (
     expect(second.some((p) => first.some((q) => q.metadata.uid === p.metadata.uid))).toBe(false);
     const t = (await task('crash'))!;
     expect(t.status).toMatchObject({ restarts: 1, uncountedRestarts: 0 });
-    expect((await eventsOf('crash')).some((e) => /^GangRestarting: worker 1 \(pod crash-1-\w+\) exited 1: restarting all 2 workers \(restart 1 of backoffLimit 3\)/.test(e))).toBe(true);
+    expect((await eventsOf('crash')).some((e) => /^GangRestarting: phase \w+ → GangRestarting: WorkerFailed: worker 1 \(pod crash-1-\w+\) exited 1: restarting all 2 workers \(restart 1 of backoffLimit 3\)/.test(e))).toBe(true);
     for (const p of second) await exitPod(p, 0);
     await until('crash', phaseIs('crash', 'Succeeded'), 'phase Succeeded');
     expect((await task('crash'))!.status.restarts).toBe(1);
@@ -145,7 +139,7 @@ describe.skipIf(controlPlaneSkip)('MLTask mode Job on the real control plane', (
     const t = (await task('evict'))!;
     // backoffLimit 0: a counted restart would have failed the task.
     expect(t.status).toMatchObject({ phase: 'Running', restarts: 0, uncountedRestarts: 1 });
-    expect((await eventsOf('evict')).some((e) => e.startsWith('GangRestarting: a worker was evicted'))).toBe(true);
+    expect((await eventsOf('evict')).some((e) => e.startsWith('GangRestarting: ') && e.includes('Disruption: a worker was evicted'))).toBe(true);
     await remove('evict');
   });
 
