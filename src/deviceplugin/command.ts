@@ -23,6 +23,14 @@ import { nodeGpus } from './preferred.js';
 import { LinkpackDevicePlugin } from './server.js';
 import { MAX_SHARE_SLOTS } from './slots.js';
 import { SmiDeviceSource } from './smi-source.js';
+import { cdiSupport } from './cdi-support.js';
+import { kubeJson } from '../kube/request.js';
+
+/** The Node's containerRuntimeVersion (one GET; the plugin starts without it after 5 s). */
+async function nodeRuntimeVersion(kc: KubeConfig, nodeName: string): Promise<string | undefined> {
+  const node = (await kubeJson(kc, 'GET', `/api/v1/nodes/${encodeURIComponent(nodeName)}`, undefined, undefined, 5_000)) as { status?: { nodeInfo?: { containerRuntimeVersion?: string } } };
+  return node.status?.nodeInfo?.containerRuntimeVersion;
+}
 
 export interface DevicePluginCommandOptions {
   nodeName?: string;
@@ -89,8 +97,9 @@ export async function runDevicePlugin(opts: DevicePluginCommandOptions, logger: 
   let feed: Feed | undefined;
   let intents: IntentStore | undefined;
   let events: KubePodEventRecorder | undefined;
+  let kc: KubeConfig | undefined;
   if (opts.api) {
-    const kc = new KubeConfig();
+    kc = new KubeConfig();
     if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
     else kc.loadFromDefault();
     intents = new IntentStore((i) => node.uuidOf[i], (u) => node.indexOf.has(u), log);
@@ -98,14 +107,23 @@ export async function runDevicePlugin(opts: DevicePluginCommandOptions, logger: 
     feed = nodePodFeed(kc, nodeName, intents, log);
   }
 
-  const plugin = new LinkpackDevicePlugin({ node, devices, pluginDir: opts.pluginDir, intents, events, cdi: opts.cdi ?? false, log, intentWaitMs, shareSlots });
+  let cdi = opts.cdi ?? false;
+  if (cdi && kc) {
+    const runtime = await nodeRuntimeVersion(kc, nodeName).catch((e: Error) => (log('warn', `--cdi: could not read Node ${nodeName}'s runtime version (${e.message}); keeping CDI`), undefined));
+    const support = cdiSupport(runtime);
+    if (!support.ok) {
+      log('warn', support.reason);
+      cdi = false;
+    }
+  }
+  const plugin = new LinkpackDevicePlugin({ node, devices, pluginDir: opts.pluginDir, intents, events, cdi, log, intentWaitMs, shareSlots });
   await plugin.start();
   devices.start();
   if (!plugin.isRegistered) log('info', `waiting for the kubelet at ${plugin.kubeletSocketPath} (registers as soon as it appears)`);
   // Not awaited: the kubelet must get its devices even while the API server is unreachable
   // (preferences then come from the core until the first list arrives).
   void feed?.start().then(() => log('info', `watching pods on ${nodeName}: ${intents!.size} with a linkpack assignment`));
-  log('info', `device plugin for ${nodeName}: ${node.uuidOf.length} GPUs, ${opts.api ? 'honouring linkpack assignments' : 'core only (--no-api)'}${opts.cdi ? ', CDI device names' : ''}${shareSlots > 1 ? `, ${shareSlots} share slots per GPU` : ''}`);
+  log('info', `device plugin for ${nodeName}: ${node.uuidOf.length} GPUs, ${opts.api ? 'honouring linkpack assignments' : 'core only (--no-api)'}${cdi ? ', CDI device names' : ''}${shareSlots > 1 ? `, ${shareSlots} share slots per GPU` : ''}`);
   return {
     plugin,
     async close() {
