@@ -58,6 +58,10 @@ export function loadTopology(src: TopologySources): Topology {
       if (!gpu) throw new Error(`${src.gpusCsv}:${row.line}: GPU ${index} is not in the topology (${topology.gpus.length} GPUs)`);
       Object.assign(gpu, { ...info, index });
     });
+    // Fewer rows than GPUs: a CSV of another machine would otherwise name only some of them.
+    if (rows.length !== topology.gpus.length) {
+      throw new Error(`${src.gpusCsv}: lists ${rows.length} GPUs but the topology has ${topology.gpus.length}: is it from another machine?`);
+    }
   }
   if (src.nvlinkStatus) {
     const file = src.nvlinkStatus;

@@ -92,6 +92,13 @@ describe('inspect refuses what it cannot use', () => {
     expect(r.stderr).toMatch(/has no index or uuid column, so its rows cannot be matched to GPUs/);
   });
 
+  it('--gpus from another machine (another GPU count) is refused', () => {
+    const csv = file('other.csv', 'index, uuid, name, memory.total [MiB]\n0, GPU-x0, NVIDIA A10, 23028 MiB\n1, GPU-x1, NVIDIA A10, 23028 MiB\n');
+    const r = run('inspect', '--topo', 'hgx-h100', '--gpus', csv);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`linkpack inspect: ${csv}: lists 2 GPUs but the topology has 8: is it from another machine?\n`);
+  });
+
   it.skipIf(!hasShared)('--nvlink from another machine, or with every link inactive', () => {
     const other = run('inspect', '--topo', 'hgx-h100', '--nvlink', sharedFixture('nvlink-s-2x-h100-pcie-bridge-inactive-links.txt'));
     expect(other.status).toBe(1);
