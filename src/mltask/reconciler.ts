@@ -218,8 +218,7 @@ export class Reconciler {
         return { requeueAfterMs: RESYNC_MS };
       }
       case 'restart': {
-        const cond = status.conditions.find((c) => c.type === 'GangRestarting');
-        await this.event(raw, cond?.reason === 'WorkerFailed' ? 'Warning' : 'Normal', 'GangRestarting', cond?.message ?? 'restarting the gang', attempt);
+        // The phase Event (GangRestarting, with the reason) already tells why.
         await this.removeChild('jobs', job!);
         return { requeueAfterMs: RECREATE_POLL_MS };
       }
@@ -260,8 +259,8 @@ export class Reconciler {
     await this.opts.api.updateTaskStatus({ ...raw, status });
     this.stats.writes += 1;
     if (before?.phase !== status.phase) {
-      const warn = status.phase === 'Failed';
       const cond = status.conditions.find((c) => c.type === status.phase) ?? status.conditions[0]!;
+      const warn = status.phase === 'Failed' || (status.phase === 'GangRestarting' && cond.reason === 'WorkerFailed');
       // Each attempt of a Job gang passes through the phases again: tell each attempt's.
       const attempt = status.mode === 'Job' ? `.${status.restarts ?? 0}.${status.uncountedRestarts ?? 0}` : '';
       await this.event(raw, warn ? 'Warning' : 'Normal', status.phase, `phase ${before?.phase ?? '(none)'} → ${status.phase}: ${cond.reason}: ${cond.message}`, `${task.metadata.generation}.${status.phase}${attempt}`);

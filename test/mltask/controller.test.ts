@@ -4,17 +4,14 @@
  * dropped watches, and a restart mid-reconcile. The test plays the StatefulSet controller and
  * kubelet by writing pods itself.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
-import { repoRoot } from '../support/paths.js';
 import { MLTaskController } from '../../src/mltask/controller.js';
 import { kubeApiWriter, type ApiWriter } from '../../src/mltask/client.js';
 import type { TestApiServer, KObject } from '../support/apiserver.js';
 import { waitFor } from '../support/wait.js';
 import { startTestApi } from './api.js';
 import { rawInstance as rawTask } from './fixtures.js';
+import { grants, verbOf } from './grants.js';
 
 let api: TestApiServer;
 let controllers: MLTaskController[] = [];
@@ -232,22 +229,6 @@ describe('MLTaskController on the test API server', () => {
 });
 
 /** `group/resource:verb` of a request, as RBAC sees it. */
-function verbOf(r: { method: string; path: string; watch: boolean }): string {
-  const segs = r.path.split('/').filter(Boolean);
-  const [group, rest] = segs[0] === 'api' ? ['', segs.slice(2)] : [segs[1]!, segs.slice(3)];
-  const parts = rest[0] === 'namespaces' ? rest.slice(2) : rest;
-  const resource = parts.length >= 3 ? `${parts[0]}/${parts[2]}` : parts[0];
-  const verb = r.method === 'GET' ? (r.watch ? 'watch' : parts.length === 1 ? 'list' : 'get') : { POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' }[r.method];
-  return `${group}/${resource}:${verb}`;
-}
-
-function grants(): Set<string> {
-  const docs = parseAllDocuments(readFileSync(path.join(repoRoot, 'deploy/controller/rbac.yaml'), 'utf8')).map((d) => d.toJS() as KObject);
-  const out = new Set<string>();
-  for (const d of docs.filter((x) => x.kind === 'ClusterRole')) for (const rule of d.rules) for (const g of rule.apiGroups) for (const res of rule.resources) for (const v of rule.verbs) out.add(`${g}/${res}:${v}`);
-  return out;
-}
-
 function runPodsWhenReady(): void {
   const tick = setInterval(() => {
     if (sts() && !api.get('pods', 'ml', 'train-0')) {
