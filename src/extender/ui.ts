@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { ClusterView, GpuNodeRecord } from '../cluster/types.js';
+import { freeCapacity } from '../core/index.js';
 import { GPU_MILLI } from '../core/types.js';
 import { islands } from '../topology/index.js';
 import { UI_HTML } from './ui-page.js';
@@ -101,8 +102,9 @@ export function uiState(cluster: ClusterView, nowMs: number, decisions: readonly
       };
     });
     const isl = islands(t);
-    const usable = (i: number) => gpus[i]!.healthy && gpus[i]!.freeMilli === GPU_MILLI;
-    const largestFreeNvlinkSet = Math.max(0, ...isl.map((set) => set.filter(usable).length));
+    // A connected set, as the core would give it (free GPUs of one island need not be connected);
+    // a node the extender cannot use gives nothing.
+    const largestFreeNvlinkSet = look.ok ? freeCapacity(look.state).largestFreeNvlinkSet : 0;
     nodes.push({ name, ok: look.ok, ...(look.ok ? {} : { reason: look.reason }), gpus, islands: isl, largestFreeNvlinkSet });
   }
   return { atIso: new Date(nowMs).toISOString(), synced: cluster.synced(), nodes, decisions };

@@ -71,3 +71,13 @@ describe('extender per-node series', () => {
     expectConventions(t);
   });
 });
+
+describe('the web view says the same', () => {
+  it('largest free NVLink set is a connected set, not the free GPUs of one island', async () => {
+    const { uiState } = await import('../../src/extender/ui.js');
+    const cluster = new MemoryCluster();
+    cluster.addNode('dgx1', getPreset('dgx1-v100')!);
+    cluster.hold({ uid: 'a', namespace: 'ml', name: 'a', node: 'dgx1', gpus: [0, 2, 5, 7].map((index) => ({ index })), milliPerGpu: 1000 });
+    expect(uiState(cluster, 0, []).nodes[0]!.largestFreeNvlinkSet).toBe(2);
+  });
+});
