@@ -321,7 +321,11 @@ export function planJob(task: MLTask, obs: JobObservation, nowIso: string): { st
     byIndex.set(i, [...(byIndex.get(i) ?? []), p]);
   }
   const workers: WorkerStatus[] = [];
-  for (let i = 0; i < spec.parallelism; i++) workers.push(obs.pods.length || !prev ? jobWorker(i, byIndex.get(i) ?? []) : (previousWorker(prev, i) ?? jobWorker(i, [])));
+  for (let i = 0; i < spec.parallelism; i++) {
+    // Between attempts (no pods) the last placement is still worth showing; nothing is ready.
+    const kept = obs.pods.length === 0 ? previousWorker(prev, i) : undefined;
+    workers.push(kept ? { ...kept, ready: false } : jobWorker(i, byIndex.get(i) ?? []));
+  }
   const readyWorkers = workers.filter((w) => w.ready).length;
   let restarts = num(prev?.restarts);
   let uncounted = num(prev?.uncountedRestarts);
