@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KubeConfig } from '@kubernetes/client-node';
+import { Command } from 'commander';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { controlPlaneSkip, freePort, kubeBinary, schedulerConfigFor, startControlPlane, type ControlPlane, type KObj } from '../support/control-plane.js';
 import { writeServiceAccountKubeconfig } from '../../src/playground/service-account.js';
@@ -29,6 +30,8 @@ import { kubeJson } from '../../src/kube/request.js';
 import { GpuNodePublisher } from '../../src/agent/publisher.js';
 import { kubeconfigTarget, kubeRest } from '../../src/agent/kube-rest.js';
 import { runExtender, type RunningExtender } from '../../src/extender/command.js';
+import { controllerOptions, registerControllerCommand, type ControllerCommandOptions } from '../../src/mltask/controller-command.js';
+import { MLTaskController } from '../../src/mltask/controller.js';
 import { extenderOptions, shippedExtenderArgs } from '../support/scheduling.js';
 import { CHART, helmBin, kustomizeBin, kustomizeBuild } from '../ux/install-tools.js';
 import { accessText, needs, refusals, WORK_NS, type Access, type Component, type InstallNames } from './needs.js';
@@ -58,6 +61,7 @@ interface Install {
   kubeconfigs: Partial<Record<Component, string>>;
   /** The shipped extender container's args; the scheduler's KubeSchedulerConfiguration (second profile). */
   extenderArgs: string[];
+  controllerArgs: string[];
   schedulerConfig?: string;
 }
 
@@ -85,6 +89,7 @@ const SPECS: InstallSpec[] = [
 function prepare(label: string, all: KObj[]): Omit<Install, 'kubeconfigs'> {
   const accounts: Partial<Record<Component, string>> = {};
   let extenderArgs: string[] = [];
+  let controllerArgs: string[] = [];
   let controllerLease = 'linkpack-controller'; // the controller's --lease-name default (src/mltask/controller-command.ts)
   for (const w of all.filter((o) => o.kind === 'Deployment' || o.kind === 'DaemonSet')) {
     for (const c of w.spec.template.spec.containers as KObj[]) {
@@ -92,6 +97,7 @@ function prepare(label: string, all: KObj[]): Omit<Install, 'kubeconfigs'> {
       if (!comp) continue;
       accounts[comp] = w.spec.template.spec.serviceAccountName;
       if (comp === 'extender') extenderArgs = (c.args as string[]).filter((a) => a !== 'extender');
+      if (comp === 'controller') controllerArgs = (c.args as string[]).filter((a) => a !== 'controller');
       const lease = ((c.args ?? []) as string[]).find((a) => a.startsWith('--lease-name='));
       if (comp === 'controller' && lease) controllerLease = lease.split('=')[1]!;
     }
@@ -106,6 +112,7 @@ function prepare(label: string, all: KObj[]): Omit<Install, 'kubeconfigs'> {
     objects: all.filter((o) => RBAC_KINDS.has(o.kind)),
     accounts,
     extenderArgs,
+    controllerArgs,
     ...(schedulerConfig ? { schedulerConfig } : {}),
   };
 }
@@ -368,7 +375,41 @@ describe.skipIf(controlPlaneSkip !== undefined)('shipped RBAC on the real kube-a
     const forbidden = readFileSync(log, 'utf8').split('\n').filter((l) => /forbidden/i.test(l));
     expect(forbidden).toEqual([]);
   });
+
+  it('kustomize: the MLTask controller under its account (shipped args, leader election on) creates a task\'s Job and Service and writes its status', async () => {
+    const inst = installs.get('kustomize')!;
+    const warnings: string[] = [];
+    const opts = controllerOptions({ ...controllerCommandOptions(inst.controllerArgs), identity: 'rbac-e2e' }, kubeconfigOf(inst.kubeconfigs.controller!));
+    expect(opts.leaderElection).toMatchObject({ namespace: inst.names.namespace, name: inst.names.controllerLease });
+    const controller = new MLTaskController({ ...opts, log: (level, m) => void (level === 'warn' && warnings.push(m)) });
+    await controller.start();
+    try {
+      await cp.apply({
+        apiVersion: 'linkpack.io/v1alpha1',
+        kind: 'MLTask',
+        metadata: { name: 'train', namespace: WORK_NS },
+        spec: { image: 'trainer', trainingData: { uri: 's3://data/x' }, modelOutput: { uri: 's3://models/x' }, parallelism: 1, resources: { gpus: 1 } },
+      });
+      await cp.eventually(async () => (await cp.get('coordination.k8s.io/v1', 'Lease', inst.names.controllerLease, inst.names.namespace))?.spec?.holderIdentity === 'rbac-e2e', 'the controller holds its Lease');
+      await cp.eventually(async () => (await cp.list('batch/v1', 'Job', WORK_NS)).some((j) => j.metadata.labels?.['linkpack.io/mltask'] === 'train'), "the task's Job");
+      await cp.eventually(async () => !!(await cp.get('v1', 'Service', 'train', WORK_NS)), "the task's headless Service");
+      await cp.eventually(async () => !!(await cp.get('linkpack.io/v1alpha1', 'MLTask', 'train', WORK_NS))?.status?.phase, "the task's status");
+    } finally {
+      await controller.stop();
+    }
+    expect(warnings.filter((w) => /forbidden/i.test(w))).toEqual([]);
+  });
 });
+
+/** `linkpack controller <args>` as the real command definition parses them, without starting it. */
+function controllerCommandOptions(args: string[]): ControllerCommandOptions {
+  let seen: ControllerCommandOptions | undefined;
+  const program = new Command().exitOverride();
+  registerControllerCommand(program);
+  program.commands.find((c) => c.name() === 'controller')!.action((o: ControllerCommandOptions) => void (seen = o));
+  program.parse(['node', 'linkpack', 'controller', ...args]);
+  return seen!;
+}
 
 /** The extender as its shipped container runs it (its args through the real command definition), on a free loopback port with its account's kubeconfig. */
 async function shippedExtender(inst: Install): Promise<RunningExtender> {
