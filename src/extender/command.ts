@@ -13,6 +13,7 @@ import { pino, type Logger } from 'pino';
 import { ClusterCache, ClusterInformers, KubePodBinder, loadClusterFile, StaticPodBinder } from '../cluster/index.js';
 import type { PodBinder } from '../cluster/types.js';
 import { availableGpusByModel } from '../core/index.js';
+import { checkReadableFile } from '../cli/checks.js';
 import { reportError, UsageError } from '../cli/errors.js';
 import { missingKubeconfig, noClusterReason } from '../kube/no-cluster.js';
 import { observedProfile } from './observed-profile.js';
@@ -69,6 +70,10 @@ export async function runExtender(opts: ExtenderCommandOptions, logger: Logger =
   const bodyLimitMib = Number(opts.bodyLimitMib);
   if (!(bodyLimitMib > 0)) throw new UsageError(`--body-limit-mib "${opts.bodyLimitMib}": expected a positive number`);
   if (Boolean(opts.tlsCert) !== Boolean(opts.tlsKey)) throw new UsageError('--tls-cert and --tls-key go together: give both or neither');
+  // Files named on the command line: a missing one is the user's to fix (exit 2), said before anything starts.
+  if (opts.tlsCert) checkReadableFile(opts.tlsCert, '--tls-cert');
+  if (opts.tlsKey) checkReadableFile(opts.tlsKey, '--tls-key');
+  if (opts.clusterFile) checkReadableFile(opts.clusterFile, '--cluster-file');
   const https = opts.tlsCert && opts.tlsKey ? { cert: await readFile(opts.tlsCert), key: await readFile(opts.tlsKey) } : undefined;
 
   const nccText = opts.nodeCacheCapable ?? 'true';

@@ -4,6 +4,7 @@ import { stringify as toYaml } from 'yaml';
 import { TOPOLOGY_MODES, PACKING_POLICIES, type GpuRequest, type PackingPolicy, type TopologyMode } from '../core/index.js';
 import { validateRequest } from '../core/index.js';
 import { didYouMean } from '../api/nearest.js';
+import { checkReadableFile } from '../cli/checks.js';
 import { getPreset, listPresets } from '../topology/index.js';
 import { GPUS_COMMAND, loadTopology } from '../topology/load.js';
 import { formatInspect, inspectTopology } from './report.js';
@@ -77,6 +78,8 @@ export function registerInspectCommand(program: Command): void {
       const problem = topoProblem(o.topo);
       if (problem) throw new InvalidArgumentError(problem);
       if (o.free !== undefined && o.request === undefined) throw new InvalidArgumentError('--free says which GPUs are free for --request; give --request <k> too');
+      if (o.gpus !== undefined) checkReadableFile(o.gpus, '--gpus');
+      if (o.nvlink !== undefined) checkReadableFile(o.nvlink, '--nvlink');
       const topology = loadTopology({ topo: o.topo, gpusCsv: o.gpus, nvlinkStatus: o.nvlink });
       if (o.asGpunode) {
         const { gpuNodeObject } = await import('../cluster/gpunode.js');

@@ -140,6 +140,32 @@ describe('bad input is one line, at once', () => {
     expect(expectOneLine(await run(['extender', '--bogus']), 'linkpack extender', 2)).toBe("linkpack extender: unknown option '--bogus'");
   });
 
+  it('a file named on the command line that is not there is a usage error (exit 2) in every command', async () => {
+    expect(expectOneLine(await run(['extender', '--cluster-file', '/nope.yaml']), 'linkpack extender', 2)).toBe('linkpack extender: --cluster-file /nope.yaml: does not exist');
+    expect(expectOneLine(await run(['inspect', '--topo', 'hgx-h100', '--gpus', '/nope.csv']), 'linkpack inspect', 2)).toBe('linkpack inspect: --gpus /nope.csv: does not exist');
+    expect(expectOneLine(await run(['simulate', '--nodes', '/nope.csv', '--pods', '/nope.csv']), 'linkpack simulate', 2)).toBe('linkpack simulate: --nodes /nope.csv: does not exist');
+  });
+
+  it('the device plugin says it waits for the kubelet while unregistered', async () => {
+    const child = spawn(process.execPath, [cliPath, 'device-plugin', '--node-name', 'n', '--fake', 'hgx-h100', '--no-api', '--plugin-dir', dir], { cwd: repoRoot, env: noCluster });
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        const take = (d: Buffer) => {
+          out += String(d);
+          const m = /waiting for the kubelet at [^"]+/.exec(out);
+          if (m) resolve(m[0]);
+        };
+        child.stdout.on('data', take);
+        child.stderr.on('data', take);
+        child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+      });
+      expect(line).toBe(`waiting for the kubelet at ${path.join(dir, 'kubelet.sock')} (registers as soon as it appears)`);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
   it('a bad cluster file is one line', async () => {
     const empty = path.join(dir, 'empty.yaml');
     writeFileSync(empty, '');
