@@ -24,7 +24,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { Command } from 'commander';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { controlPlaneSkip, freePort, kubeBinary, schedulerConfigFor, startControlPlane, type ControlPlane, type KObj } from '../support/control-plane.js';
-import { writeServiceAccountKubeconfig } from '../../src/playground/service-account.js';
+import { tokenKubeconfig, writeServiceAccountKubeconfig } from '../../src/playground/service-account.js';
 import { presetGpuNodeJson } from '../../src/playground/preset-gpunode.js';
 import { kubeJson } from '../../src/kube/request.js';
 import { GpuNodePublisher } from '../../src/agent/publisher.js';
@@ -297,7 +297,7 @@ describe.skipIf(controlPlaneSkip !== undefined)('shipped RBAC on the real kube-a
         expect(unneeded).toEqual([]);
       }, 300_000);
 
-      it("the agent writes its own node's GPUNode; the admission policy refuses it another node's", async () => {
+      it("the agent (its pod's token, or one bound to its Node) writes its own node's GPUNode; the admission policy refuses it another node's", async () => {
         const kubeconfig = inst().kubeconfigs.agent!;
         const own = inst().names.node;
         const other = `${label}-b`;
@@ -316,6 +316,27 @@ describe.skipIf(controlPlaneSkip !== undefined)('shipped RBAC on the real kube-a
         creator.update(presetGpuNodeJson(fresh, 'dgx1-v100').status);
         await expect(creator.syncOnce()).rejects.toThrow(new RegExp(`not ${fresh}`));
         expect(await cp.get('linkpack.io/v1alpha1', 'GPUNode', fresh)).toBeUndefined();
+        // The DaemonSet pod's own token (bound to a Pod on that node) names the node as well.
+        const sa = inst().accounts.agent!;
+        const [pod] = await cp.apply({
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: `agent-on-${own}`, namespace: inst().names.namespace },
+          spec: { nodeName: own, serviceAccountName: sa, containers: [{ name: 'agent', image: 'linkpack' }] },
+        });
+        const tr = await cp.request('POST', `/api/v1/namespaces/${inst().names.namespace}/serviceaccounts/${sa}/token`, {
+          apiVersion: 'authentication.k8s.io/v1',
+          kind: 'TokenRequest',
+          spec: { expirationSeconds: 3600, boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod!.metadata.name, uid: pod!.metadata.uid } },
+        });
+        const podFile = path.join(dir, `${label}-agent-pod.kubeconfig`);
+        writeFileSync(podFile, tokenKubeconfig(cp.server, cp.caPem, saUser(inst().names.namespace, sa), tr.status.token));
+        const fromPod = publisher(own, podFile);
+        fromPod.update(presetGpuNodeJson(own, 'hgx-h100').status);
+        expect(await fromPod.syncOnce()).toBe('written');
+        const podTheirs = publisher(other, podFile);
+        podTheirs.update(presetGpuNodeJson(other, 'hgx-h100').status);
+        await expect(podTheirs.syncOnce()).rejects.toThrow(new RegExp(`on node ${own} may write only GPUNode ${own}, not ${other}`));
         // A token that names no node (not a pod's) writes nothing, not even "its own".
         const unbound = await writeServiceAccountKubeconfig(cp, path.join(dir, `${label}-agent-unbound.kubeconfig`), inst().names.namespace, inst().accounts.agent!);
         const anon = publisher(own, unbound);
