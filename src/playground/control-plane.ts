@@ -634,8 +634,10 @@ export class ControlPlane {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    // Dependents first, etcd last, so nothing logs a storm of connection errors.
-    for (const p of [...this.procs].reverse()) await stopOne(p);
+    // Dependents first (together), then the API server, etcd last, so nothing logs a storm of connection errors.
+    const last = ['kube-apiserver', 'etcd'];
+    await Promise.all(this.procs.filter((p) => !last.includes(p.name)).map(stopOne));
+    for (const name of last) await Promise.all(this.procs.filter((p) => p.name === name).map(stopOne));
     if (!process.env.LINKPACK_KEEP_CP) rmSync(this.dir, { recursive: true, force: true });
   }
 }

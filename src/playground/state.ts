@@ -22,7 +22,11 @@ export interface PlaygroundState {
 
 export const stateFile = (dir: string) => path.join(dir, 'playground.json');
 
-/** SIGTERM every recorded process (newest first), SIGKILL what is left after 5 s; returns those still alive. */
+/**
+ * Stops every recorded process: all but the API server and etcd at once (SIGTERM, SIGKILL after
+ * 5 s), then kube-apiserver, then etcd, so nothing spends its last seconds retrying a dead server.
+ * Returns those still alive.
+ */
 export async function stopProcesses(procs: readonly ProcessRecord[]): Promise<string[]> {
   const alive = (pid: number) => {
     try {
@@ -32,17 +36,21 @@ export async function stopProcesses(procs: readonly ProcessRecord[]): Promise<st
       return false;
     }
   };
-  for (const p of [...procs].reverse()) {
-    if (!alive(p.pid)) continue;
-    try {
-      process.kill(p.pid, 'SIGTERM');
-    } catch {
-      continue;
+  const stopAll = async (group: readonly ProcessRecord[]) => {
+    for (const p of group) {
+      try {
+        process.kill(p.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
     }
     const deadline = Date.now() + 5000;
-    while (alive(p.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    if (alive(p.pid)) process.kill(p.pid, 'SIGKILL');
-  }
+    while (group.some((p) => alive(p.pid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    for (const p of group.filter((x) => alive(x.pid))) process.kill(p.pid, 'SIGKILL');
+  };
+  const last = ['kube-apiserver', 'etcd'];
+  await stopAll(procs.filter((p) => !last.includes(p.name)));
+  for (const name of last) await stopAll(procs.filter((p) => p.name === name));
   await new Promise((r) => setTimeout(r, 200));
   return procs.filter((p) => alive(p.pid)).map((p) => `${p.name} (pid ${p.pid})`);
 }
