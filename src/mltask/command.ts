@@ -8,7 +8,8 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { LineCounter, parseAllDocuments, stringify, type Document } from 'yaml';
-import { chooseClass, MLTASKCLASS_KIND, parseMLTaskClass, type MLTaskClass } from './class.js';
+import { memoryAdvice } from './advice.js';
+import { chooseClass, MLTASKCLASS_KIND, parseMLTaskClass, withClassGpu, type MLTaskClass } from './class.js';
 import { parseMLTask } from './validate.js';
 import { renderTask, type KubeObject } from './render.js';
 import { MLTASK_KIND } from './types.js';
@@ -89,6 +90,8 @@ export function renderText(text: string, where: string, extraClasses: readonly M
       errs.push({ i, text: `${at(i, lineOf(doc, lc, ['spec', 'className']))}: ${choice.reason}` });
       continue;
     }
+    const advice = memoryAdvice(withClassGpu(parsed.task, choice.cls).spec);
+    if (advice) out.notes.push(`${at(i, lineOf(doc, lc, ['spec', 'gpu', 'memoryMin']))}: ${advice}`);
     const r = renderTask(parsed.task, undefined, choice.cls);
     out.objects.push(r.service, r.workload);
   }

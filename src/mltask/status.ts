@@ -283,14 +283,18 @@ export function isDisrupted(pod: KubeObject): boolean {
 }
 
 /** Why the gang is not all running, in words: the scheduler's (and so the extender's) reason first. */
-function waitingReason(workers: WorkerStatus[], byIndex: Map<number, KubeObject[]>): { reason: string; message: string } {
+function waitingReason(workers: WorkerStatus[], byIndex: Map<number, KubeObject[]>, memoryMin: string | undefined): { reason: string; message: string } {
   const running = workers.filter((w) => w.succeeded || currentPod(byIndex.get(w.index) ?? [])?.status?.phase === 'Running').length;
   const head = `${running}/${workers.length} workers running`;
   for (const w of workers) {
     const pod = currentPod(byIndex.get(w.index) ?? []);
     const conds: KubeObject[] = Array.isArray(pod?.status?.conditions) ? pod!.status.conditions : [];
     const sched = conds.find((c) => c?.type === 'PodScheduled' && c.status === 'False');
-    if (sched?.message) return { reason: 'Unschedulable', message: `${head}; worker ${w.index}: ${String(sched.message).slice(0, 600)}` };
+    if (sched?.message) {
+      // Tie the extender's memory numbers to the field that asked for them.
+      const text = memoryMin ? String(sched.message).replace(/MiB asked/g, `MiB asked (memoryMin ${memoryMin})`) : String(sched.message);
+      return { reason: 'Unschedulable', message: `${head}; worker ${w.index}: ${text.slice(0, 600)}` };
+    }
     const cs: KubeObject[] = Array.isArray(pod?.status?.containerStatuses) ? pod!.status.containerStatuses : [];
     const waiting = cs.map((c) => c?.state?.waiting).find((x) => x?.reason && x.reason !== 'ContainerCreating');
     if (waiting) return { reason: String(waiting.reason), message: `${head}; worker ${w.index}: ${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}` };
@@ -409,7 +413,7 @@ export function planJob(task: MLTask, obs: JobObservation, nowIso: string): { st
       message = `${workers.filter((w) => !w.succeeded).length} running, ${workers.filter((w) => w.succeeded).length} done of ${spec.parallelism}`;
     } else {
       phase = 'WaitingForGang';
-      ({ reason, message } = waitingReason(workers, byIndex));
+      ({ reason, message } = waitingReason(workers, byIndex, spec.gpu.memoryMin));
     }
   }
 

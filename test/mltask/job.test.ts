@@ -11,6 +11,8 @@ import { planJob, type JobObservation } from '../../src/mltask/status.js';
 import type { MLTask } from '../../src/mltask/types.js';
 import { parseMLTask } from '../../src/mltask/validate.js';
 import { exampleRaw, rawTask, task } from './fixtures.js';
+import { memoryAdvice } from '../../src/mltask/advice.js';
+import { renderText } from '../../src/mltask/command.js';
 
 const T0 = '2025-01-01T00:00:00Z';
 const envOf = (obj: KubeObject): Record<string, KubeObject> => Object.fromEntries(obj.spec.template.spec.containers[0].env.map((e: KubeObject) => [e.name, e]));
@@ -172,6 +174,20 @@ describe('validation of the new fields', () => {
     expect(mib).toBeLessThanOrEqual(81559);
   });
 
+  it('a memory floor no known GPU of the model meets is told with the numbers, offline', () => {
+    expect(memoryAdvice(task({ gpu: { model: 'H100', memoryMin: '80Gi' } }).spec)).toBe(
+      'spec.gpu.memoryMin: 80Gi = 81920 MiB is more than any known H100 reports (NVIDIA H100 80GB HBM3 81559 MiB, NVIDIA H100 PCIe 81559 MiB): it never fits; ask at most 81559Mi (e.g. 79Gi)',
+    );
+    expect(memoryAdvice(task({ gpu: { model: 'H100', memoryMin: '79Gi' } }).spec)).toBeUndefined();
+    expect(memoryAdvice(task({ gpu: { model: 'B200', memoryMin: '180Gi' } }).spec)).toBeUndefined();
+    const raw = exampleRaw();
+    raw.spec.gpu.memoryMin = '80Gi';
+    const r = renderText(JSON.stringify(raw), 'x.json');
+    expect(r.errors).toEqual([]);
+    expect(r.notes).toEqual([expect.stringMatching(/^x\.json:1: spec\.gpu\.memoryMin: 80Gi = 81920 MiB is more than any known H100/)]);
+    expect(renderText(JSON.stringify(exampleRaw()), 'ok.json').notes).toEqual([]);
+  });
+
   it('every bad field named', () => {
     const errs = errorsOf(
       rawTask({
@@ -230,6 +246,10 @@ describe('planJob', () => {
     expect(planJob(t, obs({}), T0)).toMatchObject({ action: { kind: 'create' }, status: { phase: 'WaitingForGang', mode: 'Job', restarts: 0 } });
     const waiting = planJob(t, obs({ job: job(), pods: [jpod(0, 'Pending', { unschedulable: '0/3 nodes are available: gang abc: 2 workers need 2 NVLink-connected 2-GPU sets; 1 exist free' }), jpod(1, 'Pending')] }), T0);
     expect(waiting.status.phase).toBe('WaitingForGang');
+    const mem = task({ parallelism: 2, gpu: { memoryMin: '80Gi' } });
+    const memHash = renderJob(mem).metadata.annotations[ANN_SPEC_HASH];
+    const short = planJob(mem, obs({ job: job({}, { annotations: { [ANN_SPEC_HASH]: memHash } }), pods: [jpod(0, 'Pending', { unschedulable: '0/3 nodes are available: 3 GPU memory 81559 MiB < 81920 MiB asked.' })], wantHash: memHash }), T0);
+    expect(short.status.conditions.find((c) => c.type === 'WaitingForGang')!.message).toContain('GPU memory 81559 MiB < 81920 MiB asked (memoryMin 80Gi)');
     expect(waiting.status.conditions.find((c) => c.type === 'WaitingForGang')).toMatchObject({ reason: 'Unschedulable', message: expect.stringMatching(/^0\/2 workers running; worker 0: .*2 NVLink-connected/) });
     const running = planJob(t, obs({ job: job(), pods: [jpod(0, 'Running', { node: 'n1', gpus: '0:GPU-a,1:GPU-b' }), jpod(1, 'Running', { node: 'n2' })] }), T0);
     expect(running.status).toMatchObject({ phase: 'Running', startTime: T0, jobUID: 'job-1', readyWorkers: 2 });
