@@ -32,7 +32,7 @@ import { kubeconfigTarget, kubeRest } from '../../src/agent/kube-rest.js';
 import { runExtender, type RunningExtender } from '../../src/extender/command.js';
 import { controllerOptions, registerControllerCommand, type ControllerCommandOptions } from '../../src/mltask/controller-command.js';
 import { MLTaskController } from '../../src/mltask/controller.js';
-import { extenderOptions, shippedExtenderArgs } from '../support/scheduling.js';
+import { extenderOptions, keepGpuNodeHeartbeats, shippedExtenderArgs } from '../support/scheduling.js';
 import { CHART, helmBin, kustomizeBin, kustomizeBuild } from '../ux/install-tools.js';
 import { accessText, needs, refusals, WORK_NS, type Access, type Component, type InstallNames } from './needs.js';
 
@@ -122,6 +122,7 @@ let dir: string;
 const installs = new Map<string, Install>();
 const procs: ChildProcess[] = [];
 const extenders: RunningExtender[] = [];
+let stopHeartbeats = () => {};
 
 const kubeconfigOf = (file: string) => {
   const kc = new KubeConfig();
@@ -194,8 +195,11 @@ describe.skipIf(controlPlaneSkip !== undefined)('shipped RBAC on the real kube-a
       }
       installs.set(spec.label, { ...p, kubeconfigs });
     }
+    // The extenders below run with the shipped --heartbeat-timeout; these nodes have no agent.
+    stopHeartbeats = keepGpuNodeHeartbeats(cp);
   });
   afterAll(async () => {
+    stopHeartbeats();
     for (const e of extenders) await e.close().catch(() => {});
     for (const p of procs) p.kill('SIGKILL');
     await cp?.stop();
