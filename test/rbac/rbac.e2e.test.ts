@@ -9,11 +9,12 @@
  * - every verb of every shipped Role/ClusterRole is needed: with that verb removed, some request
  *   of the components bound to the role is denied (a probe user bound to that role alone, so
  *   another role granting the same thing hides nothing); every shipped binding likewise;
- * - the agent writes its own GPUNode with the real publisher, and the shipped
- *   ValidatingAdmissionPolicy refuses it another node's.
- * And real components under their accounts: the extender alone (default-scheduler mode) becomes
- * ready and binds; kube-scheduler with the shipped configuration (leader election on) plus the
- * extender schedule a GPU pod, and kube-scheduler logs no "forbidden".
+ * - the agent writes its own GPUNode with the real publisher (a Node-bound and a Pod-bound
+ *   token), and the shipped ValidatingAdmissionPolicy refuses it another node's.
+ * And real components under their accounts with their shipped args: the extender alone
+ * (default-scheduler mode) becomes ready and binds; kube-scheduler with the shipped configuration
+ * (leader election on) plus the extender schedule a GPU pod, and kube-scheduler logs no
+ * "forbidden"; the MLTask controller holds its Lease and creates a task's Job and Service.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
