@@ -114,7 +114,7 @@ describe('linkpack simulate', () => {
     const nodes = path.join(dir, 'nodes.csv');
     writeFileSync(nodes, 'sn,cpu_milli,memory_mib,gpu,model\nn0,64000,262144,8,V100M16\n');
     const missing = path.join(dir, 'missing.csv');
-    await expect(run(['--nodes', nodes, '--pods', missing])).rejects.toThrow(`${missing}: file not found`);
+    await expect(run(['--nodes', nodes, '--pods', missing])).rejects.toThrow(`--pods ${missing}: does not exist`);
     const bad = path.join(dir, 'bad.csv');
     writeFileSync(bad, 'name,cpu_milli,memory_mib,num_gpu,gpu_milli\np0,8000,16384,two,1000\n');
     await expect(run(['--nodes', nodes, '--pods', bad])).rejects.toThrow(`${bad}:2 column "num_gpu": expected an integer, got "two"`);
