@@ -1,10 +1,9 @@
 /**
  * What a cluster file must not say, because a live cluster cannot: no objects at all, one node
- * twice, a GPU held beyond its capacity by the pods in the file, a pod assigned a GPU index or
- * UUID its node does not have. Each is one line naming the file and the objects; accepting them
+ * twice, and the assignment problems of assignment-checks.ts (a GPU held twice, an unknown GPU). Each is one line naming the file and the objects; accepting them
  * silently would serve a cluster that places on GPUs that do not exist or are taken twice.
  */
-import { GPU_MILLI } from '../core/types.js';
+import { assignmentProblems, type Holder } from './assignment-checks.js';
 import { parseGpuNode } from './gpunode.js';
 import { podFacts } from './pod.js';
 
@@ -35,26 +34,19 @@ export function clusterFileProblem(c: ClusterObjects, source: string): string | 
     const p = parseGpuNode(g);
     if (p.ok) gpusOf.set(nameOf(g), p.value.record.topology.gpus);
   }
-  // GPU → milli-GPU held and by whom, per node.
-  const held = new Map<string, { milli: number; pods: string[] }>();
+  const byNode = new Map<string, Holder[]>();
   for (const pod of c.pods) {
     const f = podFacts(pod);
     if (!f?.active || !f.node || !f.gpus) continue;
-    const gpus = gpusOf.get(f.node);
-    const ref = `${f.namespace}/${f.name}`;
-    for (const a of f.gpus) {
-      const gpu = gpus?.find((x) => x.index === a.index);
-      if (gpus && !gpu) return `${source}: Pod ${ref} is assigned GPU ${a.index}, which node ${f.node} does not have (GPUs 0–${gpus.length - 1})`;
-      if (gpu && a.uuid && gpu.uuid && a.uuid.toUpperCase() !== gpu.uuid.toUpperCase()) {
-        return `${source}: Pod ${ref} is assigned GPU ${a.index} as ${a.uuid}, but that GPU on node ${f.node} is ${gpu.uuid} (a UUID from another machine?)`;
-      }
-      const key = `${f.node}\u0000${a.index}`;
-      const h = held.get(key) ?? { milli: 0, pods: [] };
-      h.milli += f.milliPerGpu;
-      h.pods.push(ref);
-      held.set(key, h);
-      if (h.milli > GPU_MILLI) return `${source}: GPU ${a.index} on node ${f.node} is held by ${h.pods.join(' and ')} (${h.milli} milli-GPU of ${GPU_MILLI})`;
-    }
+    const list = byNode.get(f.node) ?? [];
+    list.push({ ref: `${f.namespace}/${f.name}`, gpus: f.gpus, milliPerGpu: f.milliPerGpu });
+    byNode.set(f.node, list);
+  }
+  for (const [node, holders] of byNode) {
+    const gpus = gpusOf.get(node);
+    if (!gpus) continue; // a Node without a GPUNode: checkReferences has the word on it
+    const first = assignmentProblems(node, gpus, holders)[0];
+    if (first) return `${source}: ${first.text}`;
   }
   return undefined;
 }

@@ -6,6 +6,7 @@
  * NVLink-connected set (a `node` label: one series per GPU node, as dcgm-exporter's `Hostname`).
  */
 import { Gauge, type Registry } from 'prom-client';
+import { assignmentProblems, type AssignmentProblemKind } from '../cluster/assignment-checks.js';
 import type { ClusterView } from '../cluster/types.js';
 import { freeCapacity, fragmentationMilli, placeOnNode, type FreeCapacity } from '../core/index.js';
 import { GPU_MILLI, type GpuRequest, type WorkloadProfile } from '../core/types.js';
@@ -27,10 +28,12 @@ export interface ClusterSnapshot {
   freeMilli: number;
   /** Usable nodes only: an unusable node's GPUs are not the scheduler's to give. */
   perNode: Map<string, FreeCapacity>;
+  /** GPU assignments the API shows that cannot be true (assignment-checks.ts), by kind. */
+  assignmentProblems: Record<AssignmentProblemKind, number>;
 }
 
 export function clusterSnapshot(src: ClusterMetricsSource): ClusterSnapshot {
-  const out: ClusterSnapshot = { gpus: { free: 0, partial: 0, used: 0, unhealthy: 0 }, nodes: { usable: 0, unavailable: 0 }, nvlinkSetNodes: {}, fragmentationMilli: undefined, freeMilli: 0, perNode: new Map() };
+  const out: ClusterSnapshot = { gpus: { free: 0, partial: 0, used: 0, unhealthy: 0 }, nodes: { usable: 0, unavailable: 0 }, nvlinkSetNodes: {}, fragmentationMilli: undefined, freeMilli: 0, perNode: new Map(), assignmentProblems: { 'unknown-gpu': 0, 'uuid-mismatch': 0, 'held-twice': 0 } };
   for (const k of NVLINK_SET_SIZES) out.nvlinkSetNodes[k] = 0;
   const profile = src.profile();
   const nowMs = src.now();
@@ -44,6 +47,8 @@ export function clusterSnapshot(src: ClusterMetricsSource): ClusterSnapshot {
     out.nodes.usable++;
     const s = look.state;
     out.perNode.set(name, freeCapacity(s));
+    const holders = src.cluster.assignmentsOn(name).map((a) => ({ ref: `${a.namespace}/${a.name}`, gpus: a.gpus, milliPerGpu: a.milliPerGpu }));
+    for (const p of assignmentProblems(name, look.gpuNode.topology.gpus, holders)) out.assignmentProblems[p.kind]++;
     s.freeMilli.forEach((f, i) => {
       if ((s.unhealthyMask ?? 0) & (1 << i)) out.gpus.unhealthy++;
       else {
@@ -87,6 +92,12 @@ export function registerClusterMetrics(registry: Registry, src: ClusterMetricsSo
   breakdown('linkpack_cluster_nodes', 'GPU nodes by whether the extender can use them (unavailable: stale heartbeat, bad GPUNode…)', 'state', (s) => Object.entries(s.nodes));
   breakdown('linkpack_cluster_free_nvlink_set_nodes', 'Nodes that can still give a free NVLink-connected set of `size` whole GPUs (as the core would choose it)', 'size', (s) =>
     NVLINK_SET_SIZES.map((k) => [String(k), s.nvlinkSetNodes[k] ?? 0]),
+  );
+  breakdown(
+    'linkpack_cluster_assignment_problems',
+    'GPU assignments in the API that cannot be true: a GPU the node lacks (unknown-gpu), a UUID of another GPU (uuid-mismatch), a GPU held beyond one whole GPU (held-twice)',
+    'kind',
+    (s) => Object.entries(s.assignmentProblems),
   );
   const perNode = (name: string, help: string, pick: (c: FreeCapacity) => number) =>
     new Gauge({

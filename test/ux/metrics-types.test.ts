@@ -11,7 +11,7 @@ import { parseGpuQuery } from '../../src/agent/observe.js';
 import type { PublisherStats } from '../../src/agent/publisher.js';
 import { registerClusterMetrics } from '../../src/extender/cluster-metrics.js';
 import { getPreset } from '../../src/topology/index.js';
-import { MemoryCluster } from '../extender/memory-cluster.js';
+import { MemoryCluster, withUuids } from '../extender/memory-cluster.js';
 
 /** name → TYPE line value. */
 function types(text: string): Map<string, string> {
@@ -79,5 +79,21 @@ describe('the web view says the same', () => {
     cluster.addNode('dgx1', getPreset('dgx1-v100')!);
     cluster.hold({ uid: 'a', namespace: 'ml', name: 'a', node: 'dgx1', gpus: [0, 2, 5, 7].map((index) => ({ index })), milliPerGpu: 1000 });
     expect(uiState(cluster, 0, []).nodes[0]!.largestFreeNvlinkSet).toBe(2);
+  });
+});
+
+describe('assignments that cannot be true, counted in cluster mode', () => {
+  it('a GPU held twice, an unknown GPU and a foreign UUID each count by kind', async () => {
+    const cluster = new MemoryCluster();
+    cluster.addNode('h100', withUuids(getPreset('hgx-h100')!, 'h'));
+    cluster.hold({ uid: 'a', namespace: 'ml', name: 'a', node: 'h100', gpus: [{ index: 0 }], milliPerGpu: 1000 });
+    cluster.hold({ uid: 'b', namespace: 'ml', name: 'b', node: 'h100', gpus: [{ index: 0 }, { index: 9 }], milliPerGpu: 1000 });
+    cluster.hold({ uid: 'c', namespace: 'ml', name: 'c', node: 'h100', gpus: [{ index: 1, uuid: 'GPU-elsewhere' }], milliPerGpu: 1000 });
+    const registry = new Registry();
+    registerClusterMetrics(registry, { cluster, now: () => 0, profile: () => undefined });
+    const text = await registry.metrics();
+    expect(text).toMatch(/^linkpack_cluster_assignment_problems\{kind="held-twice"\} 1$/m);
+    expect(text).toMatch(/^linkpack_cluster_assignment_problems\{kind="unknown-gpu"\} 1$/m);
+    expect(text).toMatch(/^linkpack_cluster_assignment_problems\{kind="uuid-mismatch"\} 1$/m);
   });
 });
