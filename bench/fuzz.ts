@@ -1,5 +1,10 @@
 /**
- * `npm run fuzz -- [--bodies 100000] [--seed 1] [--concurrency 8] [--nodes 200] [--json]`
+ * `npm run fuzz -- [--target extender|smi|deviceplugin|mltask|gpunode|all] [--inputs 100000]
+ *   [--seed 1] [--json]` — one JSON object per target with `--json` (target, inputs, crashes,
+ * hangs, heapStartMiB, heapEndMiB, seconds, the first crash inputs); exit 1 when a target has a
+ * crash, a hang (an input over 1 s) or a heap past its bound. The in-process targets are in
+ * bench/fuzz-<target>.ts on the harness of bench/fuzz-kit.ts; `extender` (the default, `--bodies`
+ * is its old name for `--inputs`; `--concurrency 8`, `--nodes 200`) is below:
  *
  * The standing fuzz of the extender (not part of `npm test`): generated and mutated
  * kube-scheduler bodies to every verb (filter, prioritize, bind, preempt, and GET /explain) over
@@ -15,7 +20,15 @@ import { StaticPodBinder } from '../src/cluster/static-file.js';
 import type { PodBinder } from '../src/cluster/types.js';
 import { buildExtenderServer } from '../src/extender/server.js';
 import { benchCluster, benchPod } from './http.js';
+import type { ChildProcess } from 'node:child_process';
 import { arg, procMiB, startServerChild } from './child.js';
+import { devicePluginTarget } from './fuzz-deviceplugin.js';
+import { gpuNodeTarget } from './fuzz-gpunode.js';
+import { clip, mutate, runTarget, type FuzzTarget } from './fuzz-kit.js';
+import { mltaskTarget } from './fuzz-mltask.js';
+import { smiTarget } from './fuzz-smi.js';
+
+export { mutate };
 
 const ANNOTATIONS = ['topology', 'policy', 'gpu-model', 'gpu-memory-min', 'gpu-milli', 'include-gpus', 'exclude-gpus', 'unknown-key'].map((k) => `linkpack.io/${k}`);
 const GOOD_VALUES = ['require-nvlink', 'prefer-nvlink', 'any', 'binpack', 'spread', 'H100', 'A100,V100', '80Gi', '16384', '500', '1000', 'GPU-1-0,GPU-2-3'];
@@ -47,23 +60,17 @@ async function serve(n: number): Promise<void> {
     }
   }, 250).unref();
   const app = buildExtenderServer({ cluster, binder: recording, bodyLimitBytes: 1024 * 1024 });
+  // The parent asks for the heap after a full GC (the child runs with --expose-gc).
+  process.on('SIGUSR2', () => {
+    (globalThis as { gc?: () => void }).gc?.();
+    process.stdout.write(`HEAP ${process.memoryUsage().heapUsed}\n`);
+  });
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
   process.stdout.write(`LISTENING ${address}\n`);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Parent: generate and send
-
-/** Replace one subtree of a value by another value (path indices wrap around). */
-export function mutate(value: unknown, path: readonly number[], replacement: unknown): unknown {
-  if (path.length === 0 || value === null || typeof value !== 'object') return replacement;
-  const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value);
-  if (entries.length === 0) return replacement;
-  const [k, v] = entries[path[0]! % entries.length]!;
-  const copy: Record<string, unknown> | unknown[] = Array.isArray(value) ? [...value] : { ...value };
-  (copy as Record<string, unknown>)[k] = mutate(v, path.slice(1), replacement);
-  return copy;
-}
 
 interface Case {
   method: 'POST' | 'GET';
@@ -134,6 +141,19 @@ function send(agent: Agent, url: URL, c: Case): Promise<{ status: number; text: 
 
 
 export interface FuzzResult {
+  target: 'extender';
+  inputs: number;
+  /** 5xx answers + 4xx without a message + a dead server. */
+  crashes: number;
+  /** Answers that took over 1 s. */
+  hangs: number;
+  /** Server heap after a full GC: before the first body, at 30% (caches warm) and at the end. */
+  heapStartMiB: number;
+  heapWarmMiB: number;
+  heapEndMiB: number;
+  /** Stated bound: heapEndMiB ≤ heapWarmMiB × 1.2 + 16 (the bounded caches fill in the first part). */
+  heapBounded: boolean;
+  crashInputs: { error: string; input: string }[];
   bodies: number;
   /** Binds that succeeded (the bind path ran to the end and changed the cache). */
   binds: number;
@@ -147,20 +167,56 @@ export interface FuzzResult {
   failures: string[];
 }
 
-async function main(): Promise<void> {
-  const serveN = arg('--serve');
-  if (serveN) return serve(Number(serveN));
-  const total = Number(arg('--bodies') ?? 100_000);
-  const seed = Number(arg('--seed') ?? 1);
+/** The child's heap after a full GC (MiB), asked for with SIGUSR2. */
+function childHeapMiB(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    let buf = '';
+    const onData = (d: Buffer) => {
+      buf += d.toString();
+      const m = /HEAP (\d+)/.exec(buf);
+      if (!m) return;
+      child.stdout!.off('data', onData);
+      clearTimeout(timer);
+      resolve(Math.round((Number(m[1]) / 1024 / 1024) * 10) / 10);
+    };
+    const timer = setTimeout(() => {
+      child.stdout!.off('data', onData);
+      resolve(NaN);
+    }, 5000);
+    child.stdout!.on('data', onData);
+    child.kill('SIGUSR2');
+  });
+}
+
+async function fuzzExtender(total: number, seed: number, jsonOut: boolean): Promise<boolean> {
   const concurrency = Number(arg('--concurrency') ?? 8);
   const nodes = Number(arg('--nodes') ?? 200);
-  const jsonOut = process.argv.includes('--json');
-  const { child, url } = await startServerChild(fileURLToPath(import.meta.url), [String(nodes)]);
+  const { child, url } = await startServerChild(fileURLToPath(import.meta.url), [String(nodes)], ['--expose-gc']);
   let crashed = false;
   child.once('exit', () => (crashed = true));
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const gen = generators(nodes);
-  const result: FuzzResult = { bodies: 0, binds: 0, byStatus: {}, fiveXx: 0, missingMessage: 0, crashed: false, seconds: 0, rssMiB: [], rssFlat: false, failures: [] };
+  const result: FuzzResult = {
+    target: 'extender',
+    inputs: 0,
+    crashes: 0,
+    hangs: 0,
+    heapStartMiB: await childHeapMiB(child),
+    heapWarmMiB: NaN,
+    heapEndMiB: NaN,
+    heapBounded: false,
+    crashInputs: [],
+    bodies: 0,
+    binds: 0,
+    byStatus: {},
+    fiveXx: 0,
+    missingMessage: 0,
+    crashed: false,
+    seconds: 0,
+    rssMiB: [],
+    rssFlat: false,
+    failures: [],
+  };
   const t0 = Date.now();
   const batch = 2000;
   let nextSample = 0;
@@ -172,8 +228,10 @@ async function main(): Promise<void> {
         while (i < cases.length && !crashed) {
           const c = cases[i++]!;
           let r: { status: number; text: string };
+          const sent = performance.now();
           try {
             r = await send(agent, url, c);
+            if (performance.now() - sent > 1000) result.hangs++;
           } catch (err) {
             if (crashed) return;
             throw new Error(`${c.method} ${c.path}: ${err instanceof Error ? err.message : String(err)}`);
@@ -183,6 +241,7 @@ async function main(): Promise<void> {
           if (r.status >= 500) {
             result.fiveXx++;
             if (result.failures.length < 10) result.failures.push(`${r.status} ${c.path} ${c.body.slice(0, 300)} → ${r.text.slice(0, 300)}`);
+            if (result.crashInputs.length < 5) result.crashInputs.push({ error: `${r.status}: ${r.text.slice(0, 300)}`, input: clip(`${c.method} ${c.path} ${c.body}`) });
           } else if (r.status >= 400) {
             let msg: unknown;
             try {
@@ -193,13 +252,15 @@ async function main(): Promise<void> {
             if (typeof msg !== 'string' || msg === '') {
               result.missingMessage++;
               if (result.failures.length < 10) result.failures.push(`${r.status} without a message: ${c.path} ${c.body.slice(0, 200)} → ${r.text.slice(0, 200)}`);
+              if (result.crashInputs.length < 5) result.crashInputs.push({ error: `${r.status} without a message: ${r.text.slice(0, 300)}`, input: clip(`${c.method} ${c.path} ${c.body}`) });
             }
           }
         }
       };
       await Promise.all(Array.from({ length: concurrency }, worker));
       done += cases.length;
-      result.bodies = done;
+      result.bodies = result.inputs = done;
+      if (!crashed && Number.isNaN(result.heapWarmMiB) && done >= total * 0.3) result.heapWarmMiB = await childHeapMiB(child);
       if (!crashed && done >= nextSample) {
         result.rssMiB.push({ atProgress: Math.round((done / total) * 100) / 100, rssMiB: procMiB(child.pid!) });
         nextSample += total / 10;
@@ -209,6 +270,7 @@ async function main(): Promise<void> {
     // Still serving?
     const health = await send(agent, url, { method: 'GET', path: '/healthz', body: '', contentType: '' }).catch(() => ({ status: 0, text: '' }));
     if (health.status !== 200) crashed = true;
+    if (!crashed) result.heapEndMiB = await childHeapMiB(child);
   } finally {
     result.crashed = crashed;
     agent.destroy();
@@ -219,13 +281,65 @@ async function main(): Promise<void> {
   const early = Math.max(...(earlySamples.length > 0 ? earlySamples : result.rssMiB.slice(0, 1)).map((s) => s.rssMiB));
   const last = result.rssMiB.at(-1)?.rssMiB ?? Infinity;
   result.rssFlat = last <= early * 1.2 + 16;
-  const ok = result.fiveXx === 0 && result.missingMessage === 0 && !result.crashed && result.rssFlat && result.bodies >= total;
+  result.crashes = result.fiveXx + result.missingMessage + (result.crashed ? 1 : 0);
+  result.heapBounded = result.heapEndMiB <= (Number.isNaN(result.heapWarmMiB) ? result.heapStartMiB : result.heapWarmMiB) * 1.2 + 16;
+  const ok = result.crashes === 0 && result.hangs === 0 && result.rssFlat && result.heapBounded && result.bodies >= total;
   if (jsonOut) console.log(JSON.stringify(result));
   else {
     console.log(`${result.bodies} bodies in ${result.seconds} s: status ${JSON.stringify(result.byStatus)}; 5xx ${result.fiveXx}; 4xx without message ${result.missingMessage}; crashed ${result.crashed}; successful binds ${result.binds}`);
     console.log(`server RSS MiB by progress: ${result.rssMiB.map((s) => `${Math.round(s.atProgress * 100)}%:${s.rssMiB}`).join(' ')} → ${result.rssFlat ? 'flat' : 'GROWING'}`);
+    console.log(`server heap MiB (after GC): start ${result.heapStartMiB}, 30% ${result.heapWarmMiB}, end ${result.heapEndMiB} → ${result.heapBounded ? 'bounded' : 'GROWING'}; answers over 1 s: ${result.hangs}`);
     for (const f of result.failures) console.log(`  ${f}`);
   }
+  return ok;
+}
+
+/** The in-process targets (bench/fuzz-<name>.ts). */
+const IN_PROCESS: Record<string, () => FuzzTarget<never>> = {
+  smi: () => smiTarget() as FuzzTarget<never>,
+  deviceplugin: () => devicePluginTarget() as FuzzTarget<never>,
+  mltask: () => mltaskTarget() as FuzzTarget<never>,
+  gpunode: () => gpuNodeTarget() as FuzzTarget<never>,
+};
+export const FUZZ_TARGETS = [...Object.keys(IN_PROCESS), 'extender'];
+
+function fuzzInProcess(name: string, total: number, seed: number, jsonOut: boolean): boolean {
+  const r = runTarget(IN_PROCESS[name]!(), {
+    inputs: total,
+    seed,
+    onProgress: (done, p) => {
+      if (!jsonOut && done % (total >= 10_000 ? 10_000 : 1000) === 0) console.error(`${name}: ${done} inputs, ${p.crashes} crashes, ${p.hangs} hangs`);
+    },
+  });
+  if (jsonOut) console.log(JSON.stringify(r));
+  else {
+    console.log(`${name}: ${r.inputs} inputs in ${r.seconds} s: ${r.crashes} crashes, ${r.hangs} hangs (slowest ${r.slowestMs} ms); heap ${r.heapStartMiB} → ${r.heapEndMiB} MiB (bound +${r.heapBoundMiB}: ${r.heapBounded ? 'bounded' : 'GROWING'})`);
+    for (const c of r.crashInputs) console.log(`  crash: ${c.error}\n    input: ${c.input}`);
+    for (const h of r.hangInputs) console.log(`  hang ${h.ms} ms: ${h.input}`);
+  }
+  return r.crashes === 0 && r.hangs === 0 && r.heapBounded && r.inputs >= total;
+}
+
+async function main(): Promise<void> {
+  const serveN = arg('--serve');
+  if (serveN) return serve(Number(serveN));
+  const target = arg('--target') ?? 'extender';
+  const targets = target === 'all' ? FUZZ_TARGETS : [target];
+  for (const t of targets) {
+    if (!FUZZ_TARGETS.includes(t)) {
+      console.error(`--target ${t}: expected one of ${FUZZ_TARGETS.join(', ')} or all`);
+      process.exit(2);
+    }
+  }
+  const total = Number(arg('--inputs') ?? arg('--bodies') ?? 100_000);
+  const seed = Number(arg('--seed') ?? 1);
+  if (!Number.isInteger(total) || total <= 0 || !Number.isFinite(seed)) {
+    console.error('--inputs must be a positive integer and --seed a number');
+    process.exit(2);
+  }
+  const jsonOut = process.argv.includes('--json');
+  let ok = true;
+  for (const t of targets) ok = (t === 'extender' ? await fuzzExtender(total, seed, jsonOut) : fuzzInProcess(t, total, seed, jsonOut)) && ok;
   process.exit(ok ? 0 : 1);
 }
 
