@@ -16,6 +16,10 @@ import { AgentMetrics, metricsServer } from './metrics.js';
 import { nvidiaSmiRunner } from './nvidia-smi.js';
 import { GpuNodePublisher } from './publisher.js';
 import { UsageError } from '../cli/errors.js';
+import { missingKubeconfig, noClusterReason } from '../kube/no-cluster.js';
+
+/** The agent's way to run without a cluster. */
+const AGENT_WITHOUT_CLUSTER = 'linkpack agent --dry-run (read nvidia-smi and serve /metrics only)';
 
 // The one CLI kit's UsageError, re-exported for the modules that take it from here.
 export { UsageError };
@@ -110,6 +114,13 @@ export async function runAgentCommand(o: AgentCommandOptions): Promise<void> {
 
   let publisher: GpuNodePublisher | undefined;
   if (!o.dryRun) {
+    // A kubeconfig that is not there is said the way every command says it, with the agent's way out.
+    const missing = o.kubeconfig
+      ? missingKubeconfig(o.kubeconfig, AGENT_WITHOUT_CLUSTER)
+      : !inClusterTarget() && process.env.KUBECONFIG
+        ? noClusterReason(process.env, '', existsSync, AGENT_WITHOUT_CLUSTER)
+        : undefined;
+    if (missing) throw new UsageError(missing);
     const target = o.kubeconfig ? kubeconfigTarget(o.kubeconfig) : (inClusterTarget() ?? (process.env.KUBECONFIG ? kubeconfigTarget(process.env.KUBECONFIG) : undefined));
     if (!target) throw new UsageError('no cluster to write to: not in a pod and no --kubeconfig or KUBECONFIG (use --dry-run to only read and serve /metrics)');
     publisher = new GpuNodePublisher({ api: kubeRest(target), nodeName, heartbeatTimeoutMs, log });

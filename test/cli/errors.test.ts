@@ -106,6 +106,14 @@ describe('bad input is one line, at once', () => {
     );
   });
 
+  it('agent with $KUBECONFIG naming a missing file says which, and offers --dry-run', async () => {
+    const missing = path.join(dir, 'no-such-kubeconfig');
+    const r = await run(['agent', '--node-name', 'n', '--fake', 'hgx-h100', '--once'], { ...noCluster, KUBECONFIG: missing });
+    expect(expectOneLine(r, 'linkpack agent', 2)).toBe(
+      `linkpack agent: no cluster found: $KUBECONFIG names ${missing}, which does not exist. Give --kubeconfig <file>, or run without a cluster: linkpack agent --dry-run (read nvidia-smi and serve /metrics only)`,
+    );
+  });
+
   it('extender --kubeconfig <missing> names it', async () => {
     const r = await run(['extender', '--kubeconfig', '/nope/kubeconfig']);
     expect(expectOneLine(r, 'linkpack extender', 2)).toMatch(/^linkpack extender: --kubeconfig \/nope\/kubeconfig: no such file\. .*--cluster-file/);
