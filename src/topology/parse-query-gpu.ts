@@ -73,7 +73,8 @@ const HEADER_CELL = /^([a-z][a-z0-9_]*(\.[a-z0-9_]+)*)( \[[^\]]+\])?$/;
 
 export function canonicalField(name: string): string {
   const bare = name.trim().replace(/ \[[^\]]*\]$/, '');
-  return FIELD_ALIASES[bare] ?? bare;
+  // Own keys only: a field named `constructor` must not pick up Object.prototype's.
+  return Object.hasOwn(FIELD_ALIASES, bare) ? FIELD_ALIASES[bare]! : bare;
 }
 
 function isNumericField(field: string): boolean {

@@ -124,6 +124,15 @@ describe('parseQueryGpuCsv details', () => {
     });
   });
 
+  it('takes a field named like an Object.prototype member (constructor) as a plain name (found by npm run fuzz)', () => {
+    // Was: the alias table's inherited `constructor` (a function) became the field name, and
+    // isNumericField threw "field.startsWith is not a function".
+    expect(canonicalField('constructor')).toBe('constructor');
+    expect(canonicalField('__proto__')).toBe('__proto__');
+    expect(parseQueryGpuCsv('index, constructor [MHz]\n0, 1980 MHz\n')[0].fields).toEqual({ index: 0, constructor: '1980 MHz' });
+    expect(parseQueryGpuCsv('0, x\n', { fields: ['index', 'constructor'], header: false })[0].fields).toEqual({ index: 0, constructor: 'x' });
+  });
+
   it('rejects a non-number in a numeric field, naming line and field', () => {
     const err = parseErrorOf(() => parseQueryGpuCsv('index, memory.total [MiB]\n0, lots MiB\n'));
     expect(err.line).toBe(2);
