@@ -63,7 +63,13 @@ export function renderText(text: string, where: string, extraClasses: readonly M
       errs.push({ i, text: `${at(i, e.linePos?.[0]?.line)}: not valid YAML: ${e.message.split('\n')[0]}` });
       continue;
     }
-    const value: unknown = doc.toJS();
+    let value: unknown;
+    try {
+      value = doc.toJS(); // throws on an alias without its anchor, or past yaml's alias limit
+    } catch (e) {
+      errs.push({ i, text: `${at(i, lineOf(doc, lc, []))}: not valid YAML: ${(e as Error).message.split('\n')[0]}` });
+      continue;
+    }
     if (value === null || value === undefined) continue;
     const kind = (value as { kind?: unknown }).kind;
     if (kind === MLTASKCLASS_KIND) {

@@ -130,7 +130,8 @@ function podAnnotations(task: MLTask): Record<string, string> {
     out[ANN_POLICY] = g.policy;
     if (g.model) out[ANN_GPU_MODEL] = g.model;
     if (g.memoryMin) out[ANN_GPU_MEMORY_MIN] = g.memoryMin;
-    out[ANN_GANG] = gangValue(task);
+    // One worker is no gang: deciding it alone keeps the extender's own reason (e.g. the memory numbers).
+    if (task.spec.parallelism > 1) out[ANN_GANG] = gangValue(task);
   }
   return out;
 }

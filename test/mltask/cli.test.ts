@@ -36,6 +36,12 @@ describe('renderText', () => {
     expect(renderText('a: 1\nb: [1,\nc: 2\n', 'y.yaml').errors[0]).toMatch(/^y\.yaml:3: not valid YAML/);
   });
 
+  it('an alias without its anchor, or too many aliases, is a YAML error of its document, not a thrown ReferenceError (found by npm run fuzz)', () => {
+    expect(renderText('metadata: {name: a}\n---\nkind: MLTask\nspec: *nowhere\n', 'a.yaml').errors).toContainEqual(expect.stringMatching(/^a\.yaml:4 \(document 2\): not valid YAML: .*nowhere/));
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...['b', 'c', 'd', 'e', 'f'].map((k, i) => `${k}: &${k} [${Array(10).fill(`*${'abcde'[i]}`).join(', ')}]`)].join('\n');
+    expect(renderText(bomb, 'b.yaml').errors).toEqual([expect.stringMatching(/^b\.yaml(:\d+)?: not valid YAML: /)]);
+  });
+
   it('a non-MLTask document is named and skipped; the tasks still render; an MLTaskClass in the file is merged', () => {
     const task = readFileSync(example, 'utf8');
     const r = renderText(`apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n---\n${task}---\napiVersion: linkpack.io/v1alpha1\nkind: MLTaskClass\nmetadata: {name: h100, annotations: {linkpack.io/default-class: "true"}}\nspec: {shmSize: 64Gi, tolerations: [{key: gpu, operator: Exists}]}\n`, 'm.yaml');

@@ -6,10 +6,12 @@
  * Kueue is not built here; its suspend contract is tested on the Job controller itself: a
  * suspended Job makes no pods, unsuspending (what Kueue does on admission) makes them.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { putMLTaskCrdVerbatim } from './real-crd.js';
 import { MLTaskController } from '../../src/mltask/controller.js';
-import { controlPlaneSkip, startControlPlane, type ControlPlane, type KObj } from '../support/control-plane.js';
+import { controlPlaneSkip, kubeBinary, startControlPlane, type ControlPlane, type KObj } from '../support/control-plane.js';
 import { startSchedulingStack, type SchedulingStack } from '../support/scheduling.js';
 
 const NS = 'jobs';
@@ -94,7 +96,8 @@ describe.skipIf(controlPlaneSkip)('MLTask mode Job on the real control plane', (
     for (const p of pods) expect(p.metadata.annotations['linkpack.io/assigned-gpus'].split(',')).toHaveLength(2);
     const t = (await task('once'))!;
     expect(t.status).toMatchObject({ mode: 'Job', restarts: 0, totalWorkers: 4, gpus: 8 });
-    expect(t.status.workers.every((w: KObj) => w.succeeded && w.node && w.gpus)).toBe(true);
+    // Per worker: node, GPUs, and NVLink (2 GPUs of an NVSwitch box are NVLink-connected).
+    expect(t.status.workers.every((w: KObj) => w.succeeded && w.node && w.gpus && w.nvlink === true)).toBe(true);
     expect(t.status.conditions.find((c: KObj) => c.type === 'Succeeded')).toMatchObject({ status: 'True', reason: 'AllWorkersSucceeded' });
     // The TTL controller deletes the Job and its pods; the task stays Succeeded and nothing restarts.
     await until('once', async () => !(await job('once')) && (await podsOf('once')).length === 0, 'Job and pods gone after the TTL', 60_000);
@@ -119,6 +122,11 @@ describe.skipIf(controlPlaneSkip)('MLTask mode Job on the real control plane', (
     const t = (await task('crash'))!;
     expect(t.status).toMatchObject({ restarts: 1, uncountedRestarts: 0 });
     expect((await eventsOf('crash')).some((e) => /^GangRestarting: phase \w+ → GangRestarting: WorkerFailed: worker 1 \(pod crash-1-\w+\) exited 1: restarting all 2 workers \(restart 1 of backoffLimit 3\)/.test(e))).toBe(true);
+    // kubectl's printer columns.
+    const { stdout } = await promisify(execFile)(kubeBinary('kubectl'), ['--kubeconfig', cp.kubeconfigPath, 'get', 'mlt', 'crash', '-n', NS]);
+    const [head, row] = stdout.trim().split('\n').map((l: string) => l.trim().split(/\s+/));
+    expect(head).toEqual(['NAME', 'MODE', 'PHASE', 'WORKERS', 'RESTARTS', 'GPUS', 'AGE']);
+    expect(row!.slice(0, 6)).toEqual(['crash', 'Job', 'Running', '2/2', '1', '4']);
     for (const p of second) await exitPod(p, 0);
     await until('crash', phaseIs('crash', 'Succeeded'), 'phase Succeeded');
     expect((await task('crash'))!.status.restarts).toBe(1);
@@ -223,6 +231,15 @@ describe.skipIf(controlPlaneSkip)('MLTask mode Job on the real control plane', (
     }, 'WaitingForGang with the gang reason');
     expect((await podsOf('toobig')).filter((p) => p.spec.nodeName)).toHaveLength(0);
     await remove('toobig');
+  });
+
+  it('a memory floor above every GPU waits with the numbers and the field that asked', async () => {
+    await cp.request('POST', BASE, mltask('bigmem', { parallelism: 1, gpu: { model: 'H100', memoryMin: '80Gi' } }));
+    await until('bigmem', async () => {
+      const c = (await task('bigmem'))?.status?.conditions?.find((x: KObj) => x.type === 'WaitingForGang');
+      return /GPU memory 81559 MiB < 81920 MiB asked \(memoryMin 80Gi\)/.test(c?.message ?? '');
+    }, 'WaitingForGang naming the memory numbers');
+    await remove('bigmem');
   });
 
   it('changing the worker count while running restarts the gang at the new size (never mixed)', async () => {

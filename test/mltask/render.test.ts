@@ -103,7 +103,7 @@ describe('renderTask', () => {
         const env = envOf(r1.workload);
         expect(Number(env.WORLD_SIZE!.value)).toBe(n * Math.max(1, g));
         expect(r1.workload.spec.replicas).toBe(n);
-        if (g > 0) expect(r1.workload.spec.template.metadata.annotations['linkpack.io/gang']).toBe(`uid-1/${n}`);
+        expect(r1.workload.spec.template.metadata.annotations['linkpack.io/gang']).toBe(g > 0 && n > 1 ? `uid-1/${n}` : undefined);
       }),
       { numRuns: 50 },
     );
