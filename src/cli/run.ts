@@ -5,7 +5,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { checkLogLevel } from './checks.js';
-import { printable, reportError } from './errors.js';
+import { printable, reportError, UsageError } from './errors.js';
 import { buildProgram } from './program.js';
 import { EXIT_USAGE } from './usage.js';
 
@@ -27,6 +27,11 @@ export async function runCli(argv: readonly string[], commandName: string | unde
     if (typeof level === 'string') checkLogLevel(level);
   });
   try {
+    // `help <unknown>` would print the whole help and exit 2; say what is wrong instead.
+    const [word, topic] = argv.slice(2);
+    if (word === 'help' && topic !== undefined && !program.commands.some((c) => c.name() === topic)) {
+      throw new UsageError(`no command "${topic}" (commands: ${program.commands.map((c) => c.name()).join(', ')})`);
+    }
     await program.parseAsync([...argv]);
   } catch (e) {
     if (e instanceof CommanderError && !(e instanceof InvalidArgumentError)) {

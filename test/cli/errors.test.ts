@@ -146,6 +146,7 @@ describe('bad input is one line, at once', () => {
   it('an unknown command or option has the same prefix', async () => {
     expect(expectOneLine(await run(['nosuch']), 'linkpack nosuch', 2)).toBe("linkpack nosuch: unknown command 'nosuch'");
     expect(expectOneLine(await run(['extender', '--bogus']), 'linkpack extender', 2)).toBe("linkpack extender: unknown option '--bogus'");
+    expect(expectOneLine(await run(['help', 'nosuch']), 'linkpack help', 2)).toMatch(/^linkpack help: no command "nosuch" \(commands: simulate, extender, /);
   });
 
   it('a file named on the command line that is not there is a usage error (exit 2) in every command', async () => {
