@@ -229,3 +229,21 @@ describe('a placement in words', () => {
     expect(placementInWords(b, asked)).toBe(text);
   });
 });
+
+describe('every pod-level reason (the pod fails on every node with it) names the annotation and what it accepts', () => {
+  it.each([
+    [1, { 'linkpack.io/topolgy': 'any' }, 'unknown annotation linkpack.io/topolgy; did you mean "linkpack.io/topology"?'],
+    [1, { 'linkpack.io/topology': 'strict' }, 'invalid annotation linkpack.io/topology="strict": accepted values are "require-nvlink", "prefer-nvlink", "any"'],
+    [1, { 'linkpack.io/policy': 'pack' }, 'invalid annotation linkpack.io/policy="pack": accepted values are "binpack", "spread"'],
+    [1, { 'linkpack.io/gpu-milli': '0' }, 'invalid annotation linkpack.io/gpu-milli="0": accepted values are whole numbers 1–1000 (thousandths of one GPU)'],
+    [2, { 'linkpack.io/gpu-milli': '500' }, 'invalid annotation linkpack.io/gpu-milli="500": a share of a GPU needs exactly 1 nvidia.com/gpu (the pod requests 2)'],
+    [1, { 'linkpack.io/gpu-model': ' , ' }, 'invalid annotation linkpack.io/gpu-model=" , ": accepted value is a comma-separated list of GPU model names (e.g. "H100,A100-SXM4-80GB")'],
+    [1, { 'linkpack.io/gpu-memory-min': '80GB' }, 'invalid annotation linkpack.io/gpu-memory-min="80GB": accepted values are a positive size in MiB ("81920"), or with a unit Mi, Gi or Ti ("80Gi")'],
+    [1, { 'linkpack.io/include-gpus': 'GPU a' }, 'invalid annotation linkpack.io/include-gpus="GPU a": accepted value is a comma-separated list of GPU UUIDs (e.g. "GPU-5e2c1f0a-…,GPU-9b…")'],
+  ])('%j %j', (gpus, annotations, reason) => {
+    const cluster = new MemoryCluster();
+    cluster.addNode('n', preset('hgx-h100'));
+    const out = filterNodes({ cluster, nowMs: 0 }, podGpuAsk(gpuPod('p', gpus, annotations)), ['n']);
+    expect(out.unresolvable['n']).toBe(reason);
+  });
+});
