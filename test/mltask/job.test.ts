@@ -64,6 +64,8 @@ describe('renderJob', () => {
     if (!p.ok) throw new Error(p.errors.join());
     const j = renderJob(p.task);
     expect(j.spec.suspend).toBe(true);
+    // A suspended task renders what the controller creates: the Job, suspended.
+    expect(renderJob(task({ suspend: true })).spec.suspend).toBe(true);
     expect(j.metadata.labels).toMatchObject({ 'kueue.x-k8s.io/queue-name': 'team-a', team: 'nlp', 'linkpack.io/mltask': 'train' });
     expect(j.spec.template.metadata.labels).toMatchObject({ 'kueue.x-k8s.io/queue-name': 'team-a', team: 'nlp' });
     expect(j.spec.template.metadata.annotations['example.com/owner']).toBe('ana');
