@@ -3,24 +3,14 @@
  * for a usage error and 1 for a failure of the work, never a stack trace. Input a user typed may
  * hold control bytes or be huge: it is escaped and truncated before it reaches a terminal.
  */
+import { printable } from './printable.js';
 import { EXIT_USAGE, isUsageError, USAGE_HINT } from './usage.js';
+
+export { MAX_MESSAGE_CHARS, printable } from './printable.js';
 
 /** A user's mistake (bad flag, missing file): one line and the hint, exit 2. */
 export class UsageError extends Error {
   override name = 'UsageError';
-}
-
-/** Longest message printed; the rest is cut with a note (a pasted file must not flood the terminal). */
-export const MAX_MESSAGE_CHARS = 400;
-
-/** Control and other non-printable characters as \xNN / \uNNNN, and at most `max` characters. */
-export function printable(text: string, max = MAX_MESSAGE_CHARS): string {
-  // eslint-disable-next-line no-control-regex
-  const escaped = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\ufffd]/g, (c) => {
-    const code = c.charCodeAt(0);
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
-  });
-  return escaped.length <= max ? escaped : `${escaped.slice(0, max)}… (${escaped.length - max} more characters)`;
 }
 
 interface SystemError {

@@ -19,11 +19,16 @@ import {
   USER_ANNOTATIONS,
 } from '../api/annotations.js';
 import { didYouMean } from '../api/nearest.js';
+import { printable } from '../cli/printable.js';
 import { validateRequest } from '../core/index.js';
 import { GPU_MILLI, PACKING_POLICIES, TOPOLOGY_MODES } from '../core/types.js';
 import type { GpuRequest, PackingPolicy, TopologyMode } from '../core/types.js';
 import type { Topology } from '../topology/types.js';
 import { effectiveRequest, podRequests } from '../cluster/pod.js';
+
+/** An annotation's key or value as a reason quotes it: escaped and short (it lands in Events). */
+const shown = (text: string) => printable(text, ANNOTATION_SHOWN_CHARS);
+const ANNOTATION_SHOWN_CHARS = 120;
 
 /** Defaults when the pod says nothing (documented in docs/extender.md). */
 export const DEFAULT_TOPOLOGY: TopologyMode = 'prefer-nvlink';
@@ -87,7 +92,7 @@ function enumValue<T extends string>(ann: Record<string, string>, key: string, a
   if (raw === undefined) return fallback;
   const v = raw.trim() as T;
   if (accepted.includes(v)) return v;
-  return `invalid annotation ${key}="${raw}": accepted values are ${accepted.map((a) => `"${a}"`).join(', ')}`;
+  return `invalid annotation ${key}="${shown(raw)}": accepted values are ${accepted.map((a) => `"${a}"`).join(', ')}`;
 }
 
 const UUID_TOKEN = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/;
@@ -98,7 +103,7 @@ function uuidList(ann: Record<string, string>, key: string): readonly string[] |
   const items = raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
   const bad = items.find((s) => !UUID_TOKEN.test(s));
   if (items.length === 0 || bad !== undefined) {
-    return `invalid annotation ${key}="${raw}": accepted value is a comma-separated list of GPU UUIDs (e.g. "GPU-5e2c1f0a-…,GPU-9b…")`;
+    return `invalid annotation ${key}="${shown(raw)}": accepted value is a comma-separated list of GPU UUIDs (e.g. "GPU-5e2c1f0a-…,GPU-9b…")`;
   }
   return items.map((s) => s.toUpperCase());
 }
@@ -141,12 +146,12 @@ export function podGpuAsk(pod: PodLike): PodGpuAsk {
     const t = milliRaw.trim();
     const milli = /^\d{1,4}$/.test(t) ? Number(t) : NaN;
     if (!(milli >= 1 && milli <= GPU_MILLI)) {
-      return { kind: 'invalid', reason: `invalid annotation ${ANN_GPU_MILLI}="${milliRaw}": accepted values are whole numbers 1–1000 (thousandths of one GPU)` };
+      return { kind: 'invalid', reason: `invalid annotation ${ANN_GPU_MILLI}="${shown(milliRaw)}": accepted values are whole numbers 1–1000 (thousandths of one GPU)` };
     }
     if (milli < GPU_MILLI && count.value !== 1) {
       return {
         kind: 'invalid',
-        reason: `invalid annotation ${ANN_GPU_MILLI}="${milliRaw}": a share of a GPU needs exactly 1 ${GPU_RESOURCE} (the pod requests ${count.value})`,
+        reason: `invalid annotation ${ANN_GPU_MILLI}="${shown(milliRaw)}": a share of a GPU needs exactly 1 ${GPU_RESOURCE} (the pod requests ${count.value})`,
       };
     }
     base.milliPerGpu = milli;
@@ -156,7 +161,7 @@ export function podGpuAsk(pod: PodLike): PodGpuAsk {
   if (modelRaw !== undefined) {
     const models = modelRaw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
     if (models.length === 0) {
-      return { kind: 'invalid', reason: `invalid annotation ${ANN_GPU_MODEL}="${modelRaw}": accepted value is a comma-separated list of GPU model names (e.g. "H100,A100-SXM4-80GB")` };
+      return { kind: 'invalid', reason: `invalid annotation ${ANN_GPU_MODEL}="${shown(modelRaw)}": accepted value is a comma-separated list of GPU model names (e.g. "H100,A100-SXM4-80GB")` };
     }
     base.models = models;
   }
@@ -165,7 +170,7 @@ export function podGpuAsk(pod: PodLike): PodGpuAsk {
   if (memRaw !== undefined) {
     const mib = parseMemoryMiB(memRaw);
     if (mib === undefined) {
-      return { kind: 'invalid', reason: `invalid annotation ${ANN_GPU_MEMORY_MIN}="${memRaw}": accepted values are a positive size in MiB ("81920"), or with a unit Mi, Gi or Ti ("80Gi")` };
+      return { kind: 'invalid', reason: `invalid annotation ${ANN_GPU_MEMORY_MIN}="${shown(memRaw)}": accepted values are a positive size in MiB ("81920"), or with a unit Mi, Gi or Ti ("80Gi")` };
     }
     base.minMemoryMiB = mib;
   }
@@ -212,7 +217,7 @@ export function unknownAnnotation(ann: Record<string, string>): string | undefin
   for (const key of Object.keys(ann)) {
     if (!key.startsWith('linkpack.io/') || KNOWN_POD_ANNOTATIONS.has(key)) continue;
     const hint = didYouMean(key, USER_ANNOTATIONS);
-    return `unknown annotation ${key}${hint || `; valid keys are ${USER_ANNOTATIONS.join(', ')}`}`;
+    return `unknown annotation ${shown(key)}${hint || `; valid keys are ${USER_ANNOTATIONS.join(', ')}`}`;
   }
   return undefined;
 }

@@ -240,6 +240,8 @@ describe('every pod-level reason (the pod fails on every node with it) names the
     [1, { 'linkpack.io/gpu-model': ' , ' }, 'invalid annotation linkpack.io/gpu-model=" , ": accepted value is a comma-separated list of GPU model names (e.g. "H100,A100-SXM4-80GB")'],
     [1, { 'linkpack.io/gpu-memory-min': '80GB' }, 'invalid annotation linkpack.io/gpu-memory-min="80GB": accepted values are a positive size in MiB ("81920"), or with a unit Mi, Gi or Ti ("80Gi")'],
     [1, { 'linkpack.io/include-gpus': 'GPU a' }, 'invalid annotation linkpack.io/include-gpus="GPU a": accepted value is a comma-separated list of GPU UUIDs (e.g. "GPU-5e2c1f0a-…,GPU-9b…")'],
+    // What a pod wrote reaches Events escaped and short.
+    [1, { 'linkpack.io/policy': `\u0007bin\npack${'x'.repeat(300)}` }, `invalid annotation linkpack.io/policy="\\x07bin\\x0apack${'x'.repeat(105)}… (195 more characters)": accepted values are "binpack", "spread"`],
   ])('%j %j', (gpus, annotations, reason) => {
     const cluster = new MemoryCluster();
     cluster.addNode('n', preset('hgx-h100'));
