@@ -18,7 +18,7 @@ import { GROUP_VERSION } from '../api/annotations.js';
 import { errorText, statusCodeOf } from '../kube/errors.js';
 import type { ReconcileResult } from '../kube/workqueue.js';
 import type { ApiWriter, Kind, Store } from './client.js';
-import { chooseClass, parseMLTaskClass, type MLTaskClass } from './class.js';
+import { ANN_DEFAULT_CLASS, chooseClass, parseMLTaskClass, type MLTaskClass } from './class.js';
 import { ANN_IMMUTABLE_HASH, ANN_SPEC_HASH, canonicalJson, renderJob, renderService, renderStatefulSet, shortHash, type KubeObject } from './render.js';
 import { computeStatus, desiredReplicas, isDisrupted, planJob } from './status.js';
 import { KUEUE_QUEUE_LABEL, MLTASK_KIND, TERMINAL_PHASES, type MLTask, type MLTaskStatus } from './types.js';
@@ -90,21 +90,30 @@ export class Reconciler {
     }
   }
 
-  /** The classes in the store that parse; a bad class is said once per pass in the log, not merged. */
-  private classes(): MLTaskClass[] {
-    const out: MLTaskClass[] = [];
+  /**
+   * The classes in the store that parse, and why the others do not. A task whose class (named,
+   * or the default) is invalid waits with that reason: running it without the platform's
+   * settings would be worse.
+   */
+  private classes(task: MLTask): { ok: true; cls?: MLTaskClass } | { ok: false; reason: string } {
+    const valid: MLTaskClass[] = [];
     for (const raw of this.opts.store.classes()) {
       const r = parseMLTaskClass(raw);
-      if (r.ok) out.push(r.value);
-      else this.log('warn', `MLTaskClass ${raw.metadata?.name}: ${r.errors.join('; ')}`);
+      if (r.ok) {
+        valid.push(r.value);
+        continue;
+      }
+      const name = String(raw.metadata?.name ?? '');
+      const markedDefault = raw.metadata?.annotations?.[ANN_DEFAULT_CLASS] === 'true' || raw.spec?.default === true;
+      if (task.spec.className ? task.spec.className === name : markedDefault) return { ok: false, reason: `MLTaskClass ${name} is invalid: ${r.errors.join('; ')}` };
     }
-    return out;
+    return chooseClass(task, valid);
   }
 
   private async sync(raw: KubeObject, task: MLTask): Promise<ReconcileResult> {
     const { store } = this.opts;
     const { namespace, name, uid } = task.metadata;
-    const choice = chooseClass(task, this.classes());
+    const choice = this.classes(task);
     const cls = choice.ok ? choice.cls : undefined;
 
     // 1. The headless Service.

@@ -362,7 +362,7 @@ export function planJob(task: MLTask, obs: JobObservation, nowIso: string): { st
     if (obs.pods.length === 0 && prev?.workers) workers.splice(0, workers.length, ...prev.workers);
   } else if (obs.classProblem) {
     phase = 'Pending';
-    reason = 'ClassNotFound';
+    reason = / is invalid: /.test(obs.classProblem) ? 'ClassInvalid' : 'ClassNotFound';
     message = obs.classProblem;
   } else if (!job) {
     action = { kind: 'create' };

@@ -123,4 +123,12 @@ describe('MLTaskController, mode Job, on the test API server', () => {
     expect(job()!.spec.template.spec.priorityClassName).toBe('training');
     expect(job()!.metadata.annotations['linkpack.io/class']).toBe('h100');
   });
+
+  it('an invalid default class is not skipped: the task waits with its errors', async () => {
+    api.create('mltaskclasses', { apiVersion: 'linkpack.io/v1alpha1', kind: 'MLTaskClass', metadata: { name: 'broken' }, spec: { default: true, shmSize: 'lots' } });
+    api.create('mltasks', rawTask());
+    await waitFor(() => task()?.status?.phase === 'Pending', 'Pending', 5000);
+    expect(task()!.status.conditions.find((c: KObject) => c.type === 'Pending')).toMatchObject({ reason: 'ClassInvalid', message: expect.stringMatching(/^MLTaskClass broken is invalid: spec\.shmSize: "lots" is not a positive quantity/) });
+    expect(job()).toBeUndefined();
+  });
 });
