@@ -631,9 +631,17 @@ export class ControlPlane {
     throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${lastErr ? ` (last error: ${String(lastErr)})` : ''}`);
   }
 
+  private readonly stopHooks: (() => Promise<void>)[] = [];
+
+  /** Runs before the processes are stopped (e.g. sweeping a containerd node's containers). */
+  addStopHook(fn: () => Promise<void>): void {
+    this.stopHooks.push(fn);
+  }
+
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    for (const fn of this.stopHooks.splice(0)) await fn().catch((e: Error) => console.warn(`[playground] cleanup: ${e.message}`));
     // Dependents first (together), then the API server, etcd last, so nothing logs a storm of connection errors.
     const last = ['kube-apiserver', 'etcd'];
     await Promise.all(this.procs.filter((p) => !last.includes(p.name)).map(stopOne));

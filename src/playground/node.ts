@@ -9,10 +9,13 @@
  * - cgroup v1 with no QoS cgroups, no node-allocatable enforcement.
  * The device plugin and the agent reach the kubelet through the node's folder on the host side.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { kubeBinary, type ControlPlane } from './control-plane.js';
 import { readCriRecords, type CriRecord } from './cri-records.js';
+import { buildImages } from './oci-image.js';
+import { removeRuntimeCgroups, sweepMountNamespace } from './state.js';
 
 /** The sysctls kubelet 1.37 writes at start-up (pkg/kubelet/cm: setupKernelTunables). */
 const KUBELET_SYSCTLS = ['vm/overcommit_memory', 'vm/panic_on_oom', 'kernel/panic', 'kernel/panic_on_oops', 'kernel/keys/root_maxkeys', 'kernel/keys/root_maxbytes'];
@@ -98,13 +101,17 @@ export interface RealNode {
   paths: NodePaths;
   /** Restarts the kubelet (same flags, same folder): what a kubelet upgrade or crash does. */
   restartKubelet(): Promise<void>;
-  /** Every CreateContainer request the runtime received so far. */
+  /** Every CreateContainer request the runtime received so far (fake runtime only). */
   criRecords(): CriRecord[];
+  /** containerd nodes: the mount namespace its shims and containers live in (`mnt:[inode]`). */
+  mountNamespace?: string;
 }
 
 export interface StartNodeOptions {
   labels?: Record<string, string>;
   freePort(): Promise<number>;
+  /** fake: the recording fake CRI (default); containerd: Debian's containerd 1.6 + runc, real containers. */
+  runtime?: 'fake' | 'containerd';
 }
 
 /** Starts the runtime and the kubelet of one node and waits until the kubelet's healthz answers. */
@@ -115,8 +122,23 @@ export async function startRealNode(cp: ControlPlane, root: string, name: string
   mkdirSync(sysctlCopies, { recursive: true });
   for (const s of KUBELET_SYSCTLS) writeFileSync(path.join(sysctlCopies, s.replace(/\//g, '.')), readFileSync(`/proc/sys/${s}`));
 
-  cp.spawn(`fakecri-${name}`, 'fakecri', [`--listen=${p.criSocket}`, `--records=${p.criRecords}`]);
-  await waitForFile(p.criSocket, `the fake CRI runtime of ${name}`);
+  let containerdPid: number | undefined;
+  let mountNamespace: string | undefined;
+  if (o.runtime === 'containerd') {
+    containerdPid = await startContainerd(cp, p, name, sysctlCopies);
+    const ns = readlinkSync(`/proc/${containerdPid}/ns/mnt`);
+    mountNamespace = ns;
+    // Shims and containers outlive containerd: after the kubelet, everything in its namespace goes.
+    cp.addStopHook(async () => {
+      await cp.stopProcess(`kubelet-${name}`);
+      sweepMountNamespace(ns);
+      const left = await removeRuntimeCgroups();
+      if (left.length > 0) console.warn(`[playground] cgroups left: ${left.join(', ')}`);
+    });
+  } else {
+    cp.spawn(`fakecri-${name}`, 'fakecri', [`--listen=${p.criSocket}`, `--records=${p.criRecords}`]);
+    await waitForFile(p.criSocket, `the fake CRI runtime of ${name}`);
+  }
 
   const kubeconfig = cp.clientCertKubeconfig(path.join(p.dir, 'kubelet.kubeconfig'), `system:node:${name}`, 'system:nodes');
   const ports = { kubelet: await o.freePort(), healthz: await o.freePort() };
@@ -133,9 +155,11 @@ export async function startRealNode(cp: ControlPlane, root: string, name: string
     '--v=1',
   ];
   const script = path.join(p.dir, 'kubelet.sh');
-  writeFileSync(script, kubeletLaunchScript(p, sysctlCopies, kubeletPath(cp), args), { mode: 0o755 });
+  // With containerd the kubelet joins containerd's namespace (already shadowed); else its own.
+  writeFileSync(script, containerdPid ? `exec ${shellQuote(kubeBinary('kubelet'))} ${args.map(shellQuote).join(' ')}\n` : kubeletLaunchScript(p, sysctlCopies, kubeBinary('kubelet'), args), { mode: 0o755 });
   const launch = async () => {
-    cp.spawn(`kubelet-${name}`, '/usr/bin/unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', script]);
+    if (containerdPid) cp.spawn(`kubelet-${name}`, '/usr/bin/nsenter', [`--mount=/proc/${containerdPid}/ns/mnt`, '--', '/bin/sh', script]);
+    else cp.spawn(`kubelet-${name}`, '/usr/bin/unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', script]);
     await cp.waitReady(`kubelet-${name}`, `http://127.0.0.1:${ports.healthz}/healthz`);
   };
   await launch();
@@ -147,11 +171,60 @@ export async function startRealNode(cp: ControlPlane, root: string, name: string
       await launch();
     },
     criRecords: () => readCriRecords(p.criRecords),
+    ...(mountNamespace ? { mountNamespace } : {}),
   };
 }
 
-function kubeletPath(cp: ControlPlane): string {
-  return kubeBinary('kubelet');
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** The busybox image pods run and the pause image, imported into each containerd node. */
+export const PLAYGROUND_IMAGE = 'docker.io/linkpack/busybox:1';
+export const PAUSE_IMAGE = 'docker.io/linkpack/pause:1';
+
+/** containerd 1.6's configuration: its own root, shims and runc state on a private /run, loopback-only CNI. */
+export function containerdConfig(p: NodePaths): string {
+  return [
+    'version = 2',
+    `root = ${JSON.stringify(path.join(p.dir, 'containerd-root'))}`,
+    'state = "/run/containerd"',
+    'disabled_plugins = ["io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.devmapper"]',
+    '[grpc]',
+    `  address = ${JSON.stringify(p.criSocket)}`,
+    '[plugins."io.containerd.grpc.v1.cri"]',
+    `  sandbox_image = ${JSON.stringify(PAUSE_IMAGE)}`,
+    // Root here lacks CAP_SYS_RESOURCE: without this every sandbox fails in runc.
+    '  restrict_oom_score_adj = true',
+    '  [plugins."io.containerd.grpc.v1.cri".cni]',
+    '    bin_dir = "/usr/lib/cni"',
+    `    conf_dir = ${JSON.stringify(path.join(p.dir, 'cni'))}`,
+    '',
+  ].join('\n');
+}
+
+/**
+ * containerd in a private mount namespace (its own /run, /var/lib shadowed by the node's folder,
+ * the sysctls shadowed), with the images imported; returns its pid (the namespace's owner).
+ */
+async function startContainerd(cp: ControlPlane, p: NodePaths, name: string, sysctlCopies: string): Promise<number> {
+  for (const bin of ['/usr/bin/containerd', '/usr/bin/ctr', '/usr/sbin/runc', '/usr/lib/cni/loopback']) {
+    if (!existsSync(bin)) throw new Error(`${bin} is missing: --runtime containerd needs Debian's containerd, runc and containernetworking-plugins`);
+  }
+  mkdirSync(path.join(p.dir, 'cni'), { recursive: true });
+  writeFileSync(path.join(p.dir, 'cni/10-loopback.conflist'), JSON.stringify({ cniVersion: '0.4.0', name: 'loopback', plugins: [{ type: 'loopback' }] }));
+  writeFileSync(path.join(p.dir, 'containerd.toml'), containerdConfig(p));
+  const lines = ['set -e', 'mount -t tmpfs tmpfs /run', `mount --bind ${shellQuote(p.varLib)} /var/lib`];
+  for (const s of KUBELET_SYSCTLS) lines.push(`mount --bind ${shellQuote(path.join(sysctlCopies, s.replace(/\//g, '.')))} /proc/sys/${s}`);
+  lines.push(`exec /usr/bin/containerd --config ${shellQuote(path.join(p.dir, 'containerd.toml'))}`);
+  const script = path.join(p.dir, 'containerd.sh');
+  writeFileSync(script, lines.join('\n'), { mode: 0o755 });
+  const proc = cp.spawn(`containerd-${name}`, '/usr/bin/unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', script]);
+  await waitForFile(p.criSocket, `containerd of ${name}`);
+  const images = buildImages(path.join(p.dir, 'images'), [
+    { ref: PLAYGROUND_IMAGE, cmd: ['sh'] },
+    { ref: PAUSE_IMAGE, cmd: ['sleep', '2147483647'] },
+  ]);
+  for (const tar of images) execFileSync('/usr/bin/ctr', ['--address', p.criSocket, '-n', 'k8s.io', 'images', 'import', tar], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return proc.pid;
 }
 
 async function waitForFile(file: string, what: string, timeoutMs = 20_000): Promise<void> {

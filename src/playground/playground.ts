@@ -30,6 +30,8 @@ export interface PlaygroundOptions {
   dir: string;
   /** Processes outlive the caller (the CLI's `up`); tests keep them attached. */
   detached?: boolean;
+  /** The nodes' CRI runtime (default fake). */
+  runtime?: 'fake' | 'containerd';
   /** Extra `helm template --set` values, e.g. `node.devicePlugin.shareSlots=2`. */
   helmSet?: string[];
   /** Progress lines. */
@@ -127,7 +129,7 @@ export class Playground {
     const nodeStates: PlaygroundState['nodes'] = [];
     for (const spec of o.nodes) {
       const t = Date.now();
-      const node = await startRealNode(cp, o.dir, spec.name, { freePort, labels: { 'nvidia.com/gpu.present': 'true', 'linkpack.io/node': 'true' } });
+      const node = await startRealNode(cp, o.dir, spec.name, { freePort, runtime: o.runtime, labels: { 'nvidia.com/gpu.present': 'true', 'linkpack.io/node': 'true' } });
       nodes.set(spec.name, node);
       await cp.eventually(async () => (await cp.get('v1', 'Node', spec.name)) !== undefined, `Node ${spec.name} registered by its kubelet`);
       const smi = fakeNvidiaSmi(node.paths.dir, spec.name, spec.topology);
@@ -158,6 +160,7 @@ export class Playground {
       extenderUrl,
       nodes: nodeStates,
       processes: cp.processes(),
+      mountNamespaces: [...nodes.values()].flatMap((n) => (n.mountNamespace ? [n.mountNamespace] : [])),
       startedAt: new Date(t0).toISOString(),
       startSeconds: (Date.now() - t0) / 1000,
     };

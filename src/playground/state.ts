@@ -1,4 +1,5 @@
 /** The playground's state file and stopping its processes: what `down` and `status` need, with no heavy imports. */
+import { existsSync, readdirSync, readlinkSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 
 /** What `playground down` needs to stop a process it did not start. */
@@ -16,6 +17,8 @@ export interface PlaygroundState {
   extenderUrl: string;
   nodes: { name: string; topology: string; criRecords: string; podResourcesSocket: string; devicePluginDir: string; agentMetrics: string }[];
   processes: ProcessRecord[];
+  /** Mount namespaces of containerd nodes (`mnt:[inode]`): swept after the processes stop. */
+  mountNamespaces: string[];
   startedAt: string;
   startSeconds: number;
 }
@@ -53,4 +56,59 @@ export async function stopProcesses(procs: readonly ProcessRecord[]): Promise<st
   for (const name of last) await stopAll(procs.filter((p) => p.name === name));
   await new Promise((r) => setTimeout(r, 200));
   return procs.filter((p) => alive(p.pid)).map((p) => `${p.name} (pid ${p.pid})`);
+}
+
+/**
+ * SIGKILLs every process in a mount namespace (a containerd node's: its shims and containers
+ * outlive containerd). Refuses the caller's own namespace. Returns how many were killed.
+ */
+export function sweepMountNamespace(nsLink: string): number {
+  if (!/^mnt:\[\d+\]$/.test(nsLink)) throw new Error(`not a mount namespace: ${nsLink}`);
+  if (readlinkSync('/proc/self/ns/mnt') === nsLink) throw new Error(`refusing to sweep this process's own mount namespace ${nsLink}`);
+  let killed = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let ns: string;
+    try {
+      ns = readlinkSync(`/proc/${entry}/ns/mnt`);
+    } catch {
+      continue; // gone, or a kernel thread
+    }
+    if (ns !== nsLink) continue;
+    try {
+      process.kill(Number(entry), 'SIGKILL');
+      killed++;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return killed;
+}
+
+/** Removes the (empty) cgroup folders runc made for a containerd node under every v1 hierarchy; returns those left. */
+export async function removeRuntimeCgroups(name = 'k8s.io', root = '/sys/fs/cgroup'): Promise<string[]> {
+  const left: string[] = [];
+  const rmTree = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) rmTree(path.join(dir, e.name));
+    rmdirSync(dir);
+  };
+  if (!existsSync(root)) return left;
+  for (const h of readdirSync(root)) {
+    const dir = path.join(root, h, name);
+    if (!existsSync(dir)) continue;
+    // Killed processes leave their cgroups a moment later: retry briefly.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        rmTree(dir);
+        break;
+      } catch (e) {
+        if (attempt >= 20) {
+          left.push(`${dir} (${(e as NodeJS.ErrnoException).code})`);
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }
+  return left;
 }
