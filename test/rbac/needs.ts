@@ -80,6 +80,7 @@ export function needs(c: Component, n: InstallNames): Need[] {
         core('list', 'pods', 'src/deviceplugin/pods.ts: pods on its node (fieldSelector spec.nodeName)'),
         core('watch', 'pods', 'src/deviceplugin/pods.ts'),
         core('create', 'events', 'src/deviceplugin/events.ts: allocation mismatch Events', { namespace: WORK_NS }),
+        core('get', 'nodes', "src/deviceplugin/command.ts: with --cdi, its Node's runtime version (containerd 1.x drops CDI devices)", { name: n.node }),
       ];
     case 'controller': {
       const lease = { group: 'coordination.k8s.io', resource: 'leases', namespace: n.namespace };
