@@ -12,6 +12,8 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) {
   // Whatever escapes a command later (a timer, a socket) is still one line, not a stack trace.
   const fatal = (err: unknown) => {
     reportError(commandName, err);
+    // The trace is for whoever debugs linkpack itself, on request.
+    if (process.env.LINKPACK_DEBUG) console.error((err as Error | undefined)?.stack ?? err);
     process.exit(process.exitCode ?? 1);
   };
   process.on('uncaughtException', fatal);
