@@ -87,23 +87,31 @@ export const clip = (s: string, max = 600): string => {
   return j.length > max ? `${j.slice(0, max)}…(${j.length} chars)` : j;
 };
 
+/** Inputs generated at a time: input k is `batchOf(gen, k, …)[k % FUZZ_BATCH]`. */
+export const FUZZ_BATCH = 1000;
+
+/** The batch of generated inputs that holds input `k` of a run (so a watchdog can name an input that never returned). */
+export function batchOf<I>(gen: fc.Arbitrary<I>, k: number, total: number, seed: number): I[] {
+  const start = k - (k % FUZZ_BATCH);
+  return fc.sample(gen, { numRuns: Math.min(FUZZ_BATCH, total - start), seed: seed * 1_000_003 + start });
+}
+
 export interface RunOptions {
   inputs: number;
   seed?: number;
-  /** Inputs generated at a time (memory); default 1000. */
-  batch?: number;
   hangMs?: number;
   /** heapEnd may exceed heapStart by this much (default 16 MiB). */
   heapBoundMiB?: number;
   /** How many crash / hang inputs to keep (default 5). */
   keep?: number;
   onProgress?: (done: number, report: FuzzReport) => void;
+  /** Called with the input's number before each input (a watchdog's heartbeat). */
+  onInput?: (k: number) => void;
 }
 
 export function runTarget<I>(t: FuzzTarget<I>, opts: RunOptions): FuzzReport {
   const gc = gcFn();
   const seed = opts.seed ?? 1;
-  const batch = opts.batch ?? 1000;
   const hangMs = opts.hangMs ?? 1000;
   const keep = opts.keep ?? 5;
   const r: FuzzReport = {
@@ -120,8 +128,9 @@ export function runTarget<I>(t: FuzzTarget<I>, opts: RunOptions): FuzzReport {
     crashInputs: [],
     hangInputs: [],
   };
-  // Warm-up (lazy module state, JIT), then the starting heap.
-  for (const i of fc.sample(t.gen, { numRuns: 20, seed: seed ^ 0x5eed })) {
+  // Warm-up on the run's first 20 inputs (lazy module state, JIT), then the starting heap.
+  for (const [k, i] of batchOf(t.gen, 0, opts.inputs, seed).slice(0, 20).entries()) {
+    opts.onInput?.(k);
     try {
       t.run(i);
     } catch {
@@ -131,9 +140,10 @@ export function runTarget<I>(t: FuzzTarget<I>, opts: RunOptions): FuzzReport {
   r.heapStartMiB = heapMiB(gc);
   const t0 = performance.now();
   for (let done = 0; done < opts.inputs; ) {
-    const n = Math.min(batch, opts.inputs - done);
-    const cases = fc.sample(t.gen, { numRuns: n, seed: seed * 1_000_003 + done });
-    for (const c of cases) {
+    const cases = batchOf(t.gen, done, opts.inputs, seed);
+    const n = cases.length;
+    for (const [k, c] of cases.entries()) {
+      opts.onInput?.(done + k);
       const s = performance.now();
       try {
         t.run(c);

@@ -21,10 +21,11 @@ import type { PodBinder } from '../src/cluster/types.js';
 import { buildExtenderServer } from '../src/extender/server.js';
 import { benchCluster, benchPod } from './http.js';
 import type { ChildProcess } from 'node:child_process';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { arg, procMiB, startServerChild } from './child.js';
 import { devicePluginTarget } from './fuzz-deviceplugin.js';
 import { gpuNodeTarget } from './fuzz-gpunode.js';
-import { clip, mutate, runTarget, type FuzzTarget } from './fuzz-kit.js';
+import { batchOf, clip, FUZZ_BATCH, mutate, runTarget, type FuzzReport, type FuzzTarget } from './fuzz-kit.js';
 import { mltaskTarget } from './fuzz-mltask.js';
 import { smiTarget } from './fuzz-smi.js';
 
@@ -303,14 +304,75 @@ const IN_PROCESS: Record<string, () => FuzzTarget<never>> = {
 };
 export const FUZZ_TARGETS = [...Object.keys(IN_PROCESS), 'extender'];
 
-function fuzzInProcess(name: string, total: number, seed: number, jsonOut: boolean): boolean {
-  const r = runTarget(IN_PROCESS[name]!(), {
-    inputs: total,
-    seed,
-    onProgress: (done, p) => {
-      if (!jsonOut && done % (total >= 10_000 ? 10_000 : 1000) === 0) console.error(`${name}: ${done} inputs, ${p.crashes} crashes, ${p.hangs} hangs`);
-    },
+/** An input that has not returned after this long (`--stuck-seconds`, default 60) is reported as a hang that never ended, and the run stops. */
+const STUCK_MS = Number(arg('--stuck-seconds') ?? 60) * 1000;
+
+/** Worker side: run the target, beating `progress[0]` with the input's number. */
+function workerMain(d: { fuzzTarget: string; total: number; seed: number; progress: SharedArrayBuffer; jsonOut: boolean }): void {
+  const beat = new Int32Array(d.progress);
+  const r = runTarget(IN_PROCESS[d.fuzzTarget]!(), {
+    inputs: d.total,
+    seed: d.seed,
+    onInput: (k) => Atomics.store(beat, 0, k),
+    onProgress: (done, p) => parentPort!.postMessage({ progress: done, crashes: p.crashes, hangs: p.hangs }),
   });
+  parentPort!.postMessage({ report: r });
+}
+
+/**
+ * Runs one in-process target in a worker thread, so that an input that never returns (an endless
+ * loop) becomes a reported hang, named by regenerating it, instead of a fuzz run that never ends.
+ */
+async function fuzzInProcess(name: string, total: number, seed: number, jsonOut: boolean): Promise<boolean> {
+  const progress = new SharedArrayBuffer(4);
+  const beat = new Int32Array(progress);
+  const worker = new Worker(fileURLToPath(import.meta.url), { workerData: { fuzzTarget: name, total, seed, progress, jsonOut } });
+  let partial = { crashes: 0, hangs: 0 };
+  const r = await new Promise<FuzzReport>((resolve, reject) => {
+    let last = -1;
+    let since = Date.now();
+    const timer = setInterval(() => {
+      const k = Atomics.load(beat, 0);
+      if (k !== last) {
+        last = k;
+        since = Date.now();
+        return;
+      }
+      if (Date.now() - since < STUCK_MS) return;
+      clearInterval(timer);
+      void worker.terminate();
+      const t = IN_PROCESS[name]!();
+      const input = batchOf(t.gen, k, total, seed)[k % FUZZ_BATCH]!;
+      resolve({
+        target: name,
+        inputs: k + 1,
+        crashes: partial.crashes,
+        hangs: partial.hangs + 1,
+        heapStartMiB: NaN,
+        heapEndMiB: NaN,
+        heapBoundMiB: 16,
+        heapBounded: false,
+        seconds: NaN,
+        slowestMs: STUCK_MS,
+        crashInputs: [],
+        hangInputs: [{ ms: STUCK_MS, input: `input ${k} never returned (run stopped): ${clip(t.show(input))}` }],
+      });
+    }, 1000);
+    worker.on('message', (m: { report?: FuzzReport; progress?: number; crashes: number; hangs: number }) => {
+      if (m.report) {
+        clearInterval(timer);
+        resolve(m.report);
+        return;
+      }
+      partial = m;
+      if (!jsonOut && m.progress! % (total >= 10_000 ? 10_000 : 1000) === 0) console.error(`${name}: ${m.progress} inputs, ${m.crashes} crashes, ${m.hangs} hangs`);
+    });
+    worker.on('error', (e) => {
+      clearInterval(timer);
+      reject(e);
+    });
+  });
+  await worker.terminate();
   if (jsonOut) console.log(JSON.stringify(r));
   else {
     console.log(`${name}: ${r.inputs} inputs in ${r.seconds} s: ${r.crashes} crashes, ${r.hangs} hangs (slowest ${r.slowestMs} ms); heap ${r.heapStartMiB} → ${r.heapEndMiB} MiB (bound +${r.heapBoundMiB}: ${r.heapBounded ? 'bounded' : 'GROWING'})`);
@@ -339,11 +401,13 @@ async function main(): Promise<void> {
   }
   const jsonOut = process.argv.includes('--json');
   let ok = true;
-  for (const t of targets) ok = (t === 'extender' ? await fuzzExtender(total, seed, jsonOut) : fuzzInProcess(t, total, seed, jsonOut)) && ok;
+  for (const t of targets) ok = (t === 'extender' ? await fuzzExtender(total, seed, jsonOut) : await fuzzInProcess(t, total, seed, jsonOut)) && ok;
   process.exit(ok ? 0 : 1);
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+if (!isMainThread && (workerData as { fuzzTarget?: string } | null)?.fuzzTarget) {
+  workerMain(workerData as Parameters<typeof workerMain>[0]);
+} else if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   main().catch((err) => {
     console.error(err instanceof Error ? err.stack : err);
     process.exit(2);
