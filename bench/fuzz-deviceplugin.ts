@@ -10,6 +10,7 @@
  * checked: one answer per container, no ID twice, only offered IDs, at most max(size, must) IDs.
  */
 import fc from 'fast-check';
+import { ANN_ASSIGNED_AT, ANN_ASSIGNED_GPUS, GPU_RESOURCE } from '../src/api/annotations.js';
 import { StaticDeviceSource } from '../src/deviceplugin/devices.js';
 import { IntentStore } from '../src/deviceplugin/intents.js';
 import { nodeGpus, type NodeGpus } from '../src/deviceplugin/preferred.js';
@@ -34,10 +35,10 @@ interface Rig {
 
 export interface DevicePluginInput {
   rig: number;
-  /** Intent pods upserted before the calls (GPU indices, container sizes, assigned-at). */
-  pods: { gpus: number[]; containers: number[]; at: number; uuids: boolean; uid: number }[];
+  /** Intent pods upserted before the calls (GPU indices, container sizes, assigned-at), some with odd annotation and limit strings (as the API server could send them: strings, any content). */
+  pods: { gpus: number[]; containers: number[]; at: number; uuids: boolean; uid: number; odd?: { assigned?: string; assignedAt?: string; limit?: string; phase?: string } }[];
   /** Per container request: picks into the rig's IDs (or odd strings), must-include picks, size. */
-  requests: { available: (number | string)[]; must: (number | string)[]; size: number | string }[];
+  requests: { available: (number | string)[]; must: (number | string)[]; size: number | string; kubelet?: { drop: number[]; sizeOfPod: number } }[];
   /** Allocate what was preferred (true) or `allocate`. */
   allocatePreferred: boolean;
   allocate: (number | string)[][];
@@ -87,6 +88,18 @@ export function devicePluginTarget(): FuzzTarget<DevicePluginInput> {
         at: fc.nat(5),
         uuids: fc.boolean(),
         uid: fc.nat(6),
+        odd: fc.option(
+          fc.record(
+            {
+              assigned: fc.oneof(fc.constantFrom(...ODD_VALUES), fc.constantFrom('0,0', '0:GPU-x', '999', '1000', '0,,1', ' 3 : GPU-00000003-aaaa-bbbb-cccc-000000000003', '0:'), fc.string({ maxLength: 20 })),
+              assignedAt: fc.oneof(fc.constantFrom(...ODD_VALUES), fc.date({ noInvalidDate: false }).map((d) => (Number.isNaN(d.getTime()) ? 'Invalid' : d.toISOString()))),
+              limit: fc.oneof(fc.constantFrom(...ODD_VALUES), fc.constantFrom('1', '9999', '10000', '0', ' 2 ')),
+              phase: fc.constantFrom('Pending', 'Running', 'Succeeded', 'Failed', ''),
+            },
+            { requiredKeys: [] },
+          ),
+          { nil: undefined, freq: 3 },
+        ),
       }),
       { maxLength: 4 },
     ),
@@ -95,6 +108,8 @@ export function devicePluginTarget(): FuzzTarget<DevicePluginInput> {
         available: idList,
         must: fc.oneof({ weight: 4, arbitrary: fc.constant<(number | string)[]>([]) }, { weight: 1, arbitrary: fc.array(pick, { maxLength: 6 }) }),
         size: fc.oneof({ weight: 10, arbitrary: fc.integer({ min: 0, max: 9 }) }, { weight: 1, arbitrary: fc.constantFrom(-1, 10_000, 2 ** 31 - 1, -(2 ** 31), 0.5, Number.NaN) }, { weight: 1, arbitrary: fc.constantFrom('3', '', 'x', '1e3') }),
+        // As the kubelet asks: every device not yet allocated (a few dropped), the size of a pod bound here.
+        kubelet: fc.option(fc.record({ drop: fc.array(fc.nat(63), { maxLength: 6 }), sizeOfPod: fc.nat(3) }), { nil: undefined, freq: 2 }),
       }),
       { maxLength: 3 },
     ),
@@ -111,16 +126,29 @@ export function devicePluginTarget(): FuzzTarget<DevicePluginInput> {
     run(i) {
       const r = all[i.rig]!;
       r.errors.length = 0;
-      const pods = i.pods.map((p, k) =>
+      // Mostly pods as the extender binds them here (this node's GPUs, one container of that size); the rest as generated.
+      const n = r.node.uuidOf.length;
+      const shaped = i.pods.map((p) => (p.uid % 3 === 0 ? p : { ...p, gpus: [...new Set(p.gpus.map((g) => g % n))], containers: [] }));
+      const pods = shaped.map((p, k) =>
         intentPod(`p${p.uid}`, p.gpus, `2026-01-01T00:00:0${p.at}Z`, { uid: `uid-${p.uid}-${k % 2}`, withUuids: p.uuids, ...(p.containers.length > 0 ? { containers: p.containers } : {}) }),
       );
+      i.pods.forEach((p, k) => {
+        const pod = pods[k]!;
+        const ann = pod.metadata!.annotations!;
+        if (p.odd?.assigned !== undefined) ann[ANN_ASSIGNED_GPUS] = p.odd.assigned;
+        if (p.odd?.assignedAt !== undefined) ann[ANN_ASSIGNED_AT] = p.odd.assignedAt;
+        if (p.odd?.limit !== undefined) pod.spec!.containers![0]!.resources = { limits: { [GPU_RESOURCE]: p.odd.limit } };
+        if (p.odd?.phase !== undefined) pod.status = { phase: p.odd.phase };
+      });
       for (const p of pods) r.intents.upsert(p);
       const req: PreferredAllocationRequest = {
-        container_requests: i.requests.map((c) => ({
-          available_deviceIDs: c.available.map((p) => idOf(r, p)),
-          must_include_deviceIDs: c.must.map((p) => idOf(r, p)),
-          allocation_size: c.size as number,
-        })),
+        container_requests: i.requests.map((c) => {
+          if (!c.kubelet) return { available_deviceIDs: c.available.map((p) => idOf(r, p)), must_include_deviceIDs: c.must.map((p) => idOf(r, p)), allocation_size: c.size as number };
+          const dropped = new Set(c.kubelet.drop.map((p) => idOf(r, p)));
+          const pod = shaped[c.kubelet.sizeOfPod % Math.max(1, shaped.length)];
+          const size = pod ? (pod.containers.find((n) => n > 0) ?? pod.gpus.length) : Number(c.size) || 1;
+          return { available_deviceIDs: r.ids.filter((id) => !dropped.has(id)), must_include_deviceIDs: [], allocation_size: size };
+        }),
       };
       const res = r.plugin.preferredAllocation(req);
       if (r.errors.length > 0) throw new FuzzCrash(`GetPreferredAllocation's catch-all fired: ${r.errors[0]}`);
