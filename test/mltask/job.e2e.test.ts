@@ -68,10 +68,13 @@ beforeAll(async () => {
   await cp.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
   await putMLTaskCrdVerbatim(cp, NS);
   for (const n of ['g1', 'g2', 'g3']) await cp.createGpuNode(n, 'hgx-h100');
+  // A node whose 8 GPUs are NVLink pairs only: no 8-GPU NVLink set. Tasks reach it only through a
+  // class's nodeSelector; others never fit a require-nvlink 8-GPU worker there.
+  await cp.createGpuNode('p1', 'pcie-8x-nvlink-pairs');
   await cp.eventually(async () => {
     const nodes = await cp.list('v1', 'Node');
-    return nodes.length === 3 && nodes.every((n) => (n.status?.conditions ?? []).some((c: KObj) => c.type === 'Ready' && c.status === 'True'));
-  }, 'three Ready fake GPU nodes');
+    return nodes.length === 4 && nodes.every((n) => (n.status?.conditions ?? []).some((c: KObj) => c.type === 'Ready' && c.status === 'True'));
+  }, 'four Ready fake GPU nodes');
   // The extender with the shipped flags, and the real kube-scheduler calling it.
   stack = await startSchedulingStack(cp);
   controller = new MLTaskController({ kubeConfig: cp.kubeConfig, namespace: NS, workers: 2 });
@@ -231,6 +234,17 @@ describe.skipIf(controlPlaneSkip)('MLTask mode Job on the real control plane', (
     }, 'WaitingForGang with the gang reason');
     expect((await podsOf('toobig')).filter((p) => p.spec.nodeName)).toHaveLength(0);
     await remove('toobig');
+  });
+
+  it('an 8-GPU require-nvlink task on nodes without such a set shows the extender\'s reason in its status', async () => {
+    await cp.request('POST', '/apis/linkpack.io/v1alpha1/mltaskclasses', { apiVersion: 'linkpack.io/v1alpha1', kind: 'MLTaskClass', metadata: { name: 'pcie' }, spec: { nodeSelector: { 'kubernetes.io/hostname': 'p1' } } });
+    await cp.request('POST', BASE, mltask('nonv', { className: 'pcie', parallelism: 1, resources: { gpus: 8, cpu: '1' }, gpu: { topology: 'require-nvlink' } }));
+    await until('nonv', async () => {
+      const c = (await task('nonv'))?.status?.conditions?.find((x: KObj) => x.type === 'WaitingForGang');
+      return c?.reason === 'Unschedulable' && /no NVLink-connected set of 8/.test(c.message);
+    }, 'WaitingForGang with the NVLink reason');
+    expect((await podsOf('nonv')).filter((p) => p.spec.nodeName)).toHaveLength(0);
+    await remove('nonv');
   });
 
   it('a memory floor above every GPU waits with the numbers and the field that asked', async () => {
