@@ -120,8 +120,13 @@ export function parseGpuQuery(stdout: string, asked: readonly string[], used?: R
     let row: QueryGpuRow;
     let cells: string[];
     try {
-      row = parseQueryGpuCsv(line, { fields: canonical, header: false, source: 'nvidia-smi --query-gpu' })[0];
       cells = splitCsvLine(line, lineNo);
+      // A short or long line is the common garbage: said without building a ParseError (a 4 MiB output is ~100,000 lines).
+      if (cells.length !== canonical.length) {
+        out.problems.push(`nvidia-smi --query-gpu line ${lineNo}: ${cells.length} value(s) but ${canonical.length} field(s) (${canonical.join(', ')})`);
+        return;
+      }
+      row = parseQueryGpuCsv(line, { fields: canonical, header: false, source: 'nvidia-smi --query-gpu' })[0];
     } catch (e) {
       if (!(e instanceof ParseError)) throw e;
       out.problems.push(`nvidia-smi --query-gpu line ${lineNo}: ${e.message.replace(/^[^:]+:\d+: /, '')}`);

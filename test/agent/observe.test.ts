@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { buildBaseline, linkKey, normalizeBusId, parseGpuQuery, parseRemapQuery, verdictsOf, type Observation } from '../../src/agent/observe.js';
+import { buildBaseline, GPU_QUERY_FIELDS, linkKey, normalizeBusId, parseGpuQuery, parseRemapQuery, verdictsOf, type Observation } from '../../src/agent/observe.js';
 import { parseNvlinkStatus } from '../../src/topology/parse-nvlink-status.js';
 import { hasShared, sharedFixture } from '../support/paths.js';
 
@@ -51,6 +51,17 @@ describe('parseGpuQuery', () => {
       'nvidia-smi --query-gpu line 4: 5 value(s) but 7 field(s) (index, uuid, pci.bus_id, ecc.errors.uncorrected.volatile.total, retired_pages.pending, clocks_event_reasons.hw_slowdown, power.draw)',
     ]);
     expect(r.gpus[1].fieldErrors).toEqual(['power.draw: [GPU requires reset]']);
+  });
+
+  it('reads 4 MiB of wrong-shape lines (the runner’s output cap) in under a second (npm run fuzz found 256 KiB taking 1.1 s on a loaded machine)', () => {
+    const out = 'GPU 00000000:07:00.0\n    Product Name                          : NVIDIA A100-SXM4-40GB\n'.repeat(50_000).slice(0, 4 * 1024 * 1024);
+    const t0 = performance.now();
+    const r = parseGpuQuery(out, GPU_QUERY_FIELDS.map((f) => f.name));
+    const ms = performance.now() - t0;
+    expect(r.gpus).toEqual([]);
+    expect(r.problems).toHaveLength(out.split('\n').filter((l) => l.trim() !== '').length);
+    // Was ~25 µs a line (a ParseError built and caught for each); now a count check first.
+    expect(ms).toBeLessThan(1000); // 1.7 s before, 0.4 s after, on this 2-core machine
   });
 
   it('normalises every bus id spelling to nvidia-smi’s', () => {
