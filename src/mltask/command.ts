@@ -111,7 +111,7 @@ export function renderText(text: string, where: string, extraClasses: readonly M
  * `1_000` or `0x1F` are quoted, where YAML 1.2 output would leave them bare.
  */
 export function toYaml(objects: readonly KubeObject[]): string {
-  return objects.map((obj) => stringify(obj, { lineWidth: 0, version: '1.1' })).join('---\n');
+  return objects.map((obj) => stringify(obj, { lineWidth: 0, version: '1.1', aliasDuplicateObjects: false })).join('---\n');
 }
 
 async function readText(file: string): Promise<string> {

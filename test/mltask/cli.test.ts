@@ -57,6 +57,9 @@ describe('renderText', () => {
     for (const v of ['yes', 'on', 'NO', 'y', '1_000', '0x1F', '1:20']) expect(text).toContain(`"${v}"`);
     expect(text).toContain('- plain');
     expect(text).toContain('- 80Gi');
+    // A shared object is written out each time, not as a YAML alias.
+    const shared = { a: 1 };
+    expect(toYaml([{ p: shared, q: shared }])).toBe('p:\n  a: 1\nq:\n  a: 1\n');
     expect(parse(text, { version: '1.1' })).toEqual({ env: ['yes', 'on', 'NO', 'y', '1_000', '0x1F', '1:20', 'plain', '80Gi'] });
   });
 });
