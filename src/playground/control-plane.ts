@@ -280,12 +280,12 @@ export class ControlPlane {
     }
   }
 
-  private static spawnProc(dir: string, procs: Proc[], name: string, bin: string, args: string[], env?: NodeJS.ProcessEnv): Proc {
+  private static spawnProc(dir: string, procs: Proc[], name: string, bin: string, args: string[], env?: NodeJS.ProcessEnv, cwd = dir): Proc {
     const log = path.join(dir, `${name}.log`);
     const fd = openSync(log, 'a');
     const detached = detachedDirs.get(dir) ?? false;
     const exe = path.isAbsolute(bin) ? bin : kubeBinary(bin);
-    const child = spawn(exe, args, { cwd: dir, stdio: ['ignore', fd, fd], detached, env: env ?? process.env });
+    const child = spawn(exe, args, { cwd, stdio: ['ignore', fd, fd], detached, env: env ?? process.env });
     closeSync(fd);
     if (detached) child.unref();
     else live.add(child);
@@ -426,8 +426,8 @@ export class ControlPlane {
    * `<dir>/<name>.log` and stopped by stop() before the control plane. `bin` is a path, or the name
    * of a built Kubernetes binary.
    */
-  spawn(name: string, bin: string, args: string[], env?: NodeJS.ProcessEnv): { pid: number; log: string; exited(): string | undefined } {
-    const p = ControlPlane.spawnProc(this.dir, this.procs, name, bin, args, env);
+  spawn(name: string, bin: string, args: string[], env?: NodeJS.ProcessEnv, cwd?: string): { pid: number; log: string; exited(): string | undefined } {
+    const p = ControlPlane.spawnProc(this.dir, this.procs, name, bin, args, env, cwd);
     return { pid: p.child.pid ?? 0, log: p.log, exited: () => p.exited };
   }
 

@@ -157,9 +157,13 @@ export async function startRealNode(cp: ControlPlane, root: string, name: string
   const script = path.join(p.dir, 'kubelet.sh');
   // With containerd the kubelet joins containerd's namespace (already shadowed); else its own.
   writeFileSync(script, containerdPid ? `exec ${shellQuote(kubeBinary('kubelet'))} ${args.map(shellQuote).join(' ')}\n` : kubeletLaunchScript(p, sysctlCopies, kubeBinary('kubelet'), args), { mode: 0o755 });
+  // Its own empty working directory: a relative path in the kubelet (a runtime's empty log path)
+  // must never reach the control plane's files.
+  const cwd = path.join(p.dir, 'kubelet-cwd');
+  mkdirSync(cwd, { recursive: true });
   const launch = async () => {
-    if (containerdPid) cp.spawn(`kubelet-${name}`, '/usr/bin/nsenter', [`--mount=/proc/${containerdPid}/ns/mnt`, '--', '/bin/sh', script]);
-    else cp.spawn(`kubelet-${name}`, '/usr/bin/unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', script]);
+    if (containerdPid) cp.spawn(`kubelet-${name}`, '/usr/bin/nsenter', [`--mount=/proc/${containerdPid}/ns/mnt`, '--', '/bin/sh', script], undefined, cwd);
+    else cp.spawn(`kubelet-${name}`, '/usr/bin/unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', script], undefined, cwd);
     await cp.waitReady(`kubelet-${name}`, `http://127.0.0.1:${ports.healthz}/healthz`);
   };
   await launch();

@@ -99,7 +99,16 @@ func (r *runtime) CreateContainer(ctx context.Context, req *kubeapi.CreateContai
 		r.exits[resp.ContainerId] = exitRule{code: int32(n), onFile: onFile}
 	}
 	if sb.GetLogDirectory() != "" && cfg.GetLogPath() != "" {
-		r.logs[resp.ContainerId] = filepath.Join(sb.GetLogDirectory(), cfg.GetLogPath())
+		logPath := filepath.Join(sb.GetLogDirectory(), cfg.GetLogPath())
+		r.logs[resp.ContainerId] = logPath
+		// A real runtime reports the log path in ContainerStatus. The fake leaves it empty, and the
+		// kubelet's container GC then removes "" + … relative to its working directory.
+		svc := r.RuntimeService
+		svc.Lock()
+		if c, ok := svc.Containers[resp.ContainerId]; ok {
+			c.LogPath = logPath
+		}
+		svc.Unlock()
 	}
 	r.lines[resp.ContainerId] = fmt.Sprintf("fakecri: %s/%s started; NVIDIA_VISIBLE_DEVICES=%s", rec.PodNamespace, rec.PodName, rec.Envs["NVIDIA_VISIBLE_DEVICES"])
 	return resp, nil
