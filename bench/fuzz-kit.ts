@@ -40,9 +40,9 @@ export interface FuzzReport {
   seconds: number;
   /** Slowest input (ms). */
   slowestMs: number;
-  /** First crash and hang inputs: the error, then the input (JSON-escaped, truncated). */
-  crashInputs: { error: string; input: string }[];
-  hangInputs: { ms: number; input: string }[];
+  /** First crash and hang inputs: the input's number (`--only <index>` with the same --seed and --inputs runs it alone), the error, the input (JSON-escaped, truncated). */
+  crashInputs: { index: number; error: string; input: string }[];
+  hangInputs: { index: number; ms: number; input: string }[];
 }
 
 /** Engine-made error texts: when one of these appears in a "clean" rejection, a JS error was caught and passed off as a message. */
@@ -151,14 +151,14 @@ export function runTarget<I>(t: FuzzTarget<I>, opts: RunOptions): FuzzReport {
         r.crashes++;
         if (r.crashInputs.length < keep) {
           const err = e instanceof Error ? `${e.name}: ${e.message}${e.stack ? ` @ ${e.stack.split('\n').slice(1, 4).map((l) => l.trim()).join(' ← ')}` : ''}` : String(e);
-          r.crashInputs.push({ error: err.slice(0, 500), input: clip(t.show(c)) });
+          r.crashInputs.push({ index: done + k, error: err.slice(0, 500), input: clip(t.show(c)) });
         }
       }
       const ms = performance.now() - s;
       if (ms > r.slowestMs) r.slowestMs = Math.round(ms * 10) / 10;
       if (ms > hangMs) {
         r.hangs++;
-        if (r.hangInputs.length < keep) r.hangInputs.push({ ms: Math.round(ms), input: clip(t.show(c)) });
+        if (r.hangInputs.length < keep) r.hangInputs.push({ index: done + k, ms: Math.round(ms), input: clip(t.show(c)) });
       }
     }
     done += n;

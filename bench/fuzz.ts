@@ -154,7 +154,7 @@ export interface FuzzResult {
   heapEndMiB: number;
   /** Stated bound: heapEndMiB ≤ heapWarmMiB × 1.2 + 16 (the bounded caches fill in the first part). */
   heapBounded: boolean;
-  crashInputs: { error: string; input: string }[];
+  crashInputs: { index: number; error: string; input: string }[];
   bodies: number;
   /** Binds that succeeded (the bind path ran to the end and changed the cache). */
   binds: number;
@@ -227,7 +227,8 @@ async function fuzzExtender(total: number, seed: number, jsonOut: boolean): Prom
       let i = 0;
       const worker = async () => {
         while (i < cases.length && !crashed) {
-          const c = cases[i++]!;
+          const at = i++;
+          const c = cases[at]!;
           let r: { status: number; text: string };
           const sent = performance.now();
           try {
@@ -242,7 +243,7 @@ async function fuzzExtender(total: number, seed: number, jsonOut: boolean): Prom
           if (r.status >= 500) {
             result.fiveXx++;
             if (result.failures.length < 10) result.failures.push(`${r.status} ${c.path} ${c.body.slice(0, 300)} → ${r.text.slice(0, 300)}`);
-            if (result.crashInputs.length < 5) result.crashInputs.push({ error: `${r.status}: ${r.text.slice(0, 300)}`, input: clip(`${c.method} ${c.path} ${c.body}`) });
+            if (result.crashInputs.length < 5) result.crashInputs.push({ index: done + at, error: `${r.status}: ${r.text.slice(0, 300)}`, input: clip(`${c.method} ${c.path} ${c.body}`) });
           } else if (r.status >= 400) {
             let msg: unknown;
             try {
@@ -253,7 +254,7 @@ async function fuzzExtender(total: number, seed: number, jsonOut: boolean): Prom
             if (typeof msg !== 'string' || msg === '') {
               result.missingMessage++;
               if (result.failures.length < 10) result.failures.push(`${r.status} without a message: ${c.path} ${c.body.slice(0, 200)} → ${r.text.slice(0, 200)}`);
-              if (result.crashInputs.length < 5) result.crashInputs.push({ error: `${r.status} without a message: ${r.text.slice(0, 300)}`, input: clip(`${c.method} ${c.path} ${c.body}`) });
+              if (result.crashInputs.length < 5) result.crashInputs.push({ index: done + at, error: `${r.status} without a message: ${r.text.slice(0, 300)}`, input: clip(`${c.method} ${c.path} ${c.body}`) });
             }
           }
         }
@@ -324,6 +325,8 @@ function workerMain(d: { fuzzTarget: string; total: number; seed: number; progre
  * loop) becomes a reported hang, named by regenerating it, instead of a fuzz run that never ends.
  */
 async function fuzzInProcess(name: string, total: number, seed: number, jsonOut: boolean): Promise<boolean> {
+  const only = arg('--only');
+  if (only !== undefined) return runOne(name, Number(only), total, seed);
   const progress = new SharedArrayBuffer(4);
   const beat = new Int32Array(progress);
   const worker = new Worker(fileURLToPath(import.meta.url), { workerData: { fuzzTarget: name, total, seed, progress, jsonOut } });
@@ -355,7 +358,7 @@ async function fuzzInProcess(name: string, total: number, seed: number, jsonOut:
         seconds: NaN,
         slowestMs: STUCK_MS,
         crashInputs: [],
-        hangInputs: [{ ms: STUCK_MS, input: `input ${k} never returned (run stopped): ${clip(t.show(input))}` }],
+        hangInputs: [{ index: k, ms: STUCK_MS, input: `never returned (run stopped): ${clip(t.show(input))}` }],
       });
     }, 1000);
     worker.on('message', (m: { report?: FuzzReport; progress?: number; crashes: number; hangs: number }) => {
@@ -380,6 +383,22 @@ async function fuzzInProcess(name: string, total: number, seed: number, jsonOut:
     for (const h of r.hangInputs) console.log(`  hang ${h.ms} ms: ${h.input}`);
   }
   return r.crashes === 0 && r.hangs === 0 && r.heapBounded && r.inputs >= total;
+}
+
+/** `--only <index>`: input <index> of the run with this --seed and --inputs, alone: the whole input, then what it did. */
+function runOne(name: string, k: number, total: number, seed: number): boolean {
+  const t = IN_PROCESS[name]!();
+  const input = batchOf(t.gen, k, total, seed)[k % FUZZ_BATCH]!;
+  console.log(t.show(input));
+  const t0 = performance.now();
+  try {
+    t.run(input);
+    console.log(`${name} input ${k}: no crash, ${Math.round(performance.now() - t0)} ms`);
+    return true;
+  } catch (e) {
+    console.log(`${name} input ${k}: crash after ${Math.round(performance.now() - t0)} ms:`, e);
+    return false;
+  }
 }
 
 async function main(): Promise<void> {
