@@ -85,6 +85,12 @@ describe.skipIf(controlPlaneSkip)('MLTask on the real control plane', () => {
     ['memory scratch with a class', { scratch: { size: '1Gi', medium: 'Memory', storageClassName: 'fast' } }, {}, /spec\.scratch.*exclude each other/],
     ['scratch size 0', { scratch: { size: '0' } }, {}, /spec\.scratch\.size/],
     ['name not a DNS-1035 label', {}, { name: 'a.b' }, /metadata\.name must be a DNS-1035 label/],
+    ['mode not Job or Instance', { mode: 'Batch' }, {}, /spec\.mode/],
+    ['value and valueFrom', { env: [{ name: 'A', value: 'x', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }] }, {}, /spec\.env\[0\].*set value or valueFrom, not both/],
+    ['secretKeyRef without key', { env: [{ name: 'A', valueFrom: { secretKeyRef: { name: 's' } } }] }, {}, /spec\.env\[0\]\.valueFrom\.secretKeyRef\.key/],
+    ['credentialsSecret with a pvc', { modelOutput: { pvc: { claimName: 'o' }, credentialsSecret: 's' } }, {}, /spec\.modelOutput.*credentialsSecret only with uri/],
+    ['envFrom with both refs', { envFrom: [{ secretRef: { name: 's' }, configMapRef: { name: 'c' } }] }, {}, /spec\.envFrom\[0\].*exactly one of secretRef or configMapRef/],
+    ['a TTL on an instance', { ttlSecondsAfterFinished: 5 }, {}, /spec.*only for mode Job/],
   ];
   it.each(bad)('refuses %s, naming the field (and the CLI rules agree)', async (_what, spec, meta, field) => {
     const obj = mltask('bad', spec);
