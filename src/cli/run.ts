@@ -6,7 +6,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { checkLogLevel } from './checks.js';
 import { printable, reportError, UsageError } from './errors.js';
-import { buildProgram } from './program.js';
+import { programFor } from './lazy-program.js';
 import { EXIT_USAGE } from './usage.js';
 
 /** Every command of the tree, the root first. */
@@ -15,7 +15,8 @@ function allCommands(c: Command): Command[] {
 }
 
 export async function runCli(argv: readonly string[], commandName: string | undefined): Promise<void> {
-  const program = buildProgram();
+  const word = argv[2];
+  const program = await programFor(word !== undefined && !word.startsWith('-') ? word : undefined);
   for (const c of allCommands(program)) {
     // commander writes "error: …"; ours is "linkpack <command>: …", escaped like every message.
     c.configureOutput({
