@@ -15,6 +15,20 @@ function podArg(v: string): string {
   return v;
 }
 
+/** `--server`: an http(s) URL; anything else is a usage error, not an unreachable extender. */
+function serverArg(v: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(v);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
+    throw new InvalidArgumentError(`expected the extender's http:// or https:// URL (e.g. ${DEFAULT_SERVER}), got "${v}"`);
+  }
+  return v;
+}
+
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
   return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ')).join('\n');
@@ -53,7 +67,7 @@ export function registerExplainCommand(program: Command): void {
     .command('explain')
     .description('why a pod was (or would be) placed where it is: the decision in words, the runner-up, every node')
     .argument('<namespace/pod>', 'the pod, e.g. ml/trainer-0', podArg)
-    .option('--server <url>', "the extender's address (kubectl port-forward svc/linkpack-extender 8888 for a cluster)", DEFAULT_SERVER)
+    .option('--server <url>', "the extender's address (kubectl port-forward svc/linkpack-extender 8888 for a cluster)", serverArg, DEFAULT_SERVER)
     .option('--json', 'print the extender\'s JSON answer')
     .action(async (pod: string, o: { server: string; json?: boolean }) => {
       const e = await fetchExplanation(o.server, pod);

@@ -175,6 +175,14 @@ describe('bad input is one line, at once', () => {
     }
   });
 
+  it('explain --server that is no http(s) URL is a usage error, not an unreachable extender', async () => {
+    for (const server of ['notaurl', 'http://', 'ftp://x']) {
+      expect(expectOneLine(await run(['explain', 'ml/p', '--server', server]), 'linkpack explain', 2)).toBe(
+        `linkpack explain: option '--server <url>' argument '${server}' is invalid. expected the extender's http:// or https:// URL (e.g. http://127.0.0.1:8888), got "${server}"`,
+      );
+    }
+  });
+
   it('a bad cluster file is one line', async () => {
     const empty = path.join(dir, 'empty.yaml');
     writeFileSync(empty, '');
