@@ -3,8 +3,10 @@
  * and the small fuzz suites in `npm test`: a target is a fast-check arbitrary of inputs and a
  * `run` that feeds one input to the code under test. `run` catches the module's own documented
  * error for bad input (a ParseError, `{ok:false}`, a one-line Error naming what is wrong) and lets
- * anything else escape: every escape is a crash. An input that takes more than `hangMs` (1 s) is a
- * hang. Heap is measured after a full GC before the first input and after the last.
+ * anything else escape: every escape is a crash. An input that takes more than `hangMs` (1 s) is
+ * timed again at once: over 1 s both times, it is a hang; once only, it is counted apart
+ * (`slowOnce`: load from other processes on a shared machine, a GC). Heap is measured after a
+ * full GC before the first input (after a 20-input warm-up) and after the last.
  *
  * Also here: `mutateText`, the arbitrary of edits made to a recorded output (byte flips, lines
  * dropped, repeated or swapped, fields truncated, numbers made huge, unicode, N/A values).
@@ -38,8 +40,11 @@ export interface FuzzReport {
   heapBoundMiB: number;
   heapBounded: boolean;
   seconds: number;
-  /** Slowest input (ms). */
+  /** Slowest input (ms; for an input timed twice, the faster time). */
   slowestMs: number;
+  /** Inputs over hangMs once but not when timed again at once (load from other processes, GC): not hangs. */
+  slowOnce: number;
+  slowOnceInputs: { index: number; ms: number; againMs: number }[];
   /** First crash and hang inputs: the input's number (`--only <index>` with the same --seed and --inputs runs it alone), the error, the input (JSON-escaped, truncated). */
   crashInputs: { index: number; error: string; input: string }[];
   hangInputs: { index: number; ms: number; input: string }[];
@@ -125,6 +130,8 @@ export function runTarget<I>(t: FuzzTarget<I>, opts: RunOptions): FuzzReport {
     heapBounded: false,
     seconds: 0,
     slowestMs: 0,
+    slowOnce: 0,
+    slowOnceInputs: [],
     crashInputs: [],
     hangInputs: [],
   };
@@ -154,7 +161,22 @@ export function runTarget<I>(t: FuzzTarget<I>, opts: RunOptions): FuzzReport {
           r.crashInputs.push({ index: done + k, error: err.slice(0, 500), input: clip(t.show(c)) });
         }
       }
-      const ms = performance.now() - s;
+      let ms = performance.now() - s;
+      if (ms > hangMs) {
+        // Timed again at once: one slow run on a shared 2-core machine may be another process's doing.
+        const again = performance.now();
+        try {
+          t.run(c);
+        } catch {
+          // counted above
+        }
+        const ms2 = performance.now() - again;
+        if (ms2 <= hangMs) {
+          r.slowOnce++;
+          if (r.slowOnceInputs.length < keep) r.slowOnceInputs.push({ index: done + k, ms: Math.round(ms), againMs: Math.round(ms2) });
+        }
+        ms = Math.min(ms, ms2);
+      }
       if (ms > r.slowestMs) r.slowestMs = Math.round(ms * 10) / 10;
       if (ms > hangMs) {
         r.hangs++;

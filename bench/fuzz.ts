@@ -357,6 +357,8 @@ async function fuzzInProcess(name: string, total: number, seed: number, jsonOut:
         heapBounded: false,
         seconds: NaN,
         slowestMs: STUCK_MS,
+        slowOnce: 0,
+        slowOnceInputs: [],
         crashInputs: [],
         hangInputs: [{ index: k, ms: STUCK_MS, input: `never returned (run stopped): ${clip(t.show(input))}` }],
       });
@@ -378,7 +380,7 @@ async function fuzzInProcess(name: string, total: number, seed: number, jsonOut:
   await worker.terminate();
   if (jsonOut) console.log(JSON.stringify(r));
   else {
-    console.log(`${name}: ${r.inputs} inputs in ${r.seconds} s: ${r.crashes} crashes, ${r.hangs} hangs (slowest ${r.slowestMs} ms); heap ${r.heapStartMiB} → ${r.heapEndMiB} MiB (bound +${r.heapBoundMiB}: ${r.heapBounded ? 'bounded' : 'GROWING'})`);
+    console.log(`${name}: ${r.inputs} inputs in ${r.seconds} s: ${r.crashes} crashes, ${r.hangs} hangs (slowest ${r.slowestMs} ms; ${r.slowOnce} over 1 s once only); heap ${r.heapStartMiB} → ${r.heapEndMiB} MiB (bound +${r.heapBoundMiB}: ${r.heapBounded ? 'bounded' : 'GROWING'})`);
     for (const c of r.crashInputs) console.log(`  crash: ${c.error}\n    input: ${c.input}`);
     for (const h of r.hangInputs) console.log(`  hang ${h.ms} ms: ${h.input}`);
   }
