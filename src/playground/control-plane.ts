@@ -107,6 +107,12 @@ interface Proc {
   child: ChildProcess;
   log: string;
   exited?: string;
+  /** Starts the same process again (same binary, flags, env and working directory). */
+  again: () => Proc;
+  /** Started again when it exits on its own, as a pod's container is (restartPolicy Always). */
+  restart?: boolean;
+  /** Being stopped on purpose: no restart. */
+  stopping?: boolean;
 }
 
 
@@ -280,7 +286,7 @@ export class ControlPlane {
     }
   }
 
-  private static spawnProc(dir: string, procs: Proc[], name: string, bin: string, args: string[], env?: NodeJS.ProcessEnv, cwd = dir): Proc {
+  private static spawnProc(dir: string, procs: Proc[], name: string, bin: string, args: string[], env?: NodeJS.ProcessEnv, cwd = dir, restart = false): Proc {
     const log = path.join(dir, `${name}.log`);
     const fd = openSync(log, 'a');
     const detached = detachedDirs.get(dir) ?? false;
@@ -289,10 +295,18 @@ export class ControlPlane {
     closeSync(fd);
     if (detached) child.unref();
     else live.add(child);
-    const p: Proc = { name, child, log };
+    const p: Proc = { name, child, log, again: () => ControlPlane.spawnProc(dir, procs, name, bin, args, env, cwd, restart) };
     child.on('exit', (code, signal) => {
       live.delete(child);
       p.exited = `exited with ${signal ?? code}`;
+      if (!restart || p.stopping || detached) return;
+      // As the kubelet restarts a container; the replacement takes this one's place.
+      setTimeout(() => {
+        const i = procs.indexOf(p);
+        if (i < 0 || p.stopping) return;
+        procs.splice(i, 1);
+        p.again();
+      }, 1000).unref();
     });
     procs.push(p);
     return p;
@@ -426,8 +440,8 @@ export class ControlPlane {
    * `<dir>/<name>.log` and stopped by stop() before the control plane. `bin` is a path, or the name
    * of a built Kubernetes binary.
    */
-  spawn(name: string, bin: string, args: string[], env?: NodeJS.ProcessEnv, cwd?: string): { pid: number; log: string; exited(): string | undefined } {
-    const p = ControlPlane.spawnProc(this.dir, this.procs, name, bin, args, env, cwd);
+  spawn(name: string, bin: string, args: string[], env?: NodeJS.ProcessEnv, cwd?: string, restart = false): { pid: number; log: string; exited(): string | undefined } {
+    const p = ControlPlane.spawnProc(this.dir, this.procs, name, bin, args, env, cwd, restart);
     return { pid: p.child.pid ?? 0, log: p.log, exited: () => p.exited };
   }
 
@@ -439,11 +453,30 @@ export class ControlPlane {
   }
 
   /** Stops one process (SIGTERM, SIGKILL after 5 s) and forgets it, e.g. to restart a kubelet. */
-  async stopProcess(name: string): Promise<void> {
+  async stopProcess(name: string, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     const i = this.procs.findIndex((x) => x.name === name && !x.exited);
     if (i < 0) return;
-    await stopOne(this.procs[i]!);
+    await stopOne(this.procs[i]!, signal);
     this.procs.splice(i, 1);
+  }
+
+  /**
+   * An outage: stops a process (etcd, kube-apiserver, …), waits `downMs`, starts it again with the
+   * same flags and waits until it answers `readyUrl` (the API server's /readyz by default).
+   */
+  async outage(name: string, downMs: number, readyUrl?: string): Promise<void> {
+    const i = this.procs.findIndex((x) => x.name === name && !x.exited);
+    if (i < 0) throw new Error(`no running process ${name}`);
+    const p = this.procs[i]!;
+    await stopOne(p);
+    this.procs.splice(i, 1);
+    await new Promise((r) => setTimeout(r, downMs));
+    const again = p.again();
+    const url = readyUrl ?? (name === 'kube-apiserver' ? `${this.server}/readyz` : undefined);
+    if (url) {
+      const tls = { ca: readFileSync(path.join(this.dir, 'ca.crt')), cert: readFileSync(path.join(this.dir, 'admin.crt')), key: readFileSync(path.join(this.dir, 'admin.key')) };
+      await ControlPlane.waitFor(again, url, url.startsWith(this.server) ? tls : {});
+    }
   }
 
   /** Every process started so far, for a state file. */
@@ -644,16 +677,17 @@ export class ControlPlane {
     for (const fn of this.stopHooks.splice(0)) await fn().catch((e: Error) => console.warn(`[playground] cleanup: ${e.message}`));
     // Dependents first (together), then the API server, etcd last, so nothing logs a storm of connection errors.
     const last = ['kube-apiserver', 'etcd'];
-    await Promise.all(this.procs.filter((p) => !last.includes(p.name)).map(stopOne));
-    for (const name of last) await Promise.all(this.procs.filter((p) => p.name === name).map(stopOne));
+    await Promise.all(this.procs.filter((p) => !last.includes(p.name)).map((p) => stopOne(p)));
+    for (const name of last) await Promise.all(this.procs.filter((p) => p.name === name).map((p) => stopOne(p)));
     if (!process.env.LINKPACK_KEEP_CP) rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
-async function stopOne(p: Proc): Promise<void> {
+async function stopOne(p: Proc, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  p.stopping = true;
   if (p.exited) return;
   const done = new Promise<void>((r) => p.child.once('exit', () => r()));
-  p.child.kill('SIGTERM');
+  p.child.kill(signal);
   const t = setTimeout(() => p.child.kill('SIGKILL'), 5000);
   await done;
   clearTimeout(t);

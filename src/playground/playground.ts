@@ -48,6 +48,11 @@ export class Playground {
     private readonly launchers: Map<string, () => void>,
   ) {}
 
+  /** SIGKILLs a process at once (a crash, no clean shutdown); the playground forgets it. */
+  async kill(name: string): Promise<void> {
+    await this.cp.stopProcess(name, 'SIGKILL');
+  }
+
   /** Stops a linkpack process (e.g. `device-plugin-<node>`, `agent-<node>`, `extender`) and starts it again as before. */
   async restart(name: string): Promise<void> {
     const launch = this.launchers.get(name);
@@ -99,7 +104,8 @@ export class Playground {
     const daemonSets = objects.filter((x) => x.kind === 'DaemonSet');
     const launchers = new Map<string, () => void>();
     const run = (name: string, c: ContainerCommand, overrides: Record<string, string | false>, env: NodeJS.ProcessEnv = {}) => {
-      const launch = () => void cp.spawn(name, process.execPath, [...c.nodeArgs, c.script, ...overrideFlags(c.args, overrides)], { ...process.env, ...c.env, ...env });
+      // restart: a component that exits on its own (e.g. a controller that lost its Lease) comes back, as in its pod.
+      const launch = () => void cp.spawn(name, process.execPath, [...c.nodeArgs, c.script, ...overrideFlags(c.args, overrides)], { ...process.env, ...c.env, ...env }, undefined, true);
       launchers.set(name, launch);
       launch();
     };
@@ -119,8 +125,14 @@ export class Playground {
     for (const d of deployments) {
       for (const c of linkpackContainers(d, repoRoot, podEnv(d))) {
         if (c.args[0] !== 'controller') continue;
-        run('controller', c, { '--kubeconfig': await saKubeconfig(c.namespace, c.serviceAccount) }, podEnv(d));
-        log(`MLTask controller (${c.source}) as ${c.namespace}/${c.serviceAccount}`);
+        // As many replicas as the chart asks (with more than one it renders --leader-elect).
+        const replicas = Number(d.spec?.replicas ?? 1);
+        const kubeconfig = await saKubeconfig(c.namespace, c.serviceAccount);
+        for (let r = 0; r < replicas; r++) {
+          const name = r === 0 ? 'controller' : `controller-${r}`;
+          run(name, c, { '--kubeconfig': kubeconfig }, { ...podEnv(d), POD_NAME: `${d.metadata.name}-${r}` });
+        }
+        log(`MLTask controller (${c.source}) ×${replicas} as ${c.namespace}/${c.serviceAccount}`);
       }
     }
     await cp.waitReady('extender', `${extenderUrl}/healthz`);
