@@ -54,10 +54,18 @@ export function exitCodeOf(err: unknown): number {
   return isUsageError(err) ? EXIT_USAGE : 1;
 }
 
+/** Which executable speaks: its name in the prefix and its usage hint (`linkpack`, `kubectl linkpack`). */
+export interface CliTool {
+  name: string;
+  hint: string;
+}
+
+export const LINKPACK: CliTool = { name: 'linkpack', hint: USAGE_HINT };
+
 /** Print `linkpack <command>: <error>` (and the hint for a usage error) and set the exit status. */
-export function reportError(command: string | undefined, err: unknown, write: (line: string) => void = (l) => console.error(l)): number {
-  write(`linkpack${command ? ` ${command}` : ''}: ${errorText(err)}`);
-  if (isUsageError(err)) write(USAGE_HINT);
+export function reportError(command: string | undefined, err: unknown, write: (line: string) => void = (l) => console.error(l), tool: CliTool = LINKPACK): number {
+  write(`${tool.name}${command ? ` ${command}` : ''}: ${errorText(err)}`);
+  if (isUsageError(err)) write(tool.hint);
   const code = exitCodeOf(err);
   process.exitCode = code;
   return code;

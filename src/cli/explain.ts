@@ -5,11 +5,16 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import type { Explanation } from '../extender/explain.js';
+import { table } from './table.js';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:8888';
 
+/** A namespace (DNS label) and a pod name (DNS subdomain), as the API server accepts them. */
+export const NAMESPACE_PATTERN = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
+export const POD_PATTERN = '[a-z0-9]([-.a-z0-9]*[a-z0-9])?';
+
 function podArg(v: string): string {
-  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/.test(v)) {
+  if (!new RegExp(`^${NAMESPACE_PATTERN}/${POD_PATTERN}$`).test(v)) {
     throw new InvalidArgumentError(`"${v}" is not <namespace>/<pod> (e.g. ml/trainer-0)`);
   }
   return v;
@@ -27,11 +32,6 @@ function serverArg(v: string): string {
     throw new InvalidArgumentError(`expected the extender's http:// or https:// URL (e.g. ${DEFAULT_SERVER}), got "${v}"`);
   }
   return v;
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  return rows.map((r) => r.map((cell, c) => (c === r.length - 1 ? cell : cell.padEnd(widths[c]!))).join('  ')).join('\n');
 }
 
 export function formatExplanation(e: Explanation): string {
@@ -58,8 +58,13 @@ export async function fetchExplanation(server: string, pod: string): Promise<Exp
   }
   const body = (await res.json().catch(() => null)) as (Explanation & { message?: string }) | null;
   if (!res.ok) throw new Error(body?.message ?? `${url} answered HTTP ${res.status}`);
-  if (!body || typeof body.summary !== 'string') throw new Error(`${url} did not answer with an explanation (is ${server} a linkpack extender?)`);
-  return body;
+  return asExplanation(body, url, server);
+}
+
+/** The extender's answer, or an error saying that `where` is no linkpack extender. */
+export function asExplanation(body: unknown, url: string, where: string): Explanation {
+  if (!body || typeof (body as Explanation).summary !== 'string') throw new Error(`${url} did not answer with an explanation (is ${where} a linkpack extender?)`);
+  return body as Explanation;
 }
 
 export function registerExplainCommand(program: Command): void {

@@ -5,7 +5,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { checkLogLevel } from './checks.js';
-import { printable, reportError, UsageError } from './errors.js';
+import { LINKPACK, printable, reportError, UsageError, type CliTool } from './errors.js';
 import { programFor } from './lazy-program.js';
 import { EXIT_USAGE } from './usage.js';
 
@@ -17,10 +17,15 @@ function allCommands(c: Command): Command[] {
 export async function runCli(argv: readonly string[], commandName: string | undefined): Promise<void> {
   const word = argv[2];
   const program = await programFor(word !== undefined && !word.startsWith('-') ? word : undefined);
+  await parseWithConventions(program, argv, commandName, LINKPACK);
+}
+
+/** Runs `program` on `argv` with the conventions above, for `linkpack` and `kubectl linkpack` alike. */
+export async function parseWithConventions(program: Command, argv: readonly string[], commandName: string | undefined, tool: CliTool): Promise<void> {
   for (const c of allCommands(program)) {
-    // commander writes "error: …"; ours is "linkpack <command>: …", escaped like every message.
+    // commander writes "error: …"; ours is "<tool> <command>: …", escaped like every message.
     c.configureOutput({
-      outputError: (text, write) => write(printable(text.replace(/^error: /, `linkpack${commandName ? ` ${commandName}` : ''}: `).trimEnd(), 2000) + '\n'),
+      outputError: (text, write) => write(printable(text.replace(/^error: /, `${tool.name}${commandName ? ` ${commandName}` : ''}: `).trimEnd(), 2000) + '\n'),
     });
   }
   program.hook('preAction', (_root, action) => {
@@ -38,6 +43,6 @@ export async function runCli(argv: readonly string[], commandName: string | unde
     if (e instanceof CommanderError && !(e instanceof InvalidArgumentError)) {
       // From commander's own parsing: it has printed the message and the hint; --help/--version exit 0.
       process.exitCode = e.exitCode === 0 ? 0 : EXIT_USAGE;
-    } else reportError(commandName, e);
+    } else reportError(commandName, e, undefined, tool);
   }
 }
