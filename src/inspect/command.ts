@@ -66,6 +66,7 @@ export function registerInspectCommand(program: Command): void {
     .addOption(new Option('--topology <mode>', 'NVLink requirement').choices([...TOPOLOGY_MODES]).default('prefer-nvlink'))
     .addOption(new Option('--policy <policy>', 'packing policy').choices([...PACKING_POLICIES]).default('binpack'))
     .option('--as-gpunode <node-name>', 'print a GPUNode object (YAML) for this node instead', nodeNameArg)
+    .option('--as-resourceslice <node-name>', 'print, as JSON, the DRA ResourceSlice (resource.k8s.io/v1) the agent would publish for this node', nodeNameArg)
     .option('--json', 'print JSON')
     .option('--list-presets', 'list the built-in topologies')
     .action(async (o) => {
@@ -81,6 +82,12 @@ export function registerInspectCommand(program: Command): void {
       if (o.gpus !== undefined) checkReadableFile(o.gpus, '--gpus');
       if (o.nvlink !== undefined) checkReadableFile(o.nvlink, '--nvlink');
       const topology = loadTopology({ topo: o.topo, gpusCsv: o.gpus, nvlinkStatus: o.nvlink });
+      if (o.asGpunode && o.asResourceslice) throw new InvalidArgumentError('--as-gpunode and --as-resourceslice each print one object: give one of them');
+      if (o.asResourceslice) {
+        const { resourceSliceObject } = await import('../agent/resourceslice.js');
+        console.log(JSON.stringify(resourceSliceObject(o.asResourceslice, topology), null, 2));
+        return;
+      }
       if (o.asGpunode) {
         const { gpuNodeObject } = await import('../cluster/gpunode.js');
         const obj = gpuNodeObject(o.asGpunode, topology, {});

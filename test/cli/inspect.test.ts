@@ -83,6 +83,19 @@ describe('linkpack inspect', () => {
     if (parsed.ok) expect(parsed.value.record.topology.links[0][3]).toBe('NV2');
   });
 
+  it('--as-resourceslice prints the ResourceSlice JSON the agent would publish', () => {
+    const r = run('inspect', '--topo', 'pcie-8x-nvlink-pairs', '--as-resourceslice', 'gpu-7');
+    expect(r.status).toBe(0);
+    const obj = JSON.parse(r.stdout);
+    expect(obj).toMatchObject({ apiVersion: 'resource.k8s.io/v1', kind: 'ResourceSlice', spec: { driver: 'gpu.linkpack.io', nodeName: 'gpu-7', pool: { name: 'gpu-7' } } });
+    expect(obj.spec.devices.map((d: { attributes: { nvlinkIsland: { int: number } } }) => d.attributes.nvlinkIsland.int)).toEqual([0, 0, 1, 1, 2, 2, 3, 3]);
+    expect(obj.spec.devices[0].capacity).toEqual({ memory: { value: '81559Mi' } });
+    const both = run('inspect', '--topo', 'dgx1-v100', '--as-resourceslice', 'a', '--as-gpunode', 'a');
+    expect(both.status).toBe(2);
+    expect(both.stderr).toMatch(/give one of them/);
+    expect(run('inspect', '--topo', 'dgx1-v100', '--as-resourceslice', 'Bad_Name').status).toBe(2);
+  });
+
   it.skipIf(!hasShared)('measured NVLink speed from nvlink -s replaces the estimate', () => {
     const r = json('inspect', '--topo', sharedFixture('topo-2x-h100-pcie-nvlink-bridge-nv12.txt'), '--nvlink', sharedFixture('nvlink-s-2x-h100-pcie-bridge-inactive-links.txt'));
     expect(r.nvlinkGBpsPerLink).toBe(26.562);
