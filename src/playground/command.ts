@@ -10,6 +10,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../agent/command.js';
 import { getPreset, listPresets } from '../topology/presets.js';
 import type { PlaygroundNodeSpec } from './playground.js';
+import type { PlaygroundRuntime } from './node.js';
 import { removeRuntimeCgroups, stateFile, stopProcesses, sweepMountNamespace, type PlaygroundState } from './state.js';
 
 export const DEFAULT_PLAYGROUND_DIR = path.join(tmpdir(), 'linkpack-playground');
@@ -53,11 +54,11 @@ export function registerPlaygroundCommand(program: Command): void {
     .description('start the control plane, real kubelets on a recording CRI runtime, and linkpack under its own ServiceAccounts')
     .option('--node <name=topology>', 'a GPU node: a preset or a recorded `nvidia-smi topo -m` file (repeat; default dgx1=dgx1-v100, h100=hgx-h100, pcie=pcie-8x-nvlink-pairs)', (v: string, acc: PlaygroundNodeSpec[] = []) => [...acc, parseNodeSpec(v)])
     .option('--dir <dir>', 'where the cluster keeps its files', DEFAULT_PLAYGROUND_DIR)
-    .option('--runtime <runtime>', 'the CRI runtime: fake (records every container it is asked to create) or containerd (real containers: Debian containerd 1.6 + runc)', 'fake')
+    .option('--runtime <runtime>', 'the CRI runtime: fake (records every container it is asked to create), containerd (real containers: Debian containerd 1.6 + runc) or containerd2 (containerd v2 built from its module, injects CDI)', 'fake')
     .option('--cdi', 'the device plugin gives containers CDI device names instead of NVIDIA_VISIBLE_DEVICES')
     .option('--share-slots <n>', "the device plugin's share slots per GPU", '1')
     .action(async (o: { node?: PlaygroundNodeSpec[]; dir: string; runtime: string; cdi?: boolean; shareSlots: string }) => {
-      if (o.runtime !== 'fake' && o.runtime !== 'containerd') throw new UsageError(`--runtime "${o.runtime}": expected fake or containerd`);
+      if (!['fake', 'containerd', 'containerd2'].includes(o.runtime)) throw new UsageError(`--runtime "${o.runtime}": expected fake, containerd or containerd2`);
       const dir = path.resolve(o.dir);
       const prior = readState(dir);
       if (prior && prior.processes.some((p) => alive(p.pid))) throw new Error(`a playground already runs in ${dir}: run \`linkpack playground down --dir ${dir}\` first`);
@@ -66,7 +67,7 @@ export function registerPlaygroundCommand(program: Command): void {
       // Loaded here: resolving the Kubernetes binaries runs Go, which other commands must not pay for.
       const { Playground } = await import('./playground.js');
       const { kubeBinary } = await import('./control-plane.js');
-      const p = await Playground.up({ nodes: o.node ?? DEFAULT_NODES, dir, detached: true, helmSet, runtime: o.runtime as 'fake' | 'containerd', log: (l) => console.log(l) });
+      const p = await Playground.up({ nodes: o.node ?? DEFAULT_NODES, dir, detached: true, helmSet, runtime: o.runtime as PlaygroundRuntime, log: (l) => console.log(l) });
       const s = p.state;
       console.log(`\nplayground up in ${s.startSeconds.toFixed(1)} s: ${s.nodes.map((n) => `${n.name} (${n.topology})`).join(', ')}`);
       console.log(`extender ${s.extenderUrl} (web view ${s.extenderUrl}/ui); logs in ${dir}/*.log; containers the kubelets created: ${dir}/nodes/<node>/cri-records.jsonl`);

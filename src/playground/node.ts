@@ -107,11 +107,18 @@ export interface RealNode {
   mountNamespace?: string;
 }
 
+export type PlaygroundRuntime = 'fake' | 'containerd' | 'containerd2';
+
 export interface StartNodeOptions {
   labels?: Record<string, string>;
   freePort(): Promise<number>;
-  /** fake: the recording fake CRI (default); containerd: Debian's containerd 1.6 + runc, real containers. */
-  runtime?: 'fake' | 'containerd';
+  /**
+   * fake: the recording fake CRI (default); containerd: Debian's containerd 1.6 + runc, real
+   * containers; containerd2: containerd v2 built from its module (injects CDI devices) + runc.
+   */
+  runtime?: PlaygroundRuntime;
+  /** containerd2: the CDI spec of the node's GPUs (written into the node's CDI folder). */
+  cdiSpec?: string;
 }
 
 /** Starts the runtime and the kubelet of one node and waits until the kubelet's healthz answers. */
@@ -124,8 +131,8 @@ export async function startRealNode(cp: ControlPlane, root: string, name: string
 
   let containerdPid: number | undefined;
   let mountNamespace: string | undefined;
-  if (o.runtime === 'containerd') {
-    containerdPid = await startContainerd(cp, p, name, sysctlCopies);
+  if (o.runtime === 'containerd' || o.runtime === 'containerd2') {
+    containerdPid = await startContainerd(cp, p, name, sysctlCopies, o.runtime === 'containerd2', o.cdiSpec);
     const ns = readlinkSync(`/proc/${containerdPid}/ns/mnt`);
     mountNamespace = ns;
     // Shims and containers outlive containerd: after the kubelet, everything in its namespace goes.
@@ -181,9 +188,42 @@ export async function startRealNode(cp: ControlPlane, root: string, name: string
 
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
+/**
+ * A CDI spec for a node's GPUs as the NVIDIA container toolkit would name them (`nvidia.com/gpu=<uuid>`):
+ * each gives the container a device node `/dev/nvidia<index>` (here backed by /dev/null) and
+ * `LINKPACK_CDI_GPU_<index>=<uuid>`, so a container can show what CDI injected.
+ */
+export function fakeGpuCdiSpec(gpus: readonly { index: number; uuid: string }[]): string {
+  return JSON.stringify({
+    cdiVersion: '0.6.0',
+    kind: 'nvidia.com/gpu',
+    devices: gpus.map((g) => ({ name: g.uuid, containerEdits: { env: [`LINKPACK_CDI_GPU_${g.index}=${g.uuid}`], deviceNodes: [{ path: `/dev/nvidia${g.index}`, hostPath: '/dev/null', type: 'c', major: 1, minor: 3 }] } })),
+  });
+}
+
 /** The busybox image pods run and the pause image, imported into each containerd node. */
 export const PLAYGROUND_IMAGE = 'docker.io/linkpack/busybox:1';
 export const PAUSE_IMAGE = 'docker.io/linkpack/pause:1';
+
+/** containerd 2's configuration (format 3): as containerd 1.6's, plus the node's CDI spec folder. */
+export function containerd2Config(p: NodePaths): string {
+  return [
+    'version = 3',
+    `root = ${JSON.stringify(path.join(p.dir, 'containerd-root'))}`,
+    'state = "/run/containerd"',
+    '[grpc]',
+    `  address = ${JSON.stringify(p.criSocket)}`,
+    "[plugins.'io.containerd.cri.v1.images'.pinned_images]",
+    `  sandbox = ${JSON.stringify(PAUSE_IMAGE)}`,
+    "[plugins.'io.containerd.cri.v1.runtime']",
+    '  restrict_oom_score_adj = true',
+    `  cdi_spec_dirs = [${JSON.stringify(path.join(p.dir, 'cdi'))}]`,
+    "  [plugins.'io.containerd.cri.v1.runtime'.cni]",
+    '    bin_dirs = ["/usr/lib/cni"]',
+    `    conf_dir = ${JSON.stringify(path.join(p.dir, 'cni'))}`,
+    '',
+  ].join('\n');
+}
 
 /** containerd 1.6's configuration: its own root, shims and runc state on a private /run, loopback-only CNI. */
 export function containerdConfig(p: NodePaths): string {
@@ -209,16 +249,21 @@ export function containerdConfig(p: NodePaths): string {
  * containerd in a private mount namespace (its own /run, /var/lib shadowed by the node's folder,
  * the sysctls shadowed), with the images imported; returns its pid (the namespace's owner).
  */
-async function startContainerd(cp: ControlPlane, p: NodePaths, name: string, sysctlCopies: string): Promise<number> {
+async function startContainerd(cp: ControlPlane, p: NodePaths, name: string, sysctlCopies: string, v2: boolean, cdiSpec?: string): Promise<number> {
   for (const bin of ['/usr/bin/containerd', '/usr/bin/ctr', '/usr/sbin/runc', '/usr/lib/cni/loopback']) {
     if (!existsSync(bin)) throw new Error(`${bin} is missing: --runtime containerd needs Debian's containerd, runc and containernetworking-plugins`);
   }
   mkdirSync(path.join(p.dir, 'cni'), { recursive: true });
+  mkdirSync(path.join(p.dir, 'cdi'), { recursive: true });
+  if (cdiSpec) writeFileSync(path.join(p.dir, 'cdi/linkpack-gpus.json'), cdiSpec);
   writeFileSync(path.join(p.dir, 'cni/10-loopback.conflist'), JSON.stringify({ cniVersion: '0.4.0', name: 'loopback', plugins: [{ type: 'loopback' }] }));
-  writeFileSync(path.join(p.dir, 'containerd.toml'), containerdConfig(p));
+  writeFileSync(path.join(p.dir, 'containerd.toml'), v2 ? containerd2Config(p) : containerdConfig(p));
+  // containerd 2 finds its own shim first on PATH (Debian's is containerd 1.6's).
+  const containerd = v2 ? kubeBinary('containerd2') : '/usr/bin/containerd';
+  const pathEnv = v2 ? `PATH=${shellQuote(`${path.dirname(kubeBinary('containerd2'))}:${process.env.PATH ?? '/usr/bin:/bin'}`)} ` : '';
   const lines = ['set -e', 'mount -t tmpfs tmpfs /run', `mount --bind ${shellQuote(p.varLib)} /var/lib`];
   for (const s of KUBELET_SYSCTLS) lines.push(`mount --bind ${shellQuote(path.join(sysctlCopies, s.replace(/\//g, '.')))} /proc/sys/${s}`);
-  lines.push(`exec /usr/bin/containerd --config ${shellQuote(path.join(p.dir, 'containerd.toml'))}`);
+  lines.push(`${pathEnv}exec ${shellQuote(containerd)} --config ${shellQuote(path.join(p.dir, 'containerd.toml'))}`);
   const script = path.join(p.dir, 'containerd.sh');
   writeFileSync(script, lines.join('\n'), { mode: 0o755 });
   const proc = cp.spawn(`containerd-${name}`, '/usr/bin/unshare', ['--mount', '--propagation', 'private', '--', '/bin/sh', script]);

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { freePort, kubeBinary, repoRoot, ControlPlane, type KObj } from './control-plane.js';
 import { stateFile, stopProcesses, type PlaygroundState } from './state.js';
-import { startRealNode, type RealNode } from './node.js';
+import { fakeGpuCdiSpec, startRealNode, type PlaygroundRuntime, type RealNode } from './node.js';
 import { writeServiceAccountKubeconfig } from './service-account.js';
 import { linkpackContainers, overrideFlags, schedulerServiceAccount, shippedSchedulerConfig, type ContainerCommand } from './workloads.js';
 
@@ -31,7 +31,7 @@ export interface PlaygroundOptions {
   /** Processes outlive the caller (the CLI's `up`); tests keep them attached. */
   detached?: boolean;
   /** The nodes' CRI runtime (default fake). */
-  runtime?: 'fake' | 'containerd';
+  runtime?: PlaygroundRuntime;
   /** Extra `helm template --set` values, e.g. `node.devicePlugin.shareSlots=2`. */
   helmSet?: string[];
   /** Progress lines. */
@@ -141,7 +141,8 @@ export class Playground {
     const nodeStates: PlaygroundState['nodes'] = [];
     for (const spec of o.nodes) {
       const t = Date.now();
-      const node = await startRealNode(cp, o.dir, spec.name, { freePort, runtime: o.runtime, labels: { 'nvidia.com/gpu.present': 'true', 'linkpack.io/node': 'true' } });
+      const cdiSpec = o.runtime === 'containerd2' ? fakeGpuCdiSpec(smiGpus(spec.name, spec.topology)) : undefined;
+      const node = await startRealNode(cp, o.dir, spec.name, { freePort, runtime: o.runtime, cdiSpec, labels: { 'nvidia.com/gpu.present': 'true', 'linkpack.io/node': 'true' } });
       nodes.set(spec.name, node);
       await cp.eventually(async () => (await cp.get('v1', 'Node', spec.name)) !== undefined, `Node ${spec.name} registered by its kubelet`);
       const smi = fakeNvidiaSmi(node.paths.dir, spec.name, spec.topology);
@@ -197,6 +198,16 @@ export function renderChart(set: readonly string[]): KObj[] {
 /** The downward-API env a workload's pod would get (what its args may reference as $(VAR)). */
 function podEnv(workload: KObj): Record<string, string> {
   return { POD_NAME: `${workload.metadata.name}-0`, POD_NAMESPACE: workload.metadata.namespace ?? RELEASE_NAMESPACE };
+}
+
+/** The GPUs (index, UUID) the node's fake nvidia-smi reports, for its CDI spec. */
+function smiGpus(node: string, topology: string): { index: number; uuid: string }[] {
+  const fake = path.join(repoRoot, 'dist/src/agent/fake-nvidia-smi.js');
+  const out = execFileSync(process.execPath, [fake, '--preset', existsSync(topology) ? path.resolve(topology) : topology, '--query-gpu=index,uuid', '--format=csv,noheader,nounits'], { encoding: 'utf8', env: { ...process.env, FAKE_NVIDIA_SMI_UUID_SEED: node } });
+  return out.trim().split('\n').map((l) => {
+    const [index, uuid] = l.split(',').map((x) => x.trim());
+    return { index: Number(index), uuid: uuid! };
+  });
 }
 
 /** A per-node nvidia-smi: the agent's fake for the node's topology, with UUIDs unique to the node. */

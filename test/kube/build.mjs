@@ -5,7 +5,7 @@
 //
 //   node test/kube/build.mjs            build what is missing, print the folder
 //   node test/kube/build.mjs --dir      print the folder only
-//   node test/kube/build.mjs helm       build only that component's binaries (kubernetes|etcd|kwok|helm|fakecri|kustomize)
+//   node test/kube/build.mjs helm       build only that component's binaries (kubernetes|etcd|kwok|helm|fakecri|containerd|kustomize)
 //   KUBE_BIN_DIR=/x node ...            use /x as it is (no build)
 //   LINKPACK_KUBE_CACHE=/y              cache root (default ~/.cache/linkpack-kube)
 import { execFileSync } from 'node:child_process';
@@ -129,6 +129,16 @@ const components = [
     sources: 'fakecri',
     binaries: [['fakecri', '.']],
     ldflags: [],
+  },
+  {
+    // The playground's CDI-capable runtime (containerd 1.x, Debian's, drops CDI devices).
+    module: 'containerd',
+    requires: () => [['github.com/containerd/containerd/v2', versions.containerd]],
+    binaries: [
+      ['containerd2', 'github.com/containerd/containerd/v2/cmd/containerd'],
+      ['containerd-shim-runc-v2', 'github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2'],
+    ],
+    ldflags: [`-X github.com/containerd/containerd/v2/version.Version=${versions.containerd}`],
   },
   {
     // The newest kustomize that builds with Go 1.26 (v5.8 wants Go 1.27).
