@@ -10,6 +10,8 @@
 import fc from 'fast-check';
 import { ClusterCache } from '../src/cluster/cache.js';
 import { parseGpuNode } from '../src/cluster/gpunode.js';
+import { placeOnNode, validateRequest } from '../src/core/index.js';
+import { PACKING_POLICIES, TOPOLOGY_MODES, type GpuRequest } from '../src/core/types.js';
 import { gpuNodeJson, podJson } from '../test/support/cluster-fixtures.js';
 import { checkMessage, FuzzCrash, jsonOps, mutateJson, ODD_VALUES, type FuzzTarget, type JsonOp } from './fuzz-kit.js';
 
@@ -69,12 +71,17 @@ const generatedGen: fc.Arbitrary<Obj> = fc.integer({ min: 0, max: 20 }).chain((n
     }),
 );
 
+/** Absent 4 times in 5. */
+const seldom = <T>(a: fc.Arbitrary<T>): fc.Arbitrary<T | undefined> => fc.oneof({ weight: 4, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: a });
+
 export interface GpuNodeInput {
   base: number | Obj;
   ops: JsonOp[];
   /** What else happens to the cache around this upsert. */
   then: 'none' | 'delete' | 'relist' | 'pod' | 'podGone';
   pod: { node: number; gpus: number[]; milli: number | string; phase: string };
+  /** A valid request placed on every usable node (the core reads what the cache made of the object). */
+  req: GpuRequest;
 }
 
 export function gpuNodeTarget(): FuzzTarget<GpuNodeInput> {
@@ -91,6 +98,29 @@ export function gpuNodeTarget(): FuzzTarget<GpuNodeInput> {
       milli: fc.oneof(fc.constantFrom(1000, 500, 1, 0, 1001, -5), fc.constantFrom('250', 'abc', '')),
       phase: fc.constantFrom('Running', 'Pending', 'Succeeded', 'Failed', 'Unknown'),
     }),
+    req: fc
+      .record({
+        gpuCount: fc.oneof(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 9 })),
+        milli: fc.constantFrom(1000, 1000, 500, 1),
+        models: seldom(fc.constantFrom(['H100'], ['V100', 'A100'], ['x'])),
+        minMemoryMiB: seldom(fc.constantFrom(1, 16384, 81559, 1e9)),
+        include: seldom(fc.uniqueArray(fc.nat(20), { maxLength: 12 })),
+        exclude: seldom(fc.uniqueArray(fc.nat(20), { maxLength: 4 })),
+        topology: fc.constantFrom(...TOPOLOGY_MODES),
+        policy: fc.constantFrom(...PACKING_POLICIES),
+      })
+      .map(
+        (r): GpuRequest => ({
+          gpuCount: r.gpuCount,
+          milliPerGpu: r.gpuCount === 1 ? r.milli : 1000,
+          topology: r.topology,
+          policy: r.policy,
+          ...(r.models ? { models: r.models } : {}),
+          ...(r.minMemoryMiB !== undefined ? { minMemoryMiB: r.minMemoryMiB } : {}),
+          ...(r.include ? { includeGpus: r.include } : {}),
+          ...(r.exclude ? { excludeGpus: r.exclude } : {}),
+        }),
+      ),
   });
   const objOf = (i: GpuNodeInput): unknown => mutateJson(typeof i.base === 'number' ? all[i.base] : i.base, i.ops);
   let podSeq = 0;
@@ -110,6 +140,15 @@ export function gpuNodeTarget(): FuzzTarget<GpuNodeInput> {
         if (!l.ok) checkMessage('lookupNode', l.reason);
         else if (l.state.freeMilli.length !== l.gpuNode.topology.gpus.length || l.state.freeMilli.some((m) => !(m >= 0 && m <= 1000))) {
           throw new FuzzCrash(`lookupNode ${n}: free milli ${JSON.stringify(l.state.freeMilli)} for ${l.gpuNode.topology.gpus.length} GPUs`);
+        } else {
+          if (validateRequest(i.req) !== null) throw new FuzzCrash(`generated request refused: ${validateRequest(i.req)}`);
+          const d = placeOnNode(l.state, i.req);
+          if (!d.fits) checkMessage('placeOnNode', d.reason);
+          else if (d.gpus.length !== i.req.gpuCount || d.gpus.some((g) => !(l.state.freeMilli[g]! >= i.req.milliPerGpu))) {
+            throw new FuzzCrash(`placeOnNode ${n}: GPUs ${d.gpus.join(',')} for ${i.req.gpuCount} × ${i.req.milliPerGpu} milli, free ${l.state.freeMilli.join(',')}`);
+          } else if (d.gpus.some((g) => ((l.state.unhealthyMask ?? 0) >> g) & 1 || i.req.excludeGpus?.includes(g) || (i.req.includeGpus && !i.req.includeGpus.includes(g)))) {
+            throw new FuzzCrash(`placeOnNode ${n}: GPUs ${d.gpus.join(',')} include an unhealthy or excluded GPU (unhealthy mask ${l.state.unhealthyMask}, request ${JSON.stringify(i.req)})`);
+          }
         }
       }
       cache.lookupNodes(names, NOW);
