@@ -202,6 +202,7 @@ export function parseGpuNode(obj: unknown): Parsed<ParsedGpuNode> {
     }
     const record: GpuNodeRecord = { name, topology, unhealthy: {} };
     for (const g of parsed) if (g.unhealthy !== undefined) record.unhealthy[g.info.index] = g.unhealthy;
+    if (degradedLinks.length > 0) record.degradedLinks = degradedLinks;
     if (status.heartbeatTime !== undefined && status.heartbeatTime !== null) {
       const hb = status.heartbeatTime instanceof Date ? status.heartbeatTime.getTime() : typeof status.heartbeatTime === 'string' ? Date.parse(status.heartbeatTime) : NaN;
       if (Number.isNaN(hb)) throw new Bad(`status.heartbeatTime: expected an RFC 3339 time, got ${JSON.stringify(status.heartbeatTime)}`);

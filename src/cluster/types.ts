@@ -14,6 +14,8 @@ export interface GpuNodeRecord {
   unhealthy: Record<number, string>;
   /** Last heartbeat of the agent (ms since epoch); undefined = never. */
   heartbeatMs?: number;
+  /** NVLink pairs degraded now (topology has them as no NVLink); kept for the web view's picture. */
+  degradedLinks?: { gpus: [number, number]; reasons: string[] }[];
 }
 
 /** A pod holding GPUs on a node (bound and not finished, or assumed between bind and watch). */

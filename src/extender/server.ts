@@ -14,6 +14,7 @@ import { bindWithGangs, filterWithGangs, GangPlanner, prioritizeWithGangs } from
 import { boundAssignment, explainBound, explainPod, type LastBind } from './explain.js';
 import { ExtenderMetrics, type Verb } from './metrics.js';
 import { DecisionLog, registerUi } from './ui.js';
+import { askInWords, PendingPods, filterReason } from './ui-pending.js';
 import { registerClusterMetrics } from './cluster-metrics.js';
 import { PodMemory, type PodMemoryOptions } from './pod-memory.js';
 import { candidatesOf, DEFAULT_MAX_NODES } from './candidates.js';
@@ -106,6 +107,7 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
   const remember = (pod: PodLike, names: readonly string[]) => seen.remember(pod, podKey(pod), names, JSON.stringify(pod).length);
   const bound = new Recent<LastBind>(RECENT_PODS);
   const decisions = new DecisionLog();
+  const pending = new PendingPods();
 
   const serverOpts: FastifyServerOptions & { https?: unknown } = {
     bodyLimit: opts.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES,
@@ -184,6 +186,12 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
       }
     }
     metrics.recordFilter(r.passed.length, r.rejects);
+    if (ask.kind !== 'none') {
+      const key = podKey(pod);
+      const p = { pod: key, ask: askInWords(ask), reason: filterReason(r, names.length), fits: r.passed.length, candidates: names.length, atIso: new Date(now()).toISOString() };
+      const [ns, name] = key.split('/') as [string, string];
+      pending.note(p, now(), cluster.getPod(ns, name) !== undefined);
+    }
     const result: ExtenderFilterResult = {
       Nodes: null,
       NodeNames: null,
@@ -220,6 +228,7 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
       metrics.failures.inc({ verb: 'bind', reason });
       req.log.warn({ pod: key, node: args.Node, reason }, error);
       decisions.add({ pod: key, node: args.Node, gpus: [], atIso: new Date(now()).toISOString(), ok: false, text: error });
+      pending.noteBindFailure(key, `bind on ${args.Node} failed: ${error}`, now());
       return { Error: error };
     };
     // The informer may not have delivered the pod yet (or there is none: standalone): bind from
@@ -242,6 +251,7 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
     );
     if (!outcome.ok) return fail(outcome.failure, outcome.error);
     victims.forget(args.PodUID);
+    pending.bound(key);
     const nvlink = outcome.decision === null ? 'n/a' : outcome.gpus.length < 2 ? 'single' : String(outcome.decision.breakdown.nvlinkConnected);
     metrics.binds.inc({ result: 'bound', nvlink });
     bound.set(key, { node: outcome.node, gpus: outcome.gpus, atIso: new Date(now()).toISOString(), message: outcome.message });
@@ -272,7 +282,7 @@ export function buildExtenderServer(opts: ExtenderServerOptions): FastifyInstanc
     return { NodeNameToMetaVictims: out };
   });
 
-  registerUi(app, { cluster, now, decisions });
+  registerUi(app, { cluster, now, decisions, pending, profile: profileNow });
   registerClusterMetrics(metrics.registry, { cluster, now, profile: profileNow });
   app.get('/healthz', async () => 'ok');
   app.get('/readyz', async (_req, reply) => {

@@ -2,14 +2,20 @@
  * The web view at /ui: nodes × GPUs, NVLink islands, which pod holds each GPU, health, and the
  * last decisions in words. The page (ui-page.ts) is one self-contained HTML file with inline
  * script and style — nothing fetched from the network — that polls GET /ui/state.
- * The state is a snapshot of the ClusterView, built per request (a few hundred nodes: cheap).
+ * The state is a snapshot of the ClusterView, rebuilt at most once a second (ui-snapshot.ts) so
+ * that viewers never load the scheduling path.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ClusterView, GpuNodeRecord } from '../cluster/types.js';
 import { freeCapacity } from '../core/index.js';
 import { GPU_MILLI } from '../core/types.js';
+import type { WorkloadProfile } from '../core/types.js';
 import { islands } from '../topology/index.js';
+import { clusterSnapshot } from './cluster-metrics.js';
 import { UI_HTML } from './ui-page.js';
+import type { PendingPod, PendingPods } from './ui-pending.js';
+import { SnapshotCache } from './ui-snapshot.js';
+import { summarize, type UiSummary } from './ui-summary.js';
 
 export interface UiDecision {
   pod: string;
@@ -55,6 +61,8 @@ export interface UiNode {
   islands: number[][];
   /** Largest set of free, healthy GPUs inside one island. */
   largestFreeNvlinkSet: number;
+  /** NVLink pairs degraded now; `islands` is drawn from the baseline so the broken link shows. */
+  degradedLinks: { gpus: [number, number]; reasons: string[] }[];
 }
 
 export interface UiState {
@@ -62,18 +70,42 @@ export interface UiState {
   synced: boolean;
   nodes: UiNode[];
   decisions: readonly UiDecision[];
+  summary: UiSummary;
+  /** GPU pods filtered but not bound, newest first, with the extender's last reason. */
+  pending: PendingPod[];
+}
+
+export interface UiSources {
+  pending?: PendingPods;
+  profile?: () => WorkloadProfile | undefined;
+}
+
+/** The topology as the agent first saw it: degraded pairs count as NVLink again for the picture. */
+function baselineIslands(record: GpuNodeRecord): number[][] {
+  const t = record.topology;
+  if (!record.degradedLinks?.length) return islands(t);
+  const links = t.links.map((row) => [...row]);
+  for (const { gpus: [a, b] } of record.degradedLinks) links[a]![b] = links[b]![a] = 'NV1';
+  return islands({ ...t, links });
+}
+
+/** Bound (the cache shows a node) or deleted (the cache knew it and has it no more). */
+function settled(cluster: ClusterView, key: string, inCache: boolean): boolean {
+  const cut = key.indexOf('/');
+  const pod = cluster.getPod(key.slice(0, cut), key.slice(cut + 1)) as { spec?: { nodeName?: string } } | undefined;
+  return pod === undefined ? inCache : typeof pod.spec?.nodeName === 'string' && pod.spec.nodeName !== '';
 }
 
 type WithGpuNode = ClusterView & { gpuNode?: (name: string) => GpuNodeRecord | undefined };
 
-export function uiState(cluster: ClusterView, nowMs: number, decisions: readonly UiDecision[]): UiState {
+export function uiState(cluster: ClusterView, nowMs: number, decisions: readonly UiDecision[], src: UiSources = {}): UiState {
   const nodes: UiNode[] = [];
   for (const name of cluster.nodeNames()) {
     const look = cluster.lookupNode(name, nowMs);
     // A node that cannot be used (e.g. stale heartbeat) still shows its GPUs when the cache has them.
     const record = look.ok ? look.gpuNode : (cluster as WithGpuNode).gpuNode?.(name);
     if (!record) {
-      nodes.push({ name, ok: false, reason: look.ok ? undefined : look.reason, gpus: [], islands: [], largestFreeNvlinkSet: 0 });
+      nodes.push({ name, ok: false, reason: look.ok ? undefined : look.reason, gpus: [], islands: [], largestFreeNvlinkSet: 0, degradedLinks: [] });
       continue;
     }
     const t = record.topology;
@@ -101,16 +133,31 @@ export function uiState(cluster: ClusterView, nowMs: number, decisions: readonly
         pods,
       };
     });
-    const isl = islands(t);
+    const isl = baselineIslands(record);
     // A connected set, as the core would give it (free GPUs of one island need not be connected);
     // a node the extender cannot use gives nothing.
     const largestFreeNvlinkSet = look.ok ? freeCapacity(look.state).largestFreeNvlinkSet : 0;
-    nodes.push({ name, ok: look.ok, ...(look.ok ? {} : { reason: look.reason }), gpus, islands: isl, largestFreeNvlinkSet });
+    nodes.push({ name, ok: look.ok, ...(look.ok ? {} : { reason: look.reason }), gpus, islands: isl, largestFreeNvlinkSet, degradedLinks: record.degradedLinks ?? [] });
   }
-  return { atIso: new Date(nowMs).toISOString(), synced: cluster.synced(), nodes, decisions };
+  const profile = src.profile ?? (() => undefined);
+  const summary = summarize(nodes, clusterSnapshot({ cluster, now: () => nowMs, profile }));
+  const pending = src.pending?.list(nowMs, (k, inCache) => settled(cluster, k, inCache)) ?? [];
+  return { atIso: new Date(nowMs).toISOString(), synced: cluster.synced(), nodes, decisions, summary, pending };
 }
 
-export function registerUi(app: FastifyInstance, opts: { cluster: ClusterView; now: () => number; decisions: DecisionLog }): void {
+export interface UiOptions extends UiSources {
+  cluster: ClusterView;
+  now: () => number;
+  decisions: DecisionLog;
+  /** Monotonic clock of the snapshot cache (tests); default performance.now. */
+  clock?: () => number;
+}
+
+/** Registers /ui and /ui/state; returns the snapshot cache (its `builds` count is for tests). */
+export function registerUi(app: FastifyInstance, opts: UiOptions): SnapshotCache<string> {
+  // The JSON text itself is cached: 500 nodes serialise to a few hundred KiB.
+  const snapshot = new SnapshotCache(() => JSON.stringify(uiState(opts.cluster, opts.now(), opts.decisions.list(), opts)), opts.clock);
   app.get('/ui', async (_req, reply) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(UI_HTML));
-  app.get('/ui/state', async (_req, reply) => reply.header('cache-control', 'no-store').send(uiState(opts.cluster, opts.now(), opts.decisions.list())));
+  app.get('/ui/state', async (_req, reply) => reply.type('application/json; charset=utf-8').header('cache-control', 'no-store').send(snapshot.get()));
+  return snapshot;
 }
