@@ -83,6 +83,9 @@ describe.skipIf(helmSkip !== undefined)('helm chart', () => {
 
     expect(byKind(render(CHART_OPTION_SETS['no-device-plugin+cdi-off']!), 'DaemonSet')[0]!.spec.template.spec.containers.map((c: Obj) => c.name)).toEqual(['agent']);
     expect(containers(render(CHART_OPTION_SETS.cdi!)).find((c: Obj) => c.name === 'device-plugin').args).toContain('--cdi');
+    const dra = byKind(render(CHART_OPTION_SETS.dra!), 'DeviceClass');
+    expect(dra.map((d) => [d.metadata.name, d.spec])).toEqual([['gpu.linkpack.io', parseYaml(readFileSync(path.join(repoRoot, 'deploy/dra/deviceclass.yaml'), 'utf8')).spec]]);
+    expect(byKind(render([]), 'DeviceClass')).toEqual([]);
     const only = render(CHART_OPTION_SETS['extender-only']!);
     expect(byKind(only, 'DaemonSet')).toEqual([]);
     expect(byKind(only, 'Deployment').map((d) => d.metadata.name)).toEqual(['linkpack-scheduler']);

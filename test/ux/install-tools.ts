@@ -46,6 +46,7 @@ export const CHART_OPTION_SETS: Record<string, string[]> = {
   dashboard: ['--set', 'dashboard.enabled=true'],
   'no-device-plugin+cdi-off': ['--set', 'node.devicePlugin.enabled=false'],
   cdi: ['--set', 'node.devicePlugin.cdi=true'],
+  dra: ['--set', 'dra.enabled=true'],
   'extender-only': ['--set', 'node.enabled=false', '--set', 'controller.enabled=false'],
   placement: [
     '--set', 'image.tag=9.9.9', '--set', 'image.pullPolicy=Always', '--set', 'imagePullSecrets[0].name=regcred',
