@@ -16,9 +16,11 @@ main{display:grid;grid-template-columns:minmax(0,1fr) 24em;gap:1em;padding:1em;t
 section.box,aside section{background:#fff;border:1px solid #dde;border-radius:6px;padding:.5em .7em;margin-bottom:1em;min-width:0}
 h3{font-size:.95em;margin:.1em 0 .4em}
 .scroll{overflow-x:auto;max-width:100%}
-table{border-collapse:collapse;font-size:.85em;width:100%}
+table{border-collapse:collapse;font-size:.85em}
 th,td{padding:.15em .5em;text-align:right;white-space:nowrap;border-bottom:1px solid #eee}
 th:first-child,td:first-child{text-align:left;white-space:normal}
+th{vertical-align:bottom;font-weight:600;color:#444}th.grp{text-align:center;white-space:normal;border-bottom:1px solid #ccd}
+@media (max-width:600px){table{font-size:.75em}th,td{padding:.1em .3em}th{white-space:normal}td:first-child{min-width:6em}}
 tr.all td{font-weight:bold;border-top:2px solid #ccd}
 #frag{margin:.5em 0 0;font-size:.9em}#frag b{font-size:1.1em}
 #pending{list-style:none;padding:0;margin:0;max-height:40vh;overflow:auto}

@@ -15,8 +15,8 @@ export const UI_HTML = `<!doctype html>
 <main>
 <div>
 <section class="box" id="summary"><h3>GPUs by model</h3>
-<div class="scroll"><table><thead><tr><th>model</th><th>nodes</th><th>GPUs</th><th>free</th><th>in use</th><th>unhealthy</th><th title="on nodes the extender cannot use now">unavailable</th>
-<th title="nodes that can still give a free NVLink-connected set of 2 GPUs">NVLink ×2 nodes</th><th>×4</th><th>×8</th></tr></thead><tbody id="summary-rows"></tbody></table></div>
+<div class="scroll"><table><thead><tr><th rowspan="2">model</th><th rowspan="2">nodes</th><th rowspan="2">GPUs</th><th rowspan="2">free</th><th rowspan="2">in use</th><th rowspan="2">un&shy;healthy</th><th rowspan="2" title="GPUs on nodes the extender cannot use now (stale heartbeat, bad GPUNode)">un&shy;available</th>
+<th colspan="3" class="grp" title="nodes that can still give a free NVLink-connected set of this many GPUs">nodes with a free NVLink set of</th></tr><tr><th>2</th><th>4</th><th>8</th></tr></thead><tbody id="summary-rows"></tbody></table></div>
 <p id="frag"></p></section>
 <section class="box"><h3>Pending GPU pods (<span id="pending-count">0</span>)</h3><ul id="pending"></ul></section>
 <div class="controls">

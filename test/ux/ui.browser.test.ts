@@ -4,21 +4,17 @@
  * a bind made over HTTP appears without a reload, clicking a GPU shows its pod. Also: the
  * simulation report's table fits the page.
  */
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 import { parseAllDocuments } from 'yaml';
 import type { Browser, Page } from 'playwright-core';
-import { runExtender, type RunningExtender } from '../../src/extender/command.js';
+import type { RunningExtender } from '../../src/extender/command.js';
 import { runSynthetic } from '../../src/sim/run.js';
 import { writeReport } from '../../src/sim/report.js';
 import { repoRoot } from '../support/paths.js';
-
-const chromiumPath = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p)) ?? process.env.CHROMIUM_PATH;
-const skip = chromiumPath ? undefined : 'no Chromium (apt-get install -y chromium, or set CHROMIUM_PATH)';
-if (skip) console.warn(`skipping the browser tests: ${skip}`);
+import { extenderOn, launchChromium, skipBrowser as skip } from './browser.js';
 
 const examples = path.join(repoRoot, 'deploy/examples');
 let browser: Browser;
@@ -27,12 +23,8 @@ let page: Page;
 
 describe.skipIf(skip !== undefined)('web view /ui in Chromium', () => {
   beforeAll(async () => {
-    const { chromium } = await import('playwright-core');
-    browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox', '--disable-gpu'] });
-    running = await runExtender(
-      { clusterFile: path.join(examples, 'cluster.yaml'), port: '0', host: '127.0.0.1', heartbeatTimeout: '120', bodyLimitMib: '8', logLevel: 'silent' },
-      pino({ level: 'silent' }),
-    );
+    browser = await launchChromium();
+    running = await extenderOn(path.join(examples, 'cluster.yaml'));
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   }, 60_000);
   afterAll(async () => {
