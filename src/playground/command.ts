@@ -11,7 +11,7 @@ import { UsageError } from '../agent/command.js';
 import { getPreset, listPresets } from '../topology/presets.js';
 import type { PlaygroundNodeSpec } from './playground.js';
 import type { PlaygroundRuntime } from './node.js';
-import { removeRuntimeCgroups, stateFile, stopProcesses, sweepMountNamespace, type PlaygroundState } from './state.js';
+import { alive, removeRuntimeCgroups, stateFile, stopProcesses, sweepMountNamespace, type PlaygroundState } from './state.js';
 
 export const DEFAULT_PLAYGROUND_DIR = path.join(tmpdir(), 'linkpack-playground');
 
@@ -39,14 +39,6 @@ function readState(dir: string): PlaygroundState | undefined {
   return JSON.parse(readFileSync(f, 'utf8')) as PlaygroundState;
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 export function registerPlaygroundCommand(program: Command): void {
   const pg = program.command('playground').description('a local cluster with real kubelets and linkpack installed from its chart (up, down, status)');

@@ -2,6 +2,16 @@
 import { existsSync, readdirSync, readlinkSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 
+/** Whether a process of this pid exists (signal 0). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** What `playground down` needs to stop a process it did not start. */
 export interface ProcessRecord {
   name: string;
@@ -31,14 +41,6 @@ export const stateFile = (dir: string) => path.join(dir, 'playground.json');
  * Returns those still alive.
  */
 export async function stopProcesses(procs: readonly ProcessRecord[]): Promise<string[]> {
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
   const stopAll = async (group: readonly ProcessRecord[]) => {
     for (const p of group) {
       try {

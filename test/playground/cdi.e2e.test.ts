@@ -8,10 +8,9 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ANN_ASSIGNED_GPUS, parseAssignedGpus } from '../../src/api/annotations.js';
-import { controlPlaneSkip, type KObj } from '../../src/playground/control-plane.js';
-import { PLAYGROUND_IMAGE } from '../../src/playground/node.js';
+import { controlPlaneSkip } from '../../src/playground/control-plane.js';
 import { Playground } from '../../src/playground/playground.js';
+import { assignedGpus, containerLines, gpuPod, podInPhase } from './helpers.js';
 
 let pg: Playground;
 let dir: string;
@@ -27,25 +26,11 @@ describe.skipIf(controlPlaneSkip)('CDI on containerd 2 (real containers)', () =>
 
   it("the container gets the CDI spec's device nodes and env for exactly the assigned GPUs", async () => {
     await pg.cp.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ml' } });
-    await pg.cp.apply({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: 'cdi', namespace: 'ml', annotations: { 'linkpack.io/topology': 'require-nvlink' } },
-      spec: {
-        schedulerName: 'linkpack-scheduler',
-        hostNetwork: true,
-        restartPolicy: 'Never',
-        containers: [{ name: 'main', image: PLAYGROUND_IMAGE, imagePullPolicy: 'Never', command: ['sh', '-c', 'ls /dev | grep nvidia; env | grep -e LINKPACK_CDI_GPU -e NVIDIA_VISIBLE_DEVICES; true'], resources: { limits: { 'nvidia.com/gpu': '4', cpu: '10m', memory: '16Mi' } } }],
-      },
-    });
-    let pod: KObj | undefined;
-    await pg.cp.eventually(async () => ['Succeeded', 'Failed'].includes((pod = await pg.cp.get('v1', 'Pod', 'cdi', 'ml'))?.status?.phase), 'the container ran', 120_000);
-    expect(pod!.status.phase, JSON.stringify(pod!.status.containerStatuses)).toBe('Succeeded');
-    const a = parseAssignedGpus(pod!.metadata.annotations[ANN_ASSIGNED_GPUS]);
-    expect(a.ok).toBe(true);
-    const gpus = a.ok ? a.value : [];
-    const out = readFileSync(path.join(pg.nodes.get('c2')!.paths.podLogs, `ml_cdi_${pod!.metadata.uid}`, 'main', '0.log'), 'utf8');
-    const lines = out.split('\n').map((l) => l.replace(/^\S+ std(out|err) [FP] /, '')).filter((l) => l !== '');
+    await pg.cp.apply(gpuPod('cdi', 4, { shell: 'ls /dev | grep nvidia; env | grep -e LINKPACK_CDI_GPU -e NVIDIA_VISIBLE_DEVICES; true', annotations: { 'linkpack.io/topology': 'require-nvlink' } }));
+    const pod = await podInPhase(pg, 'cdi', ['Succeeded', 'Failed']);
+    expect(pod.status.phase, JSON.stringify(pod.status.containerStatuses)).toBe('Succeeded');
+    const gpus = assignedGpus(pod);
+    const lines = containerLines(pg, 'c2', pod);
     expect(lines.filter((l) => /^nvidia\d+$/.test(l)).sort()).toEqual(gpus.map((g) => `nvidia${g.index}`).sort());
     expect(lines.filter((l) => l.startsWith('LINKPACK_CDI_GPU_')).sort()).toEqual(gpus.map((g) => `LINKPACK_CDI_GPU_${g.index}=${g.uuid}`).sort());
     expect(lines.filter((l) => l.startsWith('NVIDIA_VISIBLE_DEVICES'))).toEqual([]);

@@ -14,6 +14,7 @@ import { podResourcesClient } from '../../src/kubelet/pod-resources-client.js';
 import { controlPlaneSkip, type KObj } from '../../src/playground/control-plane.js';
 import { containerGpus, doubleAllocations, readCriRecords } from '../../src/playground/cri-records.js';
 import { Playground } from '../../src/playground/playground.js';
+import { assignedGpus, gpuPod, podInPhase } from './helpers.js';
 import { getPreset } from '../../src/topology/presets.js';
 import { islands } from '../../src/topology/islands.js';
 
@@ -26,11 +27,7 @@ const NODES = [
 let pg: Playground;
 let dir: string;
 
-const uuidsOf = (pod: KObj): string[] => {
-  const parsed = parseAssignedGpus(pod.metadata?.annotations?.[ANN_ASSIGNED_GPUS] ?? '');
-  if (!parsed.ok) throw new Error(`pod ${pod.metadata.name}: ${parsed.error}`);
-  return parsed.value.map((g) => g.uuid!).sort();
-};
+const uuidsOf = (pod: KObj): string[] => assignedGpus(pod).map((g) => g.uuid!).sort();
 
 async function podResourcesGpus(node: string): Promise<Map<string, string[]>> {
   const client = podResourcesClient(pg.nodes.get(node)!.paths.podResourcesSocket);
@@ -53,26 +50,7 @@ function sameIsland(node: string, indices: number[]): boolean {
   return islands(topo).some((island) => indices.every((i) => island.includes(i)));
 }
 
-/** A pod of `gpus` GPUs for the linkpack scheduler, kept to one node; runs until deleted unless `exit`. */
-function gpuPod(name: string, gpus: number, node: string, o: { exit?: boolean; scheduler?: boolean } = {}): KObj {
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, namespace: 'ml' },
-    spec: {
-      ...(o.scheduler === false ? { nodeName: node } : { schedulerName: 'linkpack-scheduler', nodeSelector: { 'kubernetes.io/hostname': node } }),
-      restartPolicy: 'Never',
-      terminationGracePeriodSeconds: 0,
-      containers: [{ name: 'main', image: 'worker:1', env: o.exit ? [{ name: 'PLAYGROUND_EXIT_CODE', value: '0' }] : [], resources: { limits: { 'nvidia.com/gpu': String(gpus), cpu: '10m', memory: '16Mi' } } }],
-    },
-  };
-}
-
-async function runningPod(name: string): Promise<KObj> {
-  let pod: KObj | undefined;
-  await pg.cp.eventually(async () => (pod = await pg.cp.get('v1', 'Pod', name, 'ml'))?.status?.phase === 'Running', `pod ml/${name} Running`, 90_000);
-  return pod!;
-}
+const runningPod = (name: string) => podInPhase(pg, name, ['Running'], 90_000);
 
 /** NVIDIA_VISIBLE_DEVICES of the pod's newest container, as the CRI runtime received it. */
 function criGpus(node: string, pod: string): string[] {
@@ -216,7 +194,7 @@ describe.skipIf(controlPlaneSkip)('the GPU chain on real kubelets', () => {
   }, 300_000);
 
   it('the kubelet restarted, then the device plugin restarted: running pods keep their GPUs, the plugin registers again, the next pods get the extender\'s set', async () => {
-    await pg.cp.apply(gpuPod('keep', 2, 'h100'));
+    await pg.cp.apply(gpuPod('keep', 2, { node: 'h100' }));
     const keep = uuidsOf(await runningPod('keep'));
     expect(criGpus('h100', 'keep')).toEqual(keep);
     const registered = 'registered nvidia.com/gpu';
@@ -226,7 +204,7 @@ describe.skipIf(controlPlaneSkip)('the GPU chain on real kubelets', () => {
     await pg.cp.eventually(async () => count(logOf('device-plugin-h100'), registered) > before, 'the device plugin registers with the new kubelet', 60_000);
     await pg.cp.eventually(async () => (await podResourcesGpus('h100')).get('ml/keep')?.join(',') === keep.join(','), 'PodResources lists keep with its GPUs after the restart', 60_000);
     expect((await pg.cp.get('v1', 'Pod', 'keep', 'ml'))!.status.phase).toBe('Running');
-    await pg.cp.apply(gpuPod('after-kubelet', 2, 'h100'));
+    await pg.cp.apply(gpuPod('after-kubelet', 2, { node: 'h100' }));
     const afterKubelet = uuidsOf(await runningPod('after-kubelet'));
     expect(criGpus('h100', 'after-kubelet')).toEqual(afterKubelet);
     expect(afterKubelet.filter((u) => keep.includes(u))).toEqual([]);
@@ -234,7 +212,7 @@ describe.skipIf(controlPlaneSkip)('the GPU chain on real kubelets', () => {
     const beforePlugin = count(logOf('device-plugin-h100'), registered);
     await pg.restart('device-plugin-h100');
     await pg.cp.eventually(async () => count(logOf('device-plugin-h100'), registered) > beforePlugin, 'the restarted device plugin registers', 60_000);
-    await pg.cp.apply(gpuPod('after-plugin', 2, 'h100'));
+    await pg.cp.apply(gpuPod('after-plugin', 2, { node: 'h100' }));
     const afterPlugin = uuidsOf(await runningPod('after-plugin'));
     expect(criGpus('h100', 'after-plugin')).toEqual(afterPlugin);
     expect(afterPlugin.filter((u) => keep.includes(u) || afterKubelet.includes(u))).toEqual([]);
@@ -250,7 +228,7 @@ describe.skipIf(controlPlaneSkip)('the GPU chain on real kubelets', () => {
   }, 300_000);
 
   it('a pod placed without linkpack (no assignment): the plugin gives the core\'s best set and the extender learns it from the agent', async () => {
-    await pg.cp.apply(gpuPod('unscheduled', 2, 'pcie', { scheduler: false }));
+    await pg.cp.apply(gpuPod('unscheduled', 2, { node: 'pcie', scheduler: false }));
     const pod = await runningPod('unscheduled');
     expect(pod.metadata.annotations?.[ANN_ASSIGNED_GPUS]).toBeUndefined();
     const got = criGpus('pcie', 'unscheduled');

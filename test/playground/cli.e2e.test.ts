@@ -10,7 +10,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { controlPlaneSkip, kubeBinary, repoRoot } from '../../src/playground/control-plane.js';
-import { stopProcesses, type PlaygroundState } from '../../src/playground/state.js';
+import { alive, stopProcesses, type PlaygroundState } from '../../src/playground/state.js';
 import { requireBuilt } from '../support/paths.js';
 
 const run = promisify(execFile);
@@ -51,15 +51,7 @@ describe.skipIf(controlPlaneSkip)('linkpack playground up / down (the README wal
     const state = JSON.parse(readFileSync(path.join(dir, 'playground.json'), 'utf8')) as PlaygroundState;
     const down = await run(process.execPath, [cli, 'playground', 'down', '--dir', dir], { timeout: 60_000 });
     expect(down.stdout).toContain(`playground stopped (${state.processes.length} processes)`);
-    const alive = state.processes.filter((p) => {
-      try {
-        process.kill(p.pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    });
-    expect(alive).toEqual([]);
+    expect(state.processes.filter((p) => alive(p.pid))).toEqual([]);
     expect(existsSync(dir)).toBe(false);
     expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(dir);
   }, 400_000);

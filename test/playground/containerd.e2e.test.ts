@@ -8,10 +8,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync } from
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ANN_ASSIGNED_GPUS, parseAssignedGpus } from '../../src/api/annotations.js';
-import { controlPlaneSkip, type KObj } from '../../src/playground/control-plane.js';
-import { PLAYGROUND_IMAGE } from '../../src/playground/node.js';
+import { controlPlaneSkip } from '../../src/playground/control-plane.js';
 import { Playground } from '../../src/playground/playground.js';
+import { assignedGpus, containerLines, gpuPod, podInPhase } from './helpers.js';
 
 const containerdMissing = ['/usr/bin/containerd', '/usr/sbin/runc', '/usr/lib/cni/loopback'].find((b) => !existsSync(b));
 if (containerdMissing) console.warn(`[skip] playground on containerd: ${containerdMissing} is missing (Debian's containerd, runc, containernetworking-plugins; .ci/run installs them)`);
@@ -43,25 +42,11 @@ describe.skipIf(controlPlaneSkip || containerdMissing)('the playground on contai
 
   it('a real container prints the NVIDIA_VISIBLE_DEVICES the extender assigned; --cdi on containerd 1.x falls back to the env with its reason', async () => {
     await pg.cp.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ml' } });
-    await pg.cp.apply({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: 'print-env', namespace: 'ml' },
-      spec: {
-        schedulerName: 'linkpack-scheduler',
-        hostNetwork: true,
-        restartPolicy: 'Never',
-        containers: [{ name: 'main', image: PLAYGROUND_IMAGE, imagePullPolicy: 'Never', command: ['sh', '-c', 'echo "NVIDIA_VISIBLE_DEVICES=$NVIDIA_VISIBLE_DEVICES"'], resources: { limits: { 'nvidia.com/gpu': '4', cpu: '10m', memory: '16Mi' } } }],
-      },
-    });
-    let pod: KObj | undefined;
-    await pg.cp.eventually(async () => ['Succeeded', 'Failed'].includes((pod = await pg.cp.get('v1', 'Pod', 'print-env', 'ml'))?.status?.phase), 'the container ran', 120_000);
-    expect(pod!.status.phase, JSON.stringify(pod!.status.containerStatuses)).toBe('Succeeded');
-    const assigned = parseAssignedGpus(pod!.metadata.annotations[ANN_ASSIGNED_GPUS]);
-    expect(assigned.ok).toBe(true);
-    const uuids = assigned.ok ? assigned.value.map((g) => g.uuid!).sort() : [];
-    const logs = path.join(pg.nodes.get('c1')!.paths.podLogs, `ml_print-env_${pod!.metadata.uid}`, 'main', '0.log');
-    const printed = /NVIDIA_VISIBLE_DEVICES=(\S*)/.exec(readFileSync(logs, 'utf8'))?.[1] ?? '';
+    await pg.cp.apply(gpuPod('print-env', 4, { shell: 'echo "NVIDIA_VISIBLE_DEVICES=$NVIDIA_VISIBLE_DEVICES"' }));
+    const pod = await podInPhase(pg, 'print-env', ['Succeeded', 'Failed']);
+    expect(pod.status.phase, JSON.stringify(pod.status.containerStatuses)).toBe('Succeeded');
+    const uuids = assignedGpus(pod).map((g) => g.uuid!).sort();
+    const printed = /NVIDIA_VISIBLE_DEVICES=(\S*)/.exec(containerLines(pg, 'c1', pod).join('\n'))?.[1] ?? '';
     expect(printed.split(',').sort()).toEqual(uuids);
     expect(readFileSync(path.join(dir, 'device-plugin-c1.log'), 'utf8')).toContain("--cdi: the node's runtime is containerd://1.6");
   }, 180_000);

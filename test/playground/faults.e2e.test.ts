@@ -10,38 +10,19 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ANN_ASSIGNED_GPUS, LABEL_MLTASK, parseAssignedGpus } from '../../src/api/annotations.js';
+import { LABEL_MLTASK } from '../../src/api/annotations.js';
 import { controlPlaneSkip, type KObj } from '../../src/playground/control-plane.js';
 import { containerGpus, doubleAllocations, readCriRecords } from '../../src/playground/cri-records.js';
 import { Playground } from '../../src/playground/playground.js';
+import { assignedGpus, gpuPod, podInPhase } from './helpers.js';
 
 let pg: Playground;
 
-function gpuPod(name: string, gpus: number, node: string): KObj {
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, namespace: 'ml' },
-    spec: {
-      schedulerName: 'linkpack-scheduler',
-      nodeSelector: { 'kubernetes.io/hostname': node },
-      restartPolicy: 'Never',
-      terminationGracePeriodSeconds: 0,
-      containers: [{ name: 'main', image: 'worker:1', resources: { limits: { 'nvidia.com/gpu': String(gpus), cpu: '10m', memory: '16Mi' } } }],
-    },
-  };
-}
-
 async function running(name: string, timeoutMs = 90_000): Promise<KObj> {
-  let pod: KObj | undefined;
-  await pg.cp.eventually(async () => (pod = await pg.cp.get('v1', 'Pod', name, 'ml'))?.status?.phase === 'Running', `pod ml/${name} Running`, timeoutMs);
-  return pod!;
+  return podInPhase(pg, name, ['Running'], timeoutMs);
 }
 
-const assigned = (pod: KObj) => {
-  const a = parseAssignedGpus(pod.metadata.annotations?.[ANN_ASSIGNED_GPUS] ?? '');
-  return a.ok ? a.value.map((g) => g.uuid!).sort() : [];
-};
+const assigned = (pod: KObj) => assignedGpus(pod).map((g) => g.uuid!).sort();
 
 function noDoubleAllocation(): void {
   const held = [...pg.nodes.keys()].flatMap((n) => containerGpus(n, readCriRecords(pg.nodes.get(n)!.paths.criRecords)));
@@ -96,7 +77,7 @@ describe.skipIf(controlPlaneSkip)('faults on the real components', () => {
   }, 300_000);
 
   it('kube-apiserver stopped for 30 s: running pods keep their GPUs, the node daemons keep serving, everything resumes on its own', async () => {
-    await pg.cp.apply(gpuPod('before-outage', 2, 'a'));
+    await pg.cp.apply(gpuPod('before-outage', 2, { node: 'a' }));
     const before = assigned(await running('before-outage'));
     const stoppedAt = Date.now();
     const outage = pg.cp.outage('kube-apiserver', 30_000);
@@ -107,7 +88,7 @@ describe.skipIf(controlPlaneSkip)('faults on the real components', () => {
     expect(await get(`${pg.extenderUrl}/healthz`)).toBe(200);
     await outage;
 
-    await pg.cp.apply(gpuPod('after-outage', 2, 'a'));
+    await pg.cp.apply(gpuPod('after-outage', 2, { node: 'a' }));
     const after = assigned(await running('after-outage', 120_000));
     expect(after).toHaveLength(2);
     expect(after.filter((u) => before.includes(u))).toEqual([]);
@@ -129,7 +110,7 @@ describe.skipIf(controlPlaneSkip)('faults on the real components', () => {
 
   it('etcd restarted: the next pod is bound and runs with its assigned GPUs', async () => {
     await pg.cp.outage('etcd', 3_000, `${pg.cp.etcdUrl}/health`);
-    await pg.cp.apply(gpuPod('after-etcd', 4, 'b'));
+    await pg.cp.apply(gpuPod('after-etcd', 4, { node: 'b' }));
     const pod = await running('after-etcd', 120_000);
     expect(assigned(pod)).toHaveLength(4);
     noDoubleAllocation();
@@ -144,7 +125,7 @@ describe.skipIf(controlPlaneSkip)('faults on the real components', () => {
       const ui = (await (await fetch(`${pg.extenderUrl}/ui/state`)).json()) as { nodes: { name: string }[] };
       return !ui.nodes.some((n) => n.name === 'b');
     }, 'the extender no longer lists node b', 60_000);
-    await pg.cp.apply(gpuPod('after-loss', 4, 'b'));
+    await pg.cp.apply(gpuPod('after-loss', 4, { node: 'b' }));
     await new Promise((r) => setTimeout(r, 5_000));
     const pod = await pg.cp.get('v1', 'Pod', 'after-loss', 'ml');
     expect(pod!.spec.nodeName).toBeUndefined();
