@@ -18,7 +18,7 @@ h3{font-size:.95em;margin:.1em 0 .4em}
 .scroll{overflow-x:auto;max-width:100%}
 table{border-collapse:collapse;font-size:.85em}
 th,td{padding:.15em .5em;text-align:right;white-space:nowrap;border-bottom:1px solid #eee}
-th:first-child,td:first-child{text-align:left;white-space:normal}
+tr:first-child>th:first-child,td:first-child{text-align:left;white-space:normal}
 th{vertical-align:bottom;font-weight:600;color:#444}th.grp{text-align:center;white-space:normal;border-bottom:1px solid #ccd}
 @media (max-width:600px){table{font-size:.75em}th,td{padding:.1em .3em}th{white-space:normal}td:first-child{min-width:6em}}
 tr.all td{font-weight:bold;border-top:2px solid #ccd}

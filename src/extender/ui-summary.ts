@@ -28,6 +28,7 @@ export interface UiSummary {
   all: UiModelSummary;
   /** Share of the free capacity the typical pod cannot use, in percent; absent without a profile. */
   fragmentationPercent?: number;
+  /** Follows the percentage as a sentence ("12.5% of the free GPU capacity…"), or says why there is none. */
   fragmentationMeaning: string;
 }
 
@@ -70,6 +71,6 @@ export function summarize(nodes: readonly UiNode[], snap: Pick<ClusterSnapshot, 
     models,
     all,
     fragmentationPercent: pct,
-    fragmentationMeaning: `${pct}% of the free GPU capacity sits where the typical GPU pod cannot use it (too few free GPUs together on a node, or shares too small)`,
+    fragmentationMeaning: `of the free GPU capacity sits where the typical GPU pod cannot use it (too few free GPUs together on a node, or shares too small)`,
   };
 }

@@ -123,7 +123,7 @@ describe('summary and degraded links', () => {
     const s = uiState(cluster, 0, [], { profile: () => profile }).summary;
     // 3 GPUs free, a 4-GPU pod fits nowhere: all of it is fragmented.
     expect(s.fragmentationPercent).toBe(100);
-    expect(s.fragmentationMeaning).toMatch(/^100% of the free GPU capacity sits where the typical GPU pod cannot use it/);
+    expect(s.fragmentationMeaning).toMatch(/^of the free GPU capacity sits where the typical GPU pod cannot use it/);
   });
 
   it('a degraded pair stays drawn in its island and is listed with its reasons', () => {
