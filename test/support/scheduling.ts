@@ -43,8 +43,8 @@ export function extenderOptions(args: string[]): ExtenderCommandOptions {
  * local. `profile` overrides the shipped one where a suite asserts a placement that only
  * `--profile none` (NVLink first, no learned shapes) makes deterministic; say why at the call.
  */
-export async function startExtenderOn(cp: ControlPlane, port: number, profile?: string): Promise<RunningExtender> {
-  const shipped = extenderOptions([...shippedExtenderArgs(), '--host=127.0.0.1', `--port=${port}`, `--kubeconfig=${cp.kubeconfigPath}`, '--log-level=silent']);
+export async function startExtenderOn(cp: ControlPlane, port: number, profile?: string, host = '127.0.0.1'): Promise<RunningExtender> {
+  const shipped = extenderOptions([...shippedExtenderArgs(), `--host=${host}`, `--port=${port}`, `--kubeconfig=${cp.kubeconfigPath}`, '--log-level=silent']);
   const r = await runExtender(
     { ...shipped, ...(profile ? { profile } : {}) },
     // With LINKPACK_KEEP_CP the extender's log is kept beside the control plane's.
@@ -88,9 +88,13 @@ export function keepGpuNodeHeartbeats(cp: ControlPlane, everyMs = Math.floor(par
 
 const parseHeartbeatMs = (text: string) => parseSeconds(text, '--heartbeat-timeout');
 
-export async function startSchedulingStack(cp: ControlPlane, o: { profile?: string } = {}): Promise<SchedulingStack> {
+/**
+ * `host`: where the extender listens; kube-scheduler calls it on loopback all the same (the shipped
+ * flags take verbs from loopback only). 0.0.0.0 lets the API server's service proxy reach it too.
+ */
+export async function startSchedulingStack(cp: ControlPlane, o: { profile?: string; host?: string } = {}): Promise<SchedulingStack> {
   const extenderPort = await freePort();
-  let ext = await startExtenderOn(cp, extenderPort, o.profile);
+  let ext = await startExtenderOn(cp, extenderPort, o.profile, o.host);
   await cp.startScheduler({ extenderUrl: `http://127.0.0.1:${extenderPort}` });
   const stopHeartbeats = keepGpuNodeHeartbeats(cp);
   return {
@@ -98,7 +102,7 @@ export async function startSchedulingStack(cp: ControlPlane, o: { profile?: stri
     extender: () => ext,
     restartExtender: async () => {
       await ext.close();
-      ext = await startExtenderOn(cp, extenderPort, o.profile);
+      ext = await startExtenderOn(cp, extenderPort, o.profile, o.host);
       return ext;
     },
     close: () => {
