@@ -68,6 +68,22 @@ describe('PendingPods', () => {
   });
 });
 
+describe('pending pods and the cache', () => {
+  it('a pod the cache shows bound or deleted leaves the list; one the cache never had stays', () => {
+    const cluster = new MemoryCluster();
+    cluster.addNode('h100', getPreset('hgx-h100')!);
+    const pending = new PendingPods();
+    const p = (pod: string): PendingPod => ({ pod, ask: '4 GPUs', reason: 'r', fits: 0, candidates: 1, atIso: '' });
+    cluster.addPod({ metadata: { namespace: 'ml', name: 'placed' }, spec: {} });
+    cluster.addPod({ metadata: { namespace: 'ml', name: 'deleted' }, spec: {} });
+    for (const [k, inCache] of [['placed', true], ['deleted', true], ['unseen', false]] as const) pending.note(p(`ml/${k}`), 0, inCache);
+    expect(uiState(cluster, 0, [], { pending }).pending.map((x) => x.pod)).toEqual(['ml/unseen', 'ml/deleted', 'ml/placed']);
+    cluster.addPod({ metadata: { namespace: 'ml', name: 'placed' }, spec: { nodeName: 'h100' } });
+    cluster.pods.delete('ml/deleted');
+    expect(uiState(cluster, 0, [], { pending }).pending.map((x) => x.pod)).toEqual(['ml/unseen']);
+  });
+});
+
 describe('pending pods through the extender', () => {
   it('a pod no node fits shows the reasons; once it fits and binds it is gone', async () => {
     const cluster = new MemoryCluster();
