@@ -179,6 +179,12 @@ export function parseRemapQuery(stdout: string, asked: readonly string[]): { byB
   stdout.split(/\r?\n/).forEach((raw, i) => {
     if (raw.trim() === '') return;
     try {
+      // As in parseGpuQuery: a wrong-shape line is said without building a ParseError.
+      const cells = splitCsvLine(raw, i + 1);
+      if (cells.length !== canonical.length) {
+        problems.push(`nvidia-smi --query-remapped-rows line ${i + 1}: ${cells.length} value(s) but ${canonical.length} field(s) (${canonical.join(', ')})`);
+        return;
+      }
       const row = parseQueryGpuCsv(raw, { fields: canonical, header: false })[0];
       const bus = str(row.fields['pci.bus_id']);
       if (!bus) throw new ParseError('no bus id', i + 1);
