@@ -17,6 +17,11 @@ export interface PendingPod {
   atIso: string;
 }
 
+/** Longest kept texts: the wire schema does not bound names, and 500 entries must stay small. */
+const MAX_KEY = 320;
+const MAX_TEXT = 1000;
+const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
+
 /** Distinct reasons quoted in one line; the rest are counted. */
 const REASONS_SHOWN = 3;
 
@@ -59,20 +64,21 @@ export class PendingPods {
   /** `inCache`: the cache knew the pod then, so its absence later means it was deleted. */
   note(p: PendingPod, atMs: number, inCache = false): void {
     // Re-insert so Map order is least recently noted first: the oldest is dropped at the bound.
-    this.map.delete(p.pod);
-    this.map.set(p.pod, { ...p, atMs, inCache });
+    const pod = cut(p.pod, MAX_KEY);
+    this.map.delete(pod);
+    this.map.set(pod, { ...p, pod, ask: cut(p.ask, MAX_TEXT), reason: cut(p.reason, MAX_TEXT), atMs, inCache });
     if (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
   }
 
   /** A failed bind is the pod's latest reason; what it asks stays as the filter recorded it. */
   noteBindFailure(pod: string, reason: string, atMs: number): void {
-    const prev = this.map.get(pod);
+    const prev = this.map.get(cut(pod, MAX_KEY));
     if (prev) this.note({ ...prev, reason, atIso: new Date(atMs).toISOString() }, atMs, prev.inCache);
   }
 
   /** The pod was bound (by us, or the cache shows it on a node): it is not pending any more. */
   bound(pod: string): void {
-    this.map.delete(pod);
+    this.map.delete(cut(pod, MAX_KEY));
   }
 
   get size(): number {

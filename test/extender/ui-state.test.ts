@@ -52,6 +52,13 @@ describe('PendingPods', () => {
     const m = new PendingPods(3);
     for (const k of ['a', 'b', 'c', 'a', 'd']) m.note(p(`ml/${k}`), 0);
     expect(m.list(0, () => false).map((x) => x.pod)).toEqual(['ml/d', 'ml/a', 'ml/c']);
+    // Texts are bounded too: a megabyte name or reason is cut, and still found by its key.
+    const long = `ml/${'x'.repeat(1 << 20)}`;
+    m.note({ ...p(long), reason: 'y'.repeat(1 << 20) }, 0);
+    const kept = m.list(0, () => false)[0]!;
+    expect(kept.pod.length + kept.reason.length).toBeLessThanOrEqual(1320);
+    m.bound(long);
+    expect(m.size).toBe(2);
   });
   it('forgets a pod when it binds, when the cache shows it bound or deleted, or after 15 min of silence', () => {
     const m = new PendingPods();
