@@ -8,7 +8,7 @@ export const UI_SCRIPT = `
 "use strict";
 const asked = Number(new URLSearchParams(location.search).get('every'));
 const every = Math.min(60000, Math.max(1000, Number.isFinite(asked) && asked > 0 ? asked : 2000));
-let state = null, stateText = '', selected = null, lastOk = 0, renders = 0;
+let state = null, stateText = '', selected = null, lastOk = 0, lastError = '', renders = 0;
 const $ = (id) => document.getElementById(id);
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'}[c]));
 const time = (iso) => esc(new Date(iso).toLocaleTimeString());
@@ -108,6 +108,7 @@ function showAge() {
   const stale = lastOk > 0 && Date.now() - lastOk > 2 * every + 500;
   document.body.classList.toggle('stale', stale);
   $('age').textContent = stale ? 'data is ' + age + ' s old' : '';
+  $('age').title = stale && lastError ? 'the extender does not answer: ' + lastError : '';
   if (state) $('status').textContent = (state.synced ? 'synced' : 'caches not synced yet') + ' · ' + state.nodes.length + ' nodes · updated ' + time(state.atIso) + ' · every ' + every / 1000 + ' s';
 }
 for (const id of ['q', 'model', 'sort']) $(id).addEventListener('input', () => state && renderLists());
@@ -131,6 +132,7 @@ async function poll() {
     if (text !== stateText) { stateText = text; state = JSON.parse(text); render(); }
     showAge();
   } catch (err) {
+    lastError = err.message;
     if (!state) $('status').textContent = 'cannot reach the extender (' + err.message + '); retrying';
   } finally {
     clearTimeout(timer);

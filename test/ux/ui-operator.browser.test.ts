@@ -96,6 +96,7 @@ describe.skipIf(skipBrowser !== undefined)('the operator\'s web view in Chromium
     await page.waitForSelector('body.stale', { timeout: 8000 });
     expect(await page.textContent('#age')).toMatch(/^data is \d+ s old$/);
     expect(Number(await page.evaluate('getComputedStyle(document.querySelector("main")).opacity'))).toBeLessThan(1);
+    await page.screenshot({ path: path.join(shots, 'ui-stale.png') });
     await page.unroute('**/ui/state');
     await page.waitForSelector('body:not(.stale)', { timeout: 8000 });
     await page.close();
