@@ -25,6 +25,10 @@ import {
   type Observation,
 } from './observe.js';
 import type { GpuNodePublisher } from './publisher.js';
+import { pcieRootOf, resourceSliceObject } from './resourceslice.js';
+import type { SlicePublisher } from './slice-publisher.js';
+import type { ResourceSliceObject } from '../api/dra.js';
+import type { Topology } from '../topology/types.js';
 
 /** How long an empty PodResources answer must hold before the agent believes every GPU pod left. */
 export const EMPTY_POD_RESOURCES_CONFIRM_MS = 2_000;
@@ -39,6 +43,10 @@ export interface AgentOptions {
   podResources?: PodResourcesClient;
   publisher?: GpuNodePublisher;
   metrics?: AgentMetrics;
+  /** With --dra: publishes the node's ResourceSlice each cycle (docs/dra.md). */
+  slicePublisher?: SlicePublisher;
+  /** Where the PCIe root of a GPU is looked up (default /sys). */
+  sysfsRoot?: string;
   /** Owner Node's uid for dry-run output (the publisher reads it itself). */
   log?: (level: 'info' | 'warn', message: string) => void;
   now?: () => number;
@@ -63,6 +71,9 @@ export class Agent {
   private aliases = new Map<string, string>();
   private remapEnabled = true;
   private busIds = new Map<number, string>();
+  /** Bus id → PCIe root complex, or null where sysfs does not say (looked up once). */
+  private pcieRoots = new Map<string, string | null>();
+  private sliceFailing = false;
   private podsByUuid = new Map<string, PodRef>();
   /** When PodResources first answered with no GPU pods while some held GPUs (unconfirmed). */
   private emptySinceMs?: number;
@@ -273,8 +284,8 @@ export class Agent {
     return [...pairs.values()].sort((x, y) => x.gpus[0] - y.gpus[0] || x.gpus[1] - y.gpus[1]);
   }
 
-  /** The GPUNode as it would be written now; undefined before the topology was read. */
-  gpuNode(nodeUid?: string): GpuNodeObject | undefined {
+  /** The baseline topology with this cycle's uuid, model and memory, and each GPU's health. */
+  private current(): { topology: Topology; health: Record<number, { health: 'Healthy' | 'Unhealthy' | 'Unknown'; reasons: string[] }> } | undefined {
     if (!this.baseline) return undefined;
     const topology = structuredClone(this.baseline.topology);
     delete topology.name;
@@ -289,14 +300,50 @@ export class Agent {
       const h = gpuHealth(this.health, g.index);
       health[g.index] = { health: h.status, reasons: h.reasons };
     }
-    return gpuNodeObject(this.opts.nodeName, topology, {
+    return { topology, health };
+  }
+
+  /** The GPUNode as it would be written now; undefined before the topology was read. */
+  gpuNode(nodeUid?: string): GpuNodeObject | undefined {
+    const now = this.current();
+    if (!now) return undefined;
+    return gpuNodeObject(this.opts.nodeName, now.topology, {
       nodeUid,
       heartbeat: new Date(this.now()),
-      health,
+      health: now.health,
       pciBusIds: Object.fromEntries(this.busIds),
       degradedLinks: this.degradedPairs(),
       assignments: this.assignments,
     });
+  }
+
+  /** The ResourceSlice as it would be published now (generation and owner are the publisher's); undefined before the topology was read. */
+  resourceSlice(): ResourceSliceObject | undefined {
+    const now = this.current();
+    if (!now) return undefined;
+    const pcieRoots: Record<number, string> = {};
+    for (const [i, bus] of this.busIds) {
+      if (!this.pcieRoots.has(bus)) this.pcieRoots.set(bus, pcieRootOf(bus, this.opts.sysfsRoot) ?? null);
+      const root = this.pcieRoots.get(bus);
+      if (root) pcieRoots[i] = root;
+    }
+    return resourceSliceObject(this.opts.nodeName, now.topology, { health: now.health, degradedLinks: this.degradedPairs(), pciBusIds: Object.fromEntries(this.busIds), pcieRoots });
+  }
+
+  /** Publishes the slice; a failure is logged once until a write works again (the next cycle retries). */
+  private publishSlice(): void {
+    const slice = this.opts.slicePublisher && this.resourceSlice();
+    if (!slice) return;
+    this.opts.slicePublisher!.publish(slice).then(
+      () => {
+        if (this.sliceFailing) this.log('info', `ResourceSlice ${slice.metadata.name} written again`);
+        this.sliceFailing = false;
+      },
+      (e: Error) => {
+        if (!this.sliceFailing) this.log('warn', `ResourceSlice ${slice.metadata.name}: ${e.message}; retrying every cycle`);
+        this.sliceFailing = true;
+      },
+    );
   }
 
   private publish(): void {
@@ -309,5 +356,6 @@ export class Agent {
       degradedPairs: obj?.status?.degradedLinks?.length ?? 0,
     });
     if (obj?.status) this.opts.publisher?.update(obj.status);
+    this.publishSlice();
   }
 }

@@ -15,6 +15,7 @@ import { inClusterTarget, kubeconfigTarget, kubeRest } from './kube-rest.js';
 import { AgentMetrics, metricsServer } from './metrics.js';
 import { nvidiaSmiRunner } from './nvidia-smi.js';
 import { GpuNodePublisher } from './publisher.js';
+import { SlicePublisher } from './slice-publisher.js';
 import { UsageError } from '../cli/errors.js';
 import { missingKubeconfig, noClusterReason } from '../kube/no-cluster.js';
 
@@ -63,6 +64,7 @@ export interface AgentCommandOptions {
   hostnameLabel: 'Hostname' | 'hostname';
   dryRun?: boolean;
   once?: boolean;
+  dra?: boolean;
   logLevel: 'info' | 'warn';
 }
 
@@ -84,6 +86,7 @@ export const AGENT_FLAGS = [
   '--hostname-label',
   '--dry-run',
   '--once',
+  '--dra',
   '--log-level',
 ] as const;
 
@@ -113,6 +116,7 @@ export async function runAgentCommand(o: AgentCommandOptions): Promise<void> {
   if (!podResources) log('info', `kubelet PodResources socket ${o.podResourcesSocket} not found: no pod assignments or pod labels`);
 
   let publisher: GpuNodePublisher | undefined;
+  let slicePublisher: SlicePublisher | undefined;
   if (!o.dryRun) {
     // A kubeconfig that is not there is said the way every command says it, with the agent's way out.
     const missing = o.kubeconfig
@@ -123,22 +127,28 @@ export async function runAgentCommand(o: AgentCommandOptions): Promise<void> {
     if (missing) throw new UsageError(missing);
     const target = o.kubeconfig ? kubeconfigTarget(o.kubeconfig) : (inClusterTarget() ?? (process.env.KUBECONFIG ? kubeconfigTarget(process.env.KUBECONFIG) : undefined));
     if (!target) throw new UsageError('no cluster to write to: not in a pod and no --kubeconfig or KUBECONFIG (use --dry-run to only read and serve /metrics)');
-    publisher = new GpuNodePublisher({ api: kubeRest(target), nodeName, heartbeatTimeoutMs, log });
+    const api = kubeRest(target);
+    publisher = new GpuNodePublisher({ api, nodeName, heartbeatTimeoutMs, log });
+    if (o.dra) slicePublisher = new SlicePublisher({ api, nodeName, log });
     metrics.watchPublisher(() => publisher!.stats);
   }
-  const agent = new Agent({ nodeName, runner, intervalMs, topologyIntervalMs, nvlinkIntervalMs, flipAfter, podResources, publisher: o.once ? undefined : publisher, metrics, log });
+  const agent = new Agent({ nodeName, runner, intervalMs, topologyIntervalMs, nvlinkIntervalMs, flipAfter, podResources, publisher: o.once ? undefined : publisher, slicePublisher: o.once ? undefined : slicePublisher, metrics, log });
 
   if (o.once) {
     const r = await agent.cycle();
     podResources?.close();
     const obj = agent.gpuNode();
+    const slice = o.dra ? agent.resourceSlice() : undefined;
     if (o.dryRun) {
-      if (obj) process.stdout.write(`${JSON.stringify(obj, null, 2)}\n`);
+      // With --dra both objects, as one List, so the output stays one JSON document.
+      const out = slice && obj ? { apiVersion: 'v1', kind: 'List', items: [obj, slice] } : obj;
+      if (out) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
     } else if (obj?.status) {
       publisher!.update(obj.status);
       publisher!.stop();
       await publisher!.idle();
       await publisher!.syncOnce(); // one attempt, its error is the command's
+      if (slice) await slicePublisher!.publish(slice);
     }
     if (!r.complete) {
       for (const p of r.problems) process.stderr.write(`linkpack agent: ${p}\n`);
@@ -191,6 +201,7 @@ export function registerAgentCommand(program: Command): void {
     .addOption(new Option('--hostname-label <name>', 'host label of GPU series (dcgm-exporter releases: Hostname)').choices(['Hostname', 'hostname']).default('Hostname'))
     .option('--dry-run', 'never write to the API; still serve /metrics')
     .option('--once', 'one reading; with --dry-run print the GPUNode JSON; exit 1 unless every GPU was read')
+    .option('--dra', 'also publish the node\'s DRA ResourceSlice (driver gpu.linkpack.io, resource.k8s.io/v1; docs/dra.md)')
     .addOption(new Option('--log-level <level>', 'log level').choices(['info', 'warn']).default('info'))
     .action(async (o: AgentCommandOptions) => runAgentCommand(o));
 }

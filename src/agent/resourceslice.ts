@@ -1,6 +1,6 @@
 /**
  * The ResourceSlice the agent publishes for its node (driver gpu.linkpack.io, one pool per node,
- * one device per GPU). Pure: the same inputs as the GPUNode builder, so `linkpack inspect
+ * one device per GPU). resourceSliceObject is pure: the same inputs as the GPUNode builder, so `linkpack inspect
  * --as-resourceslice` prints exactly what the agent would write.
  */
 import {
@@ -24,6 +24,7 @@ import {
   type ResourceSliceObject,
 } from '../api/dra.js';
 import type { GpuHealth, GpuNodeDegradedLink } from '../cluster/gpunode.js';
+import { realpathSync } from 'node:fs';
 import { islands } from '../topology/islands.js';
 import { isNvlink } from '../topology/link.js';
 import type { Topology } from '../topology/types.js';
@@ -79,6 +80,17 @@ export function standardBusId(nvidiaSmiBusId: string): string | undefined {
   return `${m[1]!.slice(-4)}:${m[2]}:${m[3]}.${m[4]}`.toLowerCase();
 }
 
+/**
+ * MiB as the API server writes the Quantity back (canonical: the largest binary suffix that divides
+ * it), so the publisher's stored-versus-wanted comparison sees no change where there is none.
+ */
+export function mibQuantity(memoryMiB: number): string {
+  if (memoryMiB === 0) return '0';
+  if (memoryMiB % (1024 * 1024) === 0) return `${memoryMiB / (1024 * 1024)}Ti`;
+  if (memoryMiB % 1024 === 0) return `${memoryMiB / 1024}Gi`;
+  return `${memoryMiB}Mi`;
+}
+
 const str = (s: string): DeviceAttribute => ({ string: s.slice(0, DRA_ATTRIBUTE_STRING_MAX_CHARS) });
 
 /** The ResourceSlice for `nodeName` describing `topology` (one per node: resourceSliceCount 1). */
@@ -95,7 +107,7 @@ export function resourceSliceObject(nodeName: string, topology: Topology, opts: 
     // nvidia-smi's N/A (null) is no NUMA affinity: the standard says leave the attribute out.
     if (typeof g.numaNode === 'number' && g.numaNode >= 0) attributes[DRA_ATTR_NUMA_NODE] = { int: g.numaNode };
     const d: ResourceSliceDevice = { name: draDeviceName(g.index), attributes };
-    if (g.memoryMiB !== undefined) d.capacity = { [DRA_CAPACITY_MEMORY]: { value: `${g.memoryMiB}Mi` } };
+    if (g.memoryMiB !== undefined) d.capacity = { [DRA_CAPACITY_MEMORY]: { value: mibQuantity(g.memoryMiB) } };
     const h = opts.health?.[g.index];
     if (h && h.health !== 'Healthy') {
       const why = h.reasons.length > 0 ? h.reasons.join('; ') : h.health === 'Unknown' ? 'health unknown' : 'unhealthy';
@@ -111,4 +123,19 @@ export function resourceSliceObject(nodeName: string, topology: Topology, opts: 
   };
   if (opts.nodeUid) obj.metadata.ownerReferences = [{ apiVersion: 'v1', kind: 'Node', name: nodeName, uid: opts.nodeUid, controller: false, blockOwnerDeletion: false }];
   return obj;
+}
+
+/**
+ * The PCIe root complex (`pci0000:00`) of a GPU from sysfs: /sys/bus/pci/devices/<bdf> links to
+ * /sys/devices/pci<domain>:<bus>/…/<bdf> (as k8s.io/dynamic-resource-allocation/deviceattribute
+ * reads it). Undefined where sysfs has no such device (a container without /sys, a fake nvidia-smi).
+ */
+export function pcieRootOf(nvidiaSmiBusId: string, sysfsRoot = '/sys'): string | undefined {
+  const bdf = standardBusId(nvidiaSmiBusId);
+  if (!bdf) return undefined;
+  try {
+    return /\/devices\/(pci[0-9a-f]{4}:[0-9a-f]{2})\//.exec(realpathSync(`${sysfsRoot}/bus/pci/devices/${bdf}`))?.[1];
+  } catch {
+    return undefined;
+  }
 }

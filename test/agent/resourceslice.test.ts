@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DRA_DRIVER, DRA_TAINT_UNHEALTHY } from '../../src/api/dra.js';
-import { nvlinkIslandIds, resourceSliceName, resourceSliceObject, standardBusId, taintValue } from '../../src/agent/resourceslice.js';
+import { mibQuantity, nvlinkIslandIds, resourceSliceName, resourceSliceObject, standardBusId, taintValue } from '../../src/agent/resourceslice.js';
 import { getPreset } from '../../src/topology/index.js';
 
 const preset = (name: string) => getPreset(name)!;
@@ -78,6 +78,11 @@ describe('ResourceSlice builder', () => {
       expect(v.length).toBeLessThanOrEqual(63);
       expect(v).toMatch(LABEL_VALUE);
     }
+  });
+
+  it('memory as the canonical Quantity the API server stores', () => {
+    expect([81559, 40960, 1024 * 1024 * 2, 0, 1536].map(mibQuantity)).toEqual(['81559Mi', '40Gi', '2Ti', '0', '1536Mi']);
+    expect(resourceSliceObject('n', preset('dgx-a100')).spec.devices[0]!.capacity).toEqual({ memory: { value: '40Gi' } });
   });
 
   it('bus ids in the standard BDF form; long strings cut to the 64-character attribute limit', () => {

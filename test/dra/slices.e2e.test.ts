@@ -4,12 +4,15 @@
  * claim templates, and the real kube-scheduler's DRA plugin (default profile) allocating from them.
  * Shows what the island attribute and the unhealthy taint make the built-in allocator do.
  */
+import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DRA_DEVICE_CLASS, DRA_DRIVER } from '../../src/api/dra.js';
 import { nvlinkIslandIds, resourceSliceObject, type ResourceSliceOptions } from '../../src/agent/resourceslice.js';
 import { getPreset } from '../../src/topology/index.js';
+import { cliPath, requireBuilt } from '../support/paths.js';
 import { waitForReadyNodes } from '../support/scheduling.js';
 import { controlPlaneSkip, repoRoot, startControlPlane, type ControlPlane, type KObj } from '../support/control-plane.js';
 
@@ -79,8 +82,9 @@ async function deleteAll(): Promise<void> {
 
 beforeAll(async () => {
   if (controlPlaneSkip) return;
-  // The controller manager lifts the not-ready taint and turns claim templates into claims.
-  cp = await startControlPlane({ crds: false, kwok: true, controllerManager: true });
+  // The controller manager lifts the not-ready taint, turns claim templates into claims and
+  // collects a deleted Node's slice; the CRDs are for the agent's GPUNode.
+  cp = await startControlPlane({ crds: true, kwok: true, controllerManager: true });
   await cp.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
   for (const name of Object.keys(NODES)) await cp.createFakeNode(name);
   await waitForReadyNodes(cp, Object.keys(NODES).length, { untainted: true });
@@ -177,5 +181,51 @@ describe.skipIf(controlPlaneSkip)('linkpack ResourceSlices with the real DRA all
     }, 'FailedScheduling event for whole');
     expect((await cp.get('v1', 'Pod', 'whole', NS))!.spec.nodeName).toBeUndefined();
     await deleteAll();
+  });
+});
+
+/** `linkpack agent --once --dra` as the DaemonSet runs it, on the built-in fake nvidia-smi; its exit code and stderr. */
+async function agentOnce(node: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stderr: string }> {
+  const args = [cliPath, 'agent', '--node-name', node, '--fake', 'dgx-a100', '--once', '--dra', '--kubeconfig', cp.kubeconfigPath, '--pod-resources-socket', '/nonexistent.sock', '--log-level', 'warn'];
+  try {
+    const r = await promisify(execFile)(process.execPath, args, { env: { ...process.env, ...env }, timeout: 60_000 });
+    return { code: 0, stderr: r.stderr };
+  } catch (e) {
+    const x = e as { code: number; stderr: string };
+    return { code: x.code, stderr: x.stderr };
+  }
+}
+
+describe.skipIf(controlPlaneSkip)('the agent publishes its node\'s ResourceSlice (--dra)', () => {
+  requireBuilt(path.join(repoRoot, 'dist/src/agent/fake-nvidia-smi.js'));
+  it('creates it owned by the Node, bumps the pool generation only on change, keeps a taint\'s time, and goes with its Node', async () => {
+    const node = await cp.createFakeNode('agentnode');
+    const name = 'agentnode-gpu.linkpack.io';
+    const first = await agentOnce('agentnode');
+    expect(first, first.stderr).toMatchObject({ code: 0 });
+    let slice = (await cp.get(RESOURCE, 'ResourceSlice', name))!;
+    expect(slice.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'Node', name: 'agentnode', uid: node.metadata.uid })]);
+    expect(slice.spec).toMatchObject({ driver: DRA_DRIVER, nodeName: 'agentnode', pool: { name: 'agentnode', generation: 1 } });
+    expect(slice.spec.devices).toHaveLength(8);
+    expect(slice.spec.devices.every((d: KObj) => !d.taints && /^GPU-/.test(d.attributes.uuid.string))).toBe(true);
+
+    await agentOnce('agentnode'); // nothing changed: no write
+    expect((await cp.get(RESOURCE, 'ResourceSlice', name))!.spec.pool.generation).toBe(1);
+
+    // GPU 3 lost: the agent exits 1 (not every GPU read) and taints it.
+    expect((await agentOnce('agentnode', { FAKE_NVIDIA_SMI_LOST_GPU: '3' })).code).toBe(1);
+    slice = (await cp.get(RESOURCE, 'ResourceSlice', name))!;
+    expect(slice.spec.pool.generation).toBe(2);
+    const taint = slice.spec.devices.find((d: KObj) => d.name === 'gpu-3').taints[0];
+    expect(taint).toMatchObject({ key: `${DRA_DRIVER}/unhealthy`, effect: 'NoSchedule' });
+    expect(slice.spec.devices.filter((d: KObj) => d.taints).map((d: KObj) => d.name)).toEqual(['gpu-3']);
+    await agentOnce('agentnode', { FAKE_NVIDIA_SMI_LOST_GPU: '3' });
+    slice = (await cp.get(RESOURCE, 'ResourceSlice', name))!;
+    expect(slice.spec.pool.generation).toBe(2);
+    expect(slice.spec.devices.find((d: KObj) => d.name === 'gpu-3').taints[0].timeAdded).toBe(taint.timeAdded);
+
+    // The garbage collector deletes the slice with its Node (ownerReference).
+    await cp.request('DELETE', '/api/v1/nodes/agentnode');
+    await cp.eventually(async () => (await cp.get(RESOURCE, 'ResourceSlice', name)) === undefined, 'the slice collected with its Node');
   });
 });

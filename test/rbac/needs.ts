@@ -31,6 +31,8 @@ export interface InstallNames {
   controllerLease: string;
   /** The node the agent and device plugin run on (their token is bound to it). */
   node: string;
+  /** The agent runs with --dra (it publishes its node's ResourceSlice). */
+  dra: boolean;
 }
 
 /** A namespace user pods and MLTasks live in. */
@@ -74,6 +76,13 @@ export function needs(c: Component, n: InstallNames): Need[] {
         { verb: 'get', group: 'linkpack.io', resource: 'gpunodes', name: n.node, why: 'src/agent/publisher.ts readOrCreate' },
         { verb: 'create', group: 'linkpack.io', resource: 'gpunodes', why: 'src/agent/publisher.ts readOrCreate' },
         { verb: 'update', group: 'linkpack.io', resource: 'gpunodes', subresource: 'status', name: n.node, why: 'src/agent/publisher.ts syncOnce (PUT …/status)' },
+        ...(n.dra
+          ? [
+              { verb: 'get', group: 'resource.k8s.io', resource: 'resourceslices', name: `${n.node}-gpu.linkpack.io`, why: 'src/agent/slice-publisher.ts read (--dra)' },
+              { verb: 'create', group: 'resource.k8s.io', resource: 'resourceslices', why: 'src/agent/slice-publisher.ts create (--dra)' },
+              { verb: 'update', group: 'resource.k8s.io', resource: 'resourceslices', name: `${n.node}-gpu.linkpack.io`, why: 'src/agent/slice-publisher.ts replace on change (--dra)' },
+            ]
+          : []),
       ];
     case 'device-plugin':
       return [
@@ -148,6 +157,8 @@ export function refusals(c: Component, n: InstallNames): Access[] {
         { verb: 'update', group: 'linkpack.io', resource: 'gpunodes', name: n.node },
         { verb: 'delete', group: 'linkpack.io', resource: 'gpunodes', name: n.node },
         { verb: 'list', group: 'linkpack.io', resource: 'gpunodes' },
+        { verb: 'delete', group: 'resource.k8s.io', resource: 'resourceslices', name: `${n.node}-gpu.linkpack.io` },
+        { verb: 'create', group: 'resource.k8s.io', resource: 'resourceclaims', namespace: WORK_NS },
         { verb: 'patch', group: '', resource: 'nodes', name: n.node },
         { verb: 'create', group: '', resource: 'pods', subresource: 'binding', namespace: WORK_NS, name: 'trainer' },
       ];

@@ -77,12 +77,14 @@ function helmTemplate(release: string, namespace: string, set: string[]): KObj[]
 const SPECS: InstallSpec[] = [
   // Release names other than "linkpack" keep the three installs' cluster-scoped names apart.
   { label: 'chart', render: () => helmTemplate('lp', 'lp-system', []) },
-  { label: 'chart-default-scheduler', render: () => helmTemplate('lpd', 'lpd-system', ['scheduler.mode=default-scheduler']) },
+  // DRA on here (the agent's --dra and its ResourceSlice rules), off in the default chart install.
+  { label: 'chart-default-scheduler', render: () => helmTemplate('lpd', 'lpd-system', ['scheduler.mode=default-scheduler', 'dra.enabled=true']) },
   {
     label: 'kustomize',
     render: () => {
       if (!kustomizeBin) throw new Error('kustomize is not built: run `node test/kube/build.mjs` (it builds kustomize with the Kubernetes binaries)');
-      return ['deploy/scheduler', 'daemonset', 'deploy/controller'].flatMap((d) => kustomizeBuild(d));
+      // deploy/dra is daemonset/ with the agent's --dra, its ResourceSlice rules and the DeviceClass.
+      return ['deploy/scheduler', 'deploy/dra', 'deploy/controller'].flatMap((d) => kustomizeBuild(d));
     },
   },
 ];
@@ -91,6 +93,7 @@ function prepare(label: string, all: KObj[]): Omit<Install, 'kubeconfigs'> {
   const accounts: Partial<Record<Component, string>> = {};
   let extenderArgs: string[] = [];
   let controllerArgs: string[] = [];
+  let dra = false;
   let controllerLease = 'linkpack-controller'; // the controller's --lease-name default (src/mltask/controller-command.ts)
   for (const w of all.filter((o) => o.kind === 'Deployment' || o.kind === 'DaemonSet')) {
     for (const c of w.spec.template.spec.containers as KObj[]) {
@@ -99,6 +102,7 @@ function prepare(label: string, all: KObj[]): Omit<Install, 'kubeconfigs'> {
       accounts[comp] = w.spec.template.spec.serviceAccountName;
       if (comp === 'extender') extenderArgs = (c.args as string[]).filter((a) => a !== 'extender');
       if (comp === 'controller') controllerArgs = (c.args as string[]).filter((a) => a !== 'controller');
+      if (comp === 'agent') dra = ((c.args ?? []) as string[]).includes('--dra');
       const lease = ((c.args ?? []) as string[]).find((a) => a.startsWith('--lease-name='));
       if (comp === 'controller' && lease) controllerLease = lease.split('=')[1]!;
     }
@@ -109,7 +113,7 @@ function prepare(label: string, all: KObj[]): Omit<Install, 'kubeconfigs'> {
   const schedulerLease = schedulerConfig ? (parseYaml(schedulerConfig).leaderElection.resourceName as string) : '';
   return {
     label,
-    names: { namespace, schedulerLease, controllerLease, node: `${label}-a` },
+    names: { namespace, schedulerLease, controllerLease, node: `${label}-a`, dra },
     objects: all.filter((o) => RBAC_KINDS.has(o.kind)),
     accounts,
     extenderArgs,
