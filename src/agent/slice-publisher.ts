@@ -6,6 +6,7 @@
  * the API server first stamped on it.
  */
 import { RESOURCE_API_VERSION, type DeviceTaint, type ResourceSliceDevice, type ResourceSliceObject } from '../api/dra.js';
+import { canonicalJson } from '../kube/canonical-json.js';
 import { errorText, statusCodeOf } from '../kube/errors.js';
 import type { KubeRest } from './kube-rest.js';
 
@@ -26,23 +27,9 @@ export interface SlicePublisherStats {
 
 export type SlicePublishResult = 'created' | 'updated' | 'unchanged';
 
-/** JSON with object keys sorted: the API server writes maps (attributes, capacity) in key order. */
-function sortedJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(sortedJson).join(',')}]`;
-  if (v && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .filter((k) => o[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${sortedJson(o[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
-
-/** Devices as compared: without the server-stamped taint times, maps in key order. */
+/** Devices as compared: without the server-stamped taint times, maps in key order (as the API server writes them). */
 function devicesKey(devices: ResourceSliceDevice[]): string {
-  return sortedJson(devices.map((d) => (d.taints ? { ...d, taints: d.taints.map(({ timeAdded: _t, ...t }) => t) } : d)));
+  return canonicalJson(devices.map((d) => (d.taints ? { ...d, taints: d.taints.map(({ timeAdded: _t, ...t }) => t) } : d)));
 }
 
 const sameTaint = (a: DeviceTaint, b: DeviceTaint) => a.key === b.key && (a.value ?? '') === (b.value ?? '') && a.effect === b.effect;

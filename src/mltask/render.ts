@@ -33,6 +33,10 @@ import {
   type DataSource,
   type MLTask,
 } from './types.js';
+import { canonicalJson } from '../kube/canonical-json.js';
+
+// Re-exported: the reconciler compares with it too.
+export { canonicalJson };
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type KubeObject = Record<string, any>;
@@ -47,20 +51,6 @@ export interface Rendered {
   service: KubeObject;
   /** The Indexed Job (mode Job) or the StatefulSet (mode Instance). */
   workload: KubeObject;
-}
-
-/** JSON with object keys sorted: a stable input for hashes. */
-export function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (v && typeof v === 'object') {
-    const o = v as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .filter((k) => o[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v);
 }
 
 export function shortHash(v: unknown): string {
