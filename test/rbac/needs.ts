@@ -31,6 +31,8 @@ export interface InstallNames {
   controllerLease: string;
   /** The node the agent and device plugin run on (their token is bound to it). */
   node: string;
+  /** The extender's Service as `kubectl linkpack` names it in the proxy path: `http:<service>:<port>`. */
+  extenderProxy: string;
   /** The agent runs with --dra (it publishes its node's ResourceSlice). */
   dra: boolean;
 }
@@ -125,6 +127,25 @@ export function needs(c: Component, n: InstallNames): Need[] {
       ];
     }
   }
+}
+
+/**
+ * What a person running `kubectl linkpack` needs beyond the built-in `view` (which lists pods):
+ * the extender's /explain and /ui/state through the API server's service proxy. Granted by the
+ * shipped ClusterRole linkpack-viewer, a role for people (aggregated to view), bound to no component.
+ */
+export function viewerNeeds(n: InstallNames): Need[] {
+  return [{ verb: 'get', group: '', resource: 'services', subresource: 'proxy', namespace: n.namespace, name: n.extenderProxy, why: 'src/cli/kubectl/commands.ts proxyGet (kubectl linkpack)' }];
+}
+
+/** What such a person must be refused: the verbs (POST /filter, /bind) and any other Service. */
+export function viewerRefusals(n: InstallNames): Access[] {
+  const proxy = { group: '', resource: 'services', subresource: 'proxy', namespace: n.namespace };
+  return [
+    { verb: 'create', ...proxy, name: n.extenderProxy },
+    { verb: 'get', ...proxy, name: 'http:other:80' },
+    { verb: 'get', group: '', resource: 'secrets', namespace: n.namespace, name: 'anything' },
+  ];
 }
 
 /** What each component must be refused (a few writes and reads it has no business with). */

@@ -35,7 +35,7 @@ import { controllerOptions, registerControllerCommand, type ControllerCommandOpt
 import { MLTaskController } from '../../src/mltask/controller.js';
 import { extenderOptions, keepGpuNodeHeartbeats, shippedExtenderArgs } from '../support/scheduling.js';
 import { CHART, helmBin, kustomizeBin, kustomizeBuild } from '../ux/install-tools.js';
-import { accessText, needs, refusals, WORK_NS, type Access, type Component, type InstallNames } from './needs.js';
+import { accessText, needs, refusals, viewerNeeds, viewerRefusals, WORK_NS, type Access, type Component, type InstallNames } from './needs.js';
 
 const RBAC_KINDS = new Set(['Namespace', 'ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']);
 /** Which component each shipped container is. */
@@ -111,9 +111,11 @@ function prepare(label: string, all: KObj[]): Omit<Install, 'kubeconfigs'> {
   const schedulerConfig: string | undefined = accounts['kube-scheduler'] ? cm?.data['config.yaml'] : undefined;
   const namespace = all.find((o) => o.kind === 'ServiceAccount')!.metadata.namespace as string;
   const schedulerLease = schedulerConfig ? (parseYaml(schedulerConfig).leaderElection.resourceName as string) : '';
+  const svc = all.find((o) => o.kind === 'Service' && String(o.metadata.name).endsWith('-extender'))!;
+  const extenderProxy = `http:${svc.metadata.name}:${svc.spec.ports[0].port}`;
   return {
     label,
-    names: { namespace, schedulerLease, controllerLease, node: `${label}-a`, dra },
+    names: { namespace, schedulerLease, controllerLease, node: `${label}-a`, dra, extenderProxy },
     objects: all.filter((o) => RBAC_KINDS.has(o.kind)),
     accounts,
     extenderArgs,
@@ -178,6 +180,9 @@ function componentsOf(inst: Install, subjects: KObj[]): Component[] {
   }
   return out;
 }
+
+/** The shipped role for people running kubectl linkpack (aggregated to the built-in view). */
+const isViewerRole = (o: KObj) => o.kind === 'ClusterRole' && o.metadata.labels?.['rbac.authorization.k8s.io/aggregate-to-view'] === 'true';
 
 const bindingsOf = (inst: Install, role: KObj) =>
   inst.objects.filter((b) => (b.kind === 'ClusterRoleBinding' || b.kind === 'RoleBinding') && b.roleRef.kind === role.kind && b.roleRef.name === role.metadata.name && (role.kind === 'ClusterRole' || b.metadata.namespace === role.metadata.namespace));
@@ -246,9 +251,11 @@ describe.skipIf(controlPlaneSkip !== undefined)('shipped RBAC on the real kube-a
         const roles = inst().objects.filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole');
         expect(roles.length).toBeGreaterThan(2);
         for (const role of roles) {
+          // A role for people (aggregated to view) is bound to no component: its needs are kubectl linkpack's.
+          const forPeople = isViewerRole(role);
           const comps = bindingsOf(inst(), role).flatMap((b) => componentsOf(inst(), b.subjects));
           const where = `${role.kind} ${role.metadata.name}`;
-          if (!comps.length) {
+          if (!comps.length && !forPeople) {
             unneeded.push(`${where}: bound to no linkpack component`);
             continue;
           }
@@ -263,14 +270,15 @@ describe.skipIf(controlPlaneSkip !== undefined)('shipped RBAC on the real kube-a
             subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: probe }],
           };
           await cp.apply(probeBinding);
-          const candidates = comps.flatMap((c) => needs(c, inst().names));
+          const candidates = forPeople ? viewerNeeds(inst().names) : comps.flatMap((c) => needs(c, inst().names));
+          const who = forPeople ? 'kubectl linkpack' : comps.join(', ');
           let granted: Access[] = [];
           await until(async () => {
             granted = [];
             for (const n of candidates) if (await allowed(probe, [], n)) granted.push(n);
             return granted.length > 0;
           });
-          if (!granted.length) unneeded.push(`${where}: grants nothing ${comps.join(', ')} needs`);
+          if (!granted.length) unneeded.push(`${where}: grants nothing ${who} needs`);
           for (const [i, rule] of (role.rules as KObj[]).entries()) {
             for (const verb of rule.verbs as string[]) {
               const cut = structuredClone(role);
@@ -278,7 +286,7 @@ describe.skipIf(controlPlaneSkip !== undefined)('shipped RBAC on the real kube-a
               if (!cut.rules[i].verbs.length) cut.rules.splice(i, 1);
               await cp.apply(cut);
               const denied = await until(async () => (await Promise.all(granted.map((n) => allowed(probe, [], n)))).some((ok) => !ok));
-              if (!denied) unneeded.push(`${where} rule ${JSON.stringify({ apiGroups: rule.apiGroups, resources: rule.resources, resourceNames: rule.resourceNames })} verb ${verb}: no request of ${comps.join(', ')} needs it (test/rbac/needs.ts)`);
+              if (!denied) unneeded.push(`${where} rule ${JSON.stringify({ apiGroups: rule.apiGroups, resources: rule.resources, resourceNames: rule.resourceNames })} verb ${verb}: no request of ${who} needs it (test/rbac/needs.ts)`);
               await cp.apply(role);
               const back = await until(async () => (await Promise.all(granted.map((n) => allowed(probe, [], n)))).every(Boolean));
               if (!back) throw new Error(`${where} restored, but the probe is still denied after 8 s`);
@@ -305,6 +313,24 @@ describe.skipIf(controlPlaneSkip !== undefined)('shipped RBAC on the real kube-a
         }
         expect(unneeded).toEqual([]);
       }, 300_000);
+
+      it('a person with the viewer role alone may GET the extender through the service proxy, and nothing else', async () => {
+        const roles = inst().objects.filter(isViewerRole);
+        expect(roles.map((r) => r.metadata.labels['rbac.authorization.k8s.io/aggregate-to-view'])).toEqual(['true']);
+        const person = `linkpack-person:${label}`;
+        await cp.apply({
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'ClusterRoleBinding',
+          metadata: { name: `person-${label}` },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: roles[0]!.metadata.name },
+          subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: person }],
+        });
+        const wrong: string[] = [];
+        expect(await until(async () => allowed(person, [], viewerNeeds(inst().names)[0]!))).toBe(true);
+        for (const n of viewerNeeds(inst().names)) if (!(await allowed(person, [], n))) wrong.push(`may not ${accessText(n)}: needed by ${n.why}`);
+        for (const r of viewerRefusals(inst().names)) if (await allowed(person, [], r)) wrong.push(`may ${accessText(r)}, which it must not`);
+        expect(wrong).toEqual([]);
+      });
 
       it("the agent (its pod's token, or one bound to its Node) writes its own node's GPUNode; the admission policy refuses it another node's", async () => {
         const kubeconfig = inst().kubeconfigs.agent!;
