@@ -29,6 +29,9 @@ import { tokenKubeconfig, writeServiceAccountKubeconfig } from '../../src/playgr
 import { presetGpuNodeJson } from '../../src/playground/preset-gpunode.js';
 import { kubeJson } from '../../src/kube/request.js';
 import { GpuNodePublisher } from '../../src/agent/publisher.js';
+import { resourceSliceObject } from '../../src/agent/resourceslice.js';
+import { SlicePublisher } from '../../src/agent/slice-publisher.js';
+import { getPreset } from '../../src/topology/index.js';
 import { kubeconfigTarget, kubeRest } from '../../src/agent/kube-rest.js';
 import { runExtender, type RunningExtender } from '../../src/extender/command.js';
 import { controllerOptions, registerControllerCommand, type ControllerCommandOptions } from '../../src/mltask/controller-command.js';
@@ -379,6 +382,28 @@ describe.skipIf(controlPlaneSkip !== undefined)('shipped RBAC on the real kube-a
         await expect(anon.syncOnce()).rejects.toThrow(/its token names no node/);
         // The admin (and every other account) is not the agent: the policy leaves it alone.
         await cp.writeStatus((await cp.get('linkpack.io/v1alpha1', 'GPUNode', other))!, presetGpuNodeJson(other, 'dgx1-v100').status);
+      });
+
+      it("with DRA on, the agent writes its own node's ResourceSlice and the admission policy refuses it any other; with DRA off, RBAC refuses it any", async () => {
+        const own = inst().names.node;
+        const other = `${label}-b`;
+        const slices = (nodeName: string, file = inst().kubeconfigs.agent!) => new SlicePublisher({ api: kubeRest(kubeconfigTarget(file)), nodeName });
+        const ownSlice = resourceSliceObject(own, getPreset('dgx1-v100')!);
+        if (!inst().names.dra) {
+          await expect(slices(own).publish(ownSlice)).rejects.toThrow(/forbidden/i);
+          return;
+        }
+        expect(await slices(own).publish(ownSlice)).toBe('created');
+        expect((await cp.get('resource.k8s.io/v1', 'ResourceSlice', ownSlice.metadata.name))?.spec.nodeName).toBe(own);
+        const refused = new RegExp(`agent-own-resourceslice.*on node ${own} may write only gpu.linkpack.io ResourceSlices of node ${own}`);
+        await expect(slices(other).publish(resourceSliceObject(other, getPreset('hgx-h100')!))).rejects.toThrow(refused);
+        // Another driver's slice on its own node: refused as well (spec.nodeName is immutable, so a slice cannot be moved).
+        const foreign = resourceSliceObject(own, getPreset('hgx-h100')!);
+        foreign.metadata.name = `${own}-example.com`;
+        foreign.spec.driver = 'example.com';
+        await expect(slices(own).publish(foreign)).rejects.toThrow(refused);
+        const unbound = await writeServiceAccountKubeconfig(cp, path.join(dir, `${label}-agent-unbound-dra.kubeconfig`), inst().names.namespace, inst().accounts.agent!);
+        await expect(slices(own, unbound).publish(resourceSliceObject(own, getPreset('hgx-h100')!))).rejects.toThrow(/its token names no node/);
       });
     });
   }
