@@ -139,8 +139,11 @@ describe.skipIf(controlPlaneSkip !== undefined)('kubectl linkpack through the AP
     expect(lines[0]).toMatch(/^NODE\s+MODEL\s+GPUS\s+FREE\s+IN USE\s+UNHEALTHY\s+LARGEST FREE NVLINK SET\s+STATUS$/);
     expect(lines.find((l) => l.startsWith('dgx1 '))).toMatch(/^dgx1\s+Tesla V100\S*\s+8\s+4\s+4\s+0\s+[1-4]\s+ok$/);
     expect(lines.find((l) => l.startsWith('pairs '))).toMatch(/^pairs\s+NVIDIA H100 PCIe\s+8\s+8\s+0\s+0\s+2\s+ok$/);
-    expect(lines.find((l) => l.startsWith('NVIDIA H100 PCIe '))).toMatch(/^NVIDIA H100 PCIe\s+8\s+8\s+0\s+0\s+2$/);
-    expect(lines.find((l) => l.startsWith('Tesla V100'))).toMatch(/^Tesla V100\S*\s+8\s+4\s+4\s+0\s+[1-4]$/);
+    // Per model: nodes, GPUs, free, in use, unhealthy, unavailable, largest set, nodes with a free set of 2/4/8.
+    expect(lines.find((l) => l.startsWith('NVIDIA H100 PCIe '))).toMatch(/^NVIDIA H100 PCIe\s+1\s+8\s+8\s+0\s+0\s+0\s+2\s+1\/0\/0$/);
+    expect(lines.find((l) => l.startsWith('Tesla V100'))).toMatch(/^Tesla V100\S*\s+1\s+8\s+4\s+4\s+0\s+0\s+[1-4]\s+[01]\/[01]\/0$/);
+    expect(lines.find((l) => l.startsWith('all models '))).toMatch(/^all models\s+2\s+16\s+12\s+4\s+0\s+0\s+[2-4]\s+\d\/\d\/0$/);
+    expect(lines).toContainEqual(expect.stringMatching(/^Fragmentation: /));
   });
 
   it("why-pending gives the extender's reason for a pod nothing can hold; explain says the same", async () => {

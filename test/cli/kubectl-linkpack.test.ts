@@ -92,7 +92,7 @@ describe('kubectl linkpack nodes table', () => {
     ],
   } as unknown as UiState;
 
-  it('one row per node, one per GPU model, the time of the snapshot', () => {
+  it('one row per node, one per GPU model and all models (as the web view counts), fragmentation, the time', () => {
     expect(formatNodes(state).split('\n')).toEqual([
       'NODE      MODEL                  GPUS  FREE  IN USE  UNHEALTHY  LARGEST FREE NVLINK SET  STATUS',
       'cpu-only  -                      0     0     0       0          0                        ok',
@@ -100,10 +100,12 @@ describe('kubectl linkpack nodes table', () => {
       'h2        NVIDIA H100 80GB HBM3  8     8     0       0          8                        ok',
       'v1        Tesla V100-SXM2-16GB   4     0     0       0          0                        GPUNode heartbeat 300 s old',
       '',
-      'MODEL                  GPUS  FREE  IN USE  UNHEALTHY  LARGEST FREE NVLINK SET',
-      'NVIDIA H100 80GB HBM3  16    13    2       1          8',
-      'Tesla V100-SXM2-16GB   4     0     0       0          0',
+      'MODEL                  NODES  GPUS  FREE  IN USE  UNHEALTHY  UNAVAILABLE  LARGEST FREE NVLINK SET  NODES WITH A FREE NVLINK SET OF 2/4/8',
+      'NVIDIA H100 80GB HBM3  2      16    13    2       1          0            8                        2/2/1',
+      'Tesla V100-SXM2-16GB   1      4     0     0       0          4            0                        0/0/0',
+      'all models             3      20    13    2       1          4            8                        2/2/1',
       '',
+      'Fragmentation: not measured: no typical GPU pod shape known yet (the extender learns it from running GPU pods; --profile none turns it off).',
       'As of 2026-12-07T20:00:00.000Z.',
     ]);
   });
@@ -113,13 +115,13 @@ describe('kubectl linkpack nodes table', () => {
     expect(formatNodes({ ...state, synced: false })).toMatch(/counts may be low\)\.$/);
   });
 
-  it('a node of two models counts each model apart and gives neither its mixed set', () => {
-    const mixed = formatNodes({ ...state, nodes: [node('m', [gpu(0, H100), gpu(1, V100)], 2)] }).split('\n');
-    expect(mixed[1]).toMatch(/^m\s+NVIDIA H100 80GB HBM3, Tesla V100-SXM2-16GB\s+2\s+2\s+0\s+0\s+2\s+ok$/);
-    expect(mixed.filter((l) => /^(NVIDIA|Tesla)/.test(l)).map((l) => l.split(/\s{2,}/))).toEqual([
-      ['NVIDIA H100 80GB HBM3', '1', '1', '0', '0', '0'],
-      ['Tesla V100-SXM2-16GB', '1', '1', '0', '0', '0'],
-    ]);
+  it("prints the extender's own summary when /ui/state carries one (its fragmentation included)", () => {
+    const h100 = { model: H100, nodes: 2, gpus: 16, free: 9, inUse: 6, unhealthy: 1, unavailable: 0, nvlinkSetNodes: { 2: 2, 4: 1, 8: 0 } };
+    const withSummary = { ...state, nodes: state.nodes.slice(0, 2), summary: { models: [h100], all: { ...h100, model: 'all models' }, fragmentationPercent: 12.5, fragmentationMeaning: 'of the free GPU capacity sits where the typical GPU pod cannot use it' } } as UiState;
+    const lines = formatNodes(withSummary).split('\n');
+    expect(lines.find((l) => l.startsWith('NVIDIA'))!.split(/\s{2,}/)).toEqual([H100, '2', '16', '9', '6', '1', '0', '8', '2/1/0']);
+    expect(lines.some((l) => l.startsWith('all models'))).toBe(false);
+    expect(lines).toContain('Fragmentation: 12.5% of the free GPU capacity sits where the typical GPU pod cannot use it.');
   });
 });
 

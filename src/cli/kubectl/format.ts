@@ -1,58 +1,41 @@
 /** The tables `kubectl linkpack nodes` and `why-pending` print (pure: tested in test/cli). */
-import type { UiGpu, UiNode, UiState } from '../../extender/ui.js';
-import { GPU_MILLI } from '../../core/types.js';
+import type { UiState } from '../../extender/ui.js';
+import { summarize, type UiModelSummary, type UiSummary } from '../../extender/ui-summary.js';
+import { NVLINK_SET_SIZES } from '../../extender/cluster-metrics.js';
 import { printable } from '../printable.js';
 import { table } from '../table.js';
 
-interface Counts {
-  total: number;
-  free: number;
-  inUse: number;
-  unhealthy: number;
+/** A GPU model's summary row, as the web view shows it (src/extender/ui-summary.ts). */
+function summaryRow(m: UiModelSummary, largest: number): string[] {
+  const sets = NVLINK_SET_SIZES.map((k) => String(m.nvlinkSetNodes[k] ?? 0)).join('/');
+  return [m.model, String(m.nodes), String(m.gpus), String(m.free), String(m.inUse), String(m.unhealthy), String(m.unavailable), String(largest), sets];
 }
 
 /**
- * Free: healthy, nothing on it, on a node the extender can use now. In use: held, whole or in
- * part (a share). Unhealthy: marked so by the agent, held or not. A GPU may be in use and unhealthy.
+ * Per node, then per GPU model with the web view's own summary (the same counts: free, in use,
+ * unhealthy and unavailable exclude each other), then fragmentation. An extender whose /ui/state
+ * has no summary yet gets one computed here from its nodes.
  */
-function count(node: UiNode, gpus: UiGpu[]): Counts {
-  return {
-    total: gpus.length,
-    free: node.ok ? gpus.filter((g) => g.healthy && g.freeMilli >= GPU_MILLI && g.pods.length === 0).length : 0,
-    inUse: gpus.filter((g) => g.pods.length > 0 || g.freeMilli < GPU_MILLI).length,
-    unhealthy: gpus.filter((g) => !g.healthy).length,
-  };
-}
-
-const modelsOf = (n: UiNode) => [...new Set(n.gpus.map((g) => g.model ?? 'unknown model'))];
-
 export function formatNodes(state: UiState): string {
   if (state.nodes.length === 0) return `No nodes in the extender's cache (as of ${state.atIso}${state.synced ? '' : ', not synced yet'}).`;
+  // No fragmentation without the extender's profile: the summary then says it is not measured.
+  const noSnapshot = { freeMilli: 0, fragmentationMilli: undefined };
   const nodeRows = [['NODE', 'MODEL', 'GPUS', 'FREE', 'IN USE', 'UNHEALTHY', 'LARGEST FREE NVLINK SET', 'STATUS']];
-  const perModel = new Map<string, Counts & { largest: number }>();
+  const largest = new Map<string, number>();
   for (const n of [...state.nodes].sort((a, b) => a.name.localeCompare(b.name))) {
-    const c = count(n, n.gpus);
-    const models = modelsOf(n);
-    nodeRows.push([n.name, models.join(', ') || '-', String(c.total), String(c.free), String(c.inUse), String(c.unhealthy), String(n.largestFreeNvlinkSet), n.ok ? 'ok' : printable(n.reason ?? 'not usable', 120)]);
-    for (const m of models) {
-      const mc = count(n, n.gpus.filter((g) => (g.model ?? 'unknown model') === m));
-      const sum = perModel.get(m) ?? { total: 0, free: 0, inUse: 0, unhealthy: 0, largest: 0 };
-      perModel.set(m, {
-        total: sum.total + mc.total,
-        free: sum.free + mc.free,
-        inUse: sum.inUse + mc.inUse,
-        unhealthy: sum.unhealthy + mc.unhealthy,
-        // A node of one model: its set is of that model (a mixed node's set may span models).
-        largest: Math.max(sum.largest, models.length === 1 ? n.largestFreeNvlinkSet : 0),
-      });
-    }
+    const c = summarize([n], noSnapshot).all;
+    const model = n.gpus[0]?.model ?? (n.gpus.length ? 'unknown model' : '-');
+    if (n.ok) largest.set(model, Math.max(largest.get(model) ?? 0, n.largestFreeNvlinkSet));
+    nodeRows.push([n.name, model, String(c.gpus), String(c.free), String(c.inUse), String(c.unhealthy), String(n.largestFreeNvlinkSet), n.ok ? 'ok' : printable(n.reason ?? 'not usable', 120)]);
   }
-  const modelRows = [['MODEL', 'GPUS', 'FREE', 'IN USE', 'UNHEALTHY', 'LARGEST FREE NVLINK SET']];
-  for (const [m, c] of [...perModel].sort(([a], [b]) => a.localeCompare(b))) {
-    if (c.total > 0) modelRows.push([m, String(c.total), String(c.free), String(c.inUse), String(c.unhealthy), String(c.largest)]);
-  }
+  const summary: UiSummary = state.summary ?? summarize(state.nodes, noSnapshot);
+  const sizes = NVLINK_SET_SIZES.join('/');
+  const modelRows = [['MODEL', 'NODES', 'GPUS', 'FREE', 'IN USE', 'UNHEALTHY', 'UNAVAILABLE', 'LARGEST FREE NVLINK SET', `NODES WITH A FREE NVLINK SET OF ${sizes}`]];
+  for (const m of summary.models) modelRows.push(summaryRow(m, largest.get(m.model) ?? 0));
+  if (summary.models.length > 1) modelRows.push(summaryRow(summary.all, Math.max(0, ...largest.values())));
+  const frag = summary.fragmentationPercent === undefined ? `Fragmentation: ${summary.fragmentationMeaning}.` : `Fragmentation: ${summary.fragmentationPercent}% ${summary.fragmentationMeaning}.`;
   const stale = state.synced ? '' : ' (the extender has not finished listing the cluster: counts may be low)';
-  return [table(nodeRows), '', table(modelRows), '', `As of ${state.atIso}${stale}.`].join('\n');
+  return [table(nodeRows), '', table(modelRows), '', frag, `As of ${state.atIso}${stale}.`].join('\n');
 }
 
 export interface PendingRow {
