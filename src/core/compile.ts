@@ -19,6 +19,13 @@ export const MAX_GPUS_PER_NODE = 16;
 export const DECISION_TABLES_PER_TOPOLOGY = 256;
 /** Per topology with its models: model/memory constraints kept (a few distinct ones in practice). */
 export const ELIGIBILITY_MASKS_PER_TOPOLOGY = 1024;
+/**
+ * Link matrices and (matrix, models) pairs kept for sharing between nodes. A cluster has a few;
+ * GPUNodes can carry any number (degraded links, edits), each with tables of 2^n slots and the
+ * decision caches above: past these bounds the least used are dropped (a node holds its own).
+ */
+export const LINK_TABLES_KEPT = 64;
+export const COMPILED_KEPT = 256;
 
 export interface CompiledTopology {
   readonly fingerprint: string;
@@ -151,7 +158,7 @@ interface LinkTables {
   decisions: BoundedCache<number, unknown>;
 }
 
-const linkTables = new Map<string, LinkTables>();
+const linkTables = new BoundedCache<string, LinkTables>(LINK_TABLES_KEPT);
 
 function buildLinkTables(t: Topology, perLink: number): LinkTables {
   const n = t.gpus.length;
@@ -266,4 +273,7 @@ export function compileTopology(t: Topology): CompiledTopology {
   return c;
 }
 
-const byModelKey = new Map<string, CompiledTopology>();
+const byModelKey = new BoundedCache<string, CompiledTopology>(COMPILED_KEPT);
+
+/** How many link matrices and compiled topologies are kept for sharing (bounded: LINK_TABLES_KEPT, COMPILED_KEPT). */
+export const compiledKept = (): { linkTables: number; compiled: number } => ({ linkTables: linkTables.size, compiled: byModelKey.size });
