@@ -10,14 +10,14 @@
  * carries this machine's first non-loopback IPv4 address.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { ANN_GPU_MODEL, ANN_TOPOLOGY } from '../../src/api/annotations.js';
 import { writeServiceAccountKubeconfig } from '../../src/playground/service-account.js';
-import { controlPlaneSkip, startControlPlane, type ControlPlane, type KObj } from '../support/control-plane.js';
+import { controlPlaneSkip, kubeBinary, startControlPlane, type ControlPlane, type KObj } from '../support/control-plane.js';
 import { repoRoot, requireBuilt } from '../support/paths.js';
 import { startSchedulingStack, waitForReadyNodes, type SchedulingStack } from '../support/scheduling.js';
 import { kustomizeBuild } from '../ux/install-tools.js';
@@ -39,9 +39,11 @@ let stack: SchedulingStack | undefined;
 let dir: string;
 let kubeconfig: string;
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+/** The built executable; `viaKubectl`: as the real kubectl runs it, a plugin found on the PATH. */
+function run(args: string[], viaKubectl = false): Promise<{ code: number; stdout: string; stderr: string }> {
+  const [file, argv] = viaKubectl ? [kubeBinary('kubectl'), ['linkpack', ...args]] : [process.execPath, [BIN, ...args]];
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, KUBECONFIG: kubeconfig }, timeout: 60_000 }, (err, stdout, stderr) => {
+    execFile(file, argv, { env: { ...process.env, KUBECONFIG: kubeconfig, PATH: `${dir}${path.delimiter}${process.env.PATH}` }, timeout: 60_000 }, (err, stdout, stderr) => {
       resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
   });
@@ -105,6 +107,8 @@ describe.skipIf(controlPlaneSkip !== undefined)('kubectl linkpack through the AP
     });
     await cp.eventually(async () => ((await cp.get('rbac.authorization.k8s.io/v1', 'ClusterRole', 'view'))?.rules ?? []).some((r: KObj) => (r.resources ?? []).includes('services/proxy')), 'linkpack-viewer aggregated into view');
     kubeconfig = await writeServiceAccountKubeconfig(cp, path.join(dir, 'alice.kubeconfig'), NS, 'alice');
+    // What `npm link` puts on the PATH (an executable named kubectl-linkpack), here a wrapper around the build.
+    writeFileSync(path.join(dir, 'kubectl-linkpack'), `#!/bin/sh\nexec "${process.execPath}" "${BIN}" "$@"\n`, { mode: 0o755 });
   }, 240_000);
 
   afterAll(async () => {
@@ -130,8 +134,9 @@ describe.skipIf(controlPlaneSkip !== undefined)('kubectl linkpack through the AP
     expect(explain.stderr).toBe('');
     expect(explain.code).toBe(0);
     expect(explain.stdout).toMatch(/^ml\/trainer is bound to node dgx1 on GPUs \d+,\d+,\d+,\d+/);
-    // `-n ns pod` is the same question.
+    // `-n ns pod` is the same question; `kubectl linkpack` finds the plugin on the PATH.
     expect((await run(['explain', '-n', NS, 'trainer'])).stdout).toBe(explain.stdout);
+    expect((await run(['explain', '-n', NS, 'trainer'], true)).stdout).toBe(explain.stdout);
 
     const nodes = await run(['nodes']);
     expect(nodes.code).toBe(0);
