@@ -103,7 +103,7 @@ describe('deploy manifests', () => {
     const [group, version] = String(d.obj.apiVersion).includes('/') ? String(d.obj.apiVersion).split('/') : ['', String(d.obj.apiVersion)];
     expect(d.obj.metadata?.name, 'metadata.name').toBeTruthy();
     const model = `${version!.charAt(0).toUpperCase()}${version!.slice(1)}${d.obj.kind}`;
-    expect(['', 'apps', 'rbac.authorization.k8s.io']).toContain(group);
+    expect(['', 'apps', 'rbac.authorization.k8s.io', 'resource.k8s.io']).toContain(group);
     const errs: string[] = [];
     checkTyped(d.obj, model, d.obj.kind, errs);
     expect(errs).toEqual([]);
