@@ -352,6 +352,7 @@ async function fuzzInProcess(name: string, total: number, seed: number, jsonOut:
         crashes: partial.crashes,
         hangs: partial.hangs + 1,
         heapStartMiB: NaN,
+        heapWarmMiB: NaN,
         heapEndMiB: NaN,
         heapBoundMiB: 16,
         heapBounded: false,
@@ -380,7 +381,7 @@ async function fuzzInProcess(name: string, total: number, seed: number, jsonOut:
   await worker.terminate();
   if (jsonOut) console.log(JSON.stringify(r));
   else {
-    console.log(`${name}: ${r.inputs} inputs in ${r.seconds} s: ${r.crashes} crashes, ${r.hangs} hangs (slowest ${r.slowestMs} ms; ${r.slowOnce} over 1 s once only); heap ${r.heapStartMiB} → ${r.heapEndMiB} MiB (bound +${r.heapBoundMiB}: ${r.heapBounded ? 'bounded' : 'GROWING'})`);
+    console.log(`${name}: ${r.inputs} inputs in ${r.seconds} s: ${r.crashes} crashes, ${r.hangs} hangs (slowest ${r.slowestMs} ms; ${r.slowOnce} over 1 s once only); heap ${r.heapStartMiB} → ${r.heapWarmMiB} (30%) → ${r.heapEndMiB} MiB (bound +${r.heapBoundMiB}: ${r.heapBounded ? 'bounded' : 'GROWING'})`);
     for (const c of r.crashInputs) console.log(`  crash: ${c.error}\n    input: ${c.input}`);
     for (const h of r.hangInputs) console.log(`  hang ${h.ms} ms: ${h.input}`);
   }
