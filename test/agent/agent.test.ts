@@ -168,44 +168,45 @@ describe.skipIf(!hasShared)('agent loop against fake nvidia-smi executables (nee
     expect(f.calls().filter((c) => c.startsWith('--query-gpu')).length).toBe(3); // fail + retry, then one call
   });
 
-  it('publishes which pod holds which GPU (kubelet PodResources stand-in over a real unix socket)', async () => {
+  const TRAIN_0 = { name: 'train-0', namespace: 'ml', containers: [{ name: 'main', devices: [{ resource_name: 'nvidia.com/gpu', device_ids: ['GPU-00000001-aaaa-bbbb-cccc-dddddddddddd'] }] }] };
+
+  /** A kubelet PodResources stand-in on a real unix socket answering List with `answer()`. */
+  async function podResourcesStandIn(answer: () => object[]) {
     const dir = mkdtempSync(path.join(tmpdir(), 'linkpack-agent-podres-'));
     const socket = path.join(dir, 'kubelet.sock');
     const server = new grpc.Server();
     server.addService(podResourcesService().service, {
-      List: (_c: unknown, cb: grpc.sendUnaryData<object>) =>
-        cb(null, { pod_resources: [{ name: 'train-0', namespace: 'ml', containers: [{ name: 'main', devices: [{ resource_name: 'nvidia.com/gpu', device_ids: ['GPU-00000001-aaaa-bbbb-cccc-dddddddddddd'] }] }] }] }),
+      List: (_c: unknown, cb: grpc.sendUnaryData<object>) => cb(null, { pod_resources: answer() }),
       GetAllocatableResources: () => {},
       Get: () => {},
     });
     await bindUnix(server, socket);
     const client = podResourcesClient(socket);
     cleanups.push(async () => (client.close(), await shutdownServer(server), rmSync(dir, { recursive: true, force: true })));
+    return client;
+  }
+
+  /** The fake nvidia-smi of the two-GPU fixture, healthy. */
+  function standardSmi() {
     const f = makeFakeSmi([{ when: 'topo -m', stdoutFile: topo }, { when: 'nvlink -s', stdout: nvlinkOk }, { when: '--query-remapped-rows=*', stdout: '' }, { when: '--query-gpu=*', stdout: q2 }]);
     made.push(f);
+    return f;
+  }
+
+  it('publishes which pod holds which GPU (kubelet PodResources stand-in over a real unix socket)', async () => {
+    const client = await podResourcesStandIn(() => [TRAIN_0]);
     const metrics = new AgentMetrics({ hostname: 'h' });
-    const agent = new Agent({ nodeName: 'h', runner: nvidiaSmiRunner({ path: f.path }), podResources: client, metrics });
+    const agent = new Agent({ nodeName: 'h', runner: nvidiaSmiRunner({ path: standardSmi().path }), podResources: client, metrics });
     await agent.cycle();
     expect(agent.gpuNode()!.status!.assignments).toEqual([{ pod: 'ml/train-0', gpus: [1], containers: [{ name: 'main', gpus: [1] }] }]);
     expect(await metrics.registry.metrics()).toMatch(/^DCGM_FI_DEV_GPU_UTIL\{gpu="1",[^}]*container="main",namespace="ml",pod="train-0"\} 0$/m);
   });
 
   it("keeps the kubelet's assignments through the empty PodResources answer of a restarting kubelet, and lets them go when it holds", async () => {
-    const answers: object[][] = [[{ name: 'train-0', namespace: 'ml', containers: [{ name: 'main', devices: [{ resource_name: 'nvidia.com/gpu', device_ids: ['GPU-00000001-aaaa-bbbb-cccc-dddddddddddd'] }] }] }], [], [], []];
-    const dir = mkdtempSync(path.join(tmpdir(), 'linkpack-agent-podres-'));
-    const socket = path.join(dir, 'kubelet.sock');
-    const server = new grpc.Server();
+    const answers: object[][] = [[TRAIN_0], [], [], []];
     let call = 0;
-    server.addService(podResourcesService().service, {
-      List: (_c: unknown, cb: grpc.sendUnaryData<object>) => cb(null, { pod_resources: answers[Math.min(call++, answers.length - 1)] }),
-      GetAllocatableResources: () => {},
-      Get: () => {},
-    });
-    await bindUnix(server, socket);
-    const client = podResourcesClient(socket);
-    cleanups.push(async () => (client.close(), await shutdownServer(server), rmSync(dir, { recursive: true, force: true })));
-    const f = makeFakeSmi([{ when: 'topo -m', stdoutFile: topo }, { when: 'nvlink -s', stdout: nvlinkOk }, { when: '--query-remapped-rows=*', stdout: '' }, { when: '--query-gpu=*', stdout: q2 }]);
-    made.push(f);
+    const client = await podResourcesStandIn(() => answers[Math.min(call++, answers.length - 1)]!);
+    const f = standardSmi();
     let nowMs = 1_000_000;
     const agent = new Agent({ nodeName: 'h', runner: nvidiaSmiRunner({ path: f.path }), podResources: client, now: () => nowMs });
     await agent.cycle();
