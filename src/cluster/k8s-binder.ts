@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig } from '@kubernetes/client-node';
 import type { PodBinder } from './types.js';
 import { errorText, statusCodeOf } from '../kube/errors.js';
+import { crashPoint } from './crash-point.js';
 
 export const EVENT_REASON_PLACED = 'LinkpackPlaced';
 /** kube-apiserver rejects longer Event messages. */
@@ -75,6 +76,7 @@ export class KubePodBinder implements PodBinder {
       if (code === 404) throw new BindError(`pod ${pod} no longer exists: ${why}`, 'annotate', 404);
       throw new BindError(`annotating pod ${pod} failed: ${why}`, 'annotate', code);
     }
+    crashPoint('after-annotate');
     try {
       await this.core.createNamespacedPodBinding({
         namespace,
@@ -85,6 +87,7 @@ export class KubePodBinder implements PodBinder {
       const code = statusCodeOf(err);
       throw new BindError(`binding pod ${pod} to ${node} failed${code ? ` (HTTP ${code})` : ''}: ${errorText(err)}`, 'bind', code);
     }
+    crashPoint('after-binding');
     await this.recordEvent({ ...args, uid: realUid ?? '' });
   }
 

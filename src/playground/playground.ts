@@ -45,7 +45,7 @@ export class Playground {
     readonly extenderUrl: string,
     readonly objects: KObj[],
     readonly state: PlaygroundState,
-    private readonly launchers: Map<string, () => void>,
+    private readonly launchers: Map<string, (extraEnv?: NodeJS.ProcessEnv) => void>,
   ) {}
 
   /** SIGKILLs a process at once (a crash, no clean shutdown); the playground forgets it. */
@@ -53,12 +53,15 @@ export class Playground {
     await this.cp.stopProcess(name, 'SIGKILL');
   }
 
-  /** Stops a linkpack process (e.g. `device-plugin-<node>`, `agent-<node>`, `extender`) and starts it again as before. */
-  async restart(name: string): Promise<void> {
+  /**
+   * Stops a linkpack process (e.g. `device-plugin-<node>`, `agent-<node>`, `extender`) and starts it
+   * again as before, with `extraEnv` added (e.g. a test's LINKPACK_CRASH_AT).
+   */
+  async restart(name: string, extraEnv?: NodeJS.ProcessEnv): Promise<void> {
     const launch = this.launchers.get(name);
     if (!launch) throw new Error(`no linkpack process ${name} (one of ${[...this.launchers.keys()].join(', ')})`);
     await this.cp.stopProcess(name);
-    launch();
+    launch(extraEnv);
   }
 
   static async up(o: PlaygroundOptions): Promise<Playground> {
@@ -102,10 +105,10 @@ export class Playground {
 
     const deployments = objects.filter((x) => x.kind === 'Deployment');
     const daemonSets = objects.filter((x) => x.kind === 'DaemonSet');
-    const launchers = new Map<string, () => void>();
+    const launchers = new Map<string, (extraEnv?: NodeJS.ProcessEnv) => void>();
     const run = (name: string, c: ContainerCommand, overrides: Record<string, string | false>, env: NodeJS.ProcessEnv = {}) => {
       // restart: a component that exits on its own (e.g. a controller that lost its Lease) comes back, as in its pod.
-      const launch = () => void cp.spawn(name, process.execPath, [...c.nodeArgs, c.script, ...overrideFlags(c.args, overrides)], { ...process.env, ...c.env, ...env }, undefined, true);
+      const launch = (extraEnv: NodeJS.ProcessEnv = {}) => void cp.spawn(name, process.execPath, [...c.nodeArgs, c.script, ...overrideFlags(c.args, overrides)], { ...process.env, ...c.env, ...env, ...extraEnv }, undefined, true);
       launchers.set(name, launch);
       launch();
     };

@@ -6,7 +6,7 @@
  * a controller that lost its Lease during the outage, is started again as its pod's container
  * would be), and no GPU is in two containers.
  */
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,8 @@ import { Playground } from '../../src/playground/playground.js';
 import { assignedGpus, gpuPod, podInPhase } from './helpers.js';
 
 let pg: Playground;
+let dir: string;
+const HEARTBEAT_S = 24;
 
 async function running(name: string, timeoutMs = 90_000): Promise<KObj> {
   return podInPhase(pg, name, ['Running'], timeoutMs);
@@ -39,9 +41,15 @@ const get = async (url: string) => {
 
 describe.skipIf(controlPlaneSkip)('faults on the real components', () => {
   beforeAll(async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'linkpack-pgf-'));
+    dir = mkdtempSync(path.join(tmpdir(), 'linkpack-pgf-'));
     // Two controller replicas: the chart then runs them with --leader-elect.
-    pg = await Playground.up({ dir, nodes: [{ name: 'a', topology: 'hgx-h100' }, { name: 'b', topology: 'dgx1-v100' }], helmSet: ['controller.replicas=2'] });
+    // A 24 s heartbeat timeout (shipped: 120 s) so that staleness shows within a test's time; the
+    // agent writes every third of it, as shipped.
+    pg = await Playground.up({
+      dir,
+      nodes: [{ name: 'a', topology: 'hgx-h100' }, { name: 'b', topology: 'dgx1-v100' }],
+      helmSet: ['controller.replicas=2', `extender.heartbeatTimeout=${HEARTBEAT_S}`, `node.heartbeatTimeout=${HEARTBEAT_S}s`],
+    });
     await pg.cp.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ml' } });
   }, 300_000);
   afterAll(async () => {
@@ -116,6 +124,57 @@ describe.skipIf(controlPlaneSkip)('faults on the real components', () => {
     noDoubleAllocation();
     await pg.cp.request('DELETE', '/api/v1/namespaces/ml/pods/after-etcd');
   }, 240_000);
+
+  it('an agent that stops writing: after the heartbeat timeout its node is not offered; when it resumes, it is offered again', async () => {
+    const nodeOk = async (name: string) => {
+      const ui = (await (await fetch(`${pg.extenderUrl}/ui/state`)).json()) as { nodes: { name: string; ok: boolean; reason?: string }[] };
+      return ui.nodes.find((n) => n.name === name);
+    };
+    expect((await nodeOk('a'))?.ok).toBe(true);
+    await pg.kill('agent-a');
+    const stoppedAt = Date.now();
+    await pg.cp.eventually(async () => (await nodeOk('a'))?.ok === false, 'the extender stops offering node a', (HEARTBEAT_S + 30) * 1000);
+    const staleAfterS = (Date.now() - stoppedAt) / 1000;
+    expect(staleAfterS).toBeGreaterThan(HEARTBEAT_S / 3); // not before the last heartbeat could have aged out
+    expect((await nodeOk('a'))?.reason ?? '').toMatch(/heartbeat/i);
+    await pg.cp.apply(gpuPod('waits-for-agent', 2, { node: 'a' }));
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect((await pg.cp.get('v1', 'Pod', 'waits-for-agent', 'ml'))!.spec.nodeName).toBeUndefined();
+    await pg.restart('agent-a');
+    await pg.cp.eventually(async () => (await nodeOk('a'))?.ok === true, 'node a offered again once its agent writes', 60_000);
+    // kube-scheduler retries a pod the extender refused on a cluster event or after up to 5 min
+    // (podMaxInUnschedulablePodsDuration); a GPUNode write is no event it watches. A new pod goes at once.
+    await pg.cp.request('DELETE', '/api/v1/namespaces/ml/pods/waits-for-agent');
+    await pg.cp.apply(gpuPod('after-agent', 2, { node: 'a' }));
+    const pod = await running('after-agent', 90_000);
+    expect(assigned(pod)).toHaveLength(2);
+    await pg.cp.request('DELETE', '/api/v1/namespaces/ml/pods/after-agent');
+  }, 240_000);
+
+  it('the extender killed between the annotation PATCH and the Binding POST, then between the Binding and its cache update: no half-bound pod, no leaked or double-booked GPU', async () => {
+    const ui = async () => (await (await fetch(`${pg.extenderUrl}/ui/state`)).json()) as { nodes: { name: string; gpus: { uuid?: string; pods: { pod: string }[] }[] }[] };
+    const freeOn = async (node: string) => (await ui()).nodes.find((n) => n.name === node)!.gpus.filter((g) => g.pods.length === 0).length;
+    for (const point of ['after-annotate', 'after-binding'] as const) {
+      const marker = path.join(dir, `crashed-${point}`);
+      await pg.restart('extender', { LINKPACK_CRASH_AT: `${point}:${marker}` });
+      await pg.cp.eventually(async () => (await get(`${pg.extenderUrl}/readyz`)) === 200, 'extender ready', 60_000);
+      const freeBefore = await freeOn('a');
+      const name = `crash-${point}`;
+      await pg.cp.apply(gpuPod(name, 2, { node: 'a' }));
+      // kube-scheduler's bind call dies with the extender; it retries the pod against the restarted one.
+      const pod = await running(name, 150_000);
+      expect(existsSync(marker), `the extender crashed ${point}`).toBe(true);
+      const gpus = assigned(pod);
+      expect(gpus).toHaveLength(2);
+      const created = readCriRecords(pg.nodes.get('a')!.paths.criRecords).filter((r) => r.event === 'create' && r.podName === name);
+      expect(created.at(-1)!.envs!.NVIDIA_VISIBLE_DEVICES!.split(',').sort()).toEqual(gpus);
+      await pg.cp.eventually(async () => (await freeOn('a')) === freeBefore - 2, `exactly 2 GPUs of node a taken after the ${point} crash`, 60_000);
+      await pg.cp.request('DELETE', `/api/v1/namespaces/ml/pods/${name}`);
+      await pg.cp.eventually(async () => (await freeOn('a')) === freeBefore, `node a's GPUs free again after ${name} went`, 60_000);
+    }
+    await pg.restart('extender');
+    noDoubleAllocation();
+  }, 400_000);
 
   it('a node lost (kubelet, runtime and daemons gone, Node deleted): its GPUNode is collected and the extender stops offering it', async () => {
     for (const p of ['device-plugin-b', 'agent-b', 'kubelet-b', 'fakecri-b']) await pg.kill(p);
