@@ -29,26 +29,30 @@ export interface FuzzTarget<I> {
   show(input: I): string;
 }
 
-export interface FuzzReport {
+/** What every fuzz target reports, the extender's HTTP run included. */
+export interface FuzzCounts {
   target: string;
   inputs: number;
   crashes: number;
   hangs: number;
+  /** Heap after a full GC: before the first input, at 30% of the inputs (bounded caches of the code under test filled), at the end. */
   heapStartMiB: number;
-  /** Heap after a full GC at 30% of the inputs (bounded caches of the code under test filled). */
   heapWarmMiB: number;
   heapEndMiB: number;
-  /** The stated bound: heapEndMiB ≤ heapStartMiB + heapBoundMiB, or ≤ heapWarmMiB + heapBoundMiB (no growth over the last 70%). */
-  heapBoundMiB: number;
   heapBounded: boolean;
   seconds: number;
+  crashInputs: { index: number; error: string; input: string }[];
+}
+
+export interface FuzzReport extends FuzzCounts {
+  /** The stated bound: heapEndMiB ≤ heapStartMiB + heapBoundMiB, or ≤ heapWarmMiB + heapBoundMiB (no growth over the last 70%). */
+  heapBoundMiB: number;
   /** Slowest input (ms; for an input timed twice, the faster time). */
   slowestMs: number;
   /** Inputs over hangMs once but not when timed again at once (load from other processes, GC): not hangs. */
   slowOnce: number;
   slowOnceInputs: { index: number; ms: number; againMs: number }[];
   /** First crash and hang inputs: the input's number (`--only <index>` with the same --seed and --inputs runs it alone), the error, the input (JSON-escaped, truncated). */
-  crashInputs: { index: number; error: string; input: string }[];
   hangInputs: { index: number; ms: number; input: string }[];
 }
 

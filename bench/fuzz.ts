@@ -25,7 +25,7 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import { arg, procMiB, startServerChild } from './child.js';
 import { devicePluginTarget } from './fuzz-deviceplugin.js';
 import { gpuNodeTarget } from './fuzz-gpunode.js';
-import { batchOf, clip, FUZZ_BATCH, mutate, runTarget, type FuzzReport, type FuzzTarget } from './fuzz-kit.js';
+import { batchOf, clip, FUZZ_BATCH, mutate, runTarget, type FuzzCounts, type FuzzReport, type FuzzTarget } from './fuzz-kit.js';
 import { mltaskTarget } from './fuzz-mltask.js';
 import { smiTarget } from './fuzz-smi.js';
 
@@ -141,20 +141,12 @@ function send(agent: Agent, url: URL, c: Case): Promise<{ status: number; text: 
 }
 
 
-export interface FuzzResult {
+/**
+ * crashes: 5xx answers + 4xx without a message + a dead server; hangs: answers over 1 s; heap of the
+ * server; heapBounded: heapEndMiB ≤ heapWarmMiB × 1.2 + 16 (the bounded caches fill in the first part).
+ */
+export interface FuzzResult extends FuzzCounts {
   target: 'extender';
-  inputs: number;
-  /** 5xx answers + 4xx without a message + a dead server. */
-  crashes: number;
-  /** Answers that took over 1 s. */
-  hangs: number;
-  /** Server heap after a full GC: before the first body, at 30% (caches warm) and at the end. */
-  heapStartMiB: number;
-  heapWarmMiB: number;
-  heapEndMiB: number;
-  /** Stated bound: heapEndMiB ≤ heapWarmMiB × 1.2 + 16 (the bounded caches fill in the first part). */
-  heapBounded: boolean;
-  crashInputs: { index: number; error: string; input: string }[];
   bodies: number;
   /** Binds that succeeded (the bind path ran to the end and changed the cache). */
   binds: number;
@@ -162,7 +154,6 @@ export interface FuzzResult {
   fiveXx: number;
   missingMessage: number;
   crashed: boolean;
-  seconds: number;
   rssMiB: { atProgress: number; rssMiB: number }[];
   rssFlat: boolean;
   failures: string[];
