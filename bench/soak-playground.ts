@@ -19,20 +19,12 @@ import { containerGpus, doubleAllocations, readCriRecords } from '../src/playgro
 import type { KObj } from '../src/playground/control-plane.js';
 import { Playground } from '../src/playground/playground.js';
 import { DEFAULT_NODES } from '../src/playground/command.js';
+import { rssMiB } from '../src/playground/state.js';
 import { arg } from './child.js';
 
 interface Sample {
   atS: number;
   rssMiB: Record<string, number>;
-}
-
-function rssMiB(pid: number): number | undefined {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Least-squares slope of y over x. */

@@ -11,7 +11,7 @@ import { UsageError } from '../agent/command.js';
 import { getPreset, listPresets } from '../topology/presets.js';
 import type { PlaygroundNodeSpec } from './playground.js';
 import type { PlaygroundRuntime } from './node.js';
-import { alive, removeRuntimeCgroups, stateFile, stopProcesses, sweepMountNamespace, type PlaygroundState } from './state.js';
+import { alive, removeRuntimeCgroups, rssMiB, stateFile, stopProcesses, sweepMountNamespace, type PlaygroundState } from './state.js';
 
 export const DEFAULT_PLAYGROUND_DIR = path.join(tmpdir(), 'linkpack-playground');
 
@@ -99,7 +99,13 @@ export function registerPlaygroundCommand(program: Command): void {
       }
       const down = s.processes.filter((p) => !alive(p.pid));
       console.log(`playground in ${dir}, started ${s.startedAt}; nodes ${s.nodes.map((n) => `${n.name} (${n.topology})`).join(', ')}`);
-      for (const p of s.processes) console.log(`  ${alive(p.pid) ? 'running' : 'STOPPED'}  ${p.name} (pid ${p.pid}, log ${p.log})`);
+      let totalMiB = 0;
+      for (const p of s.processes) {
+        const rss = rssMiB(p.pid);
+        totalMiB += rss ?? 0;
+        console.log(`  ${rss !== undefined ? 'running' : 'STOPPED'}  ${p.name} (pid ${p.pid}, ${rss !== undefined ? `${rss.toFixed(0)} MiB` : '-'}, log ${p.log})`);
+      }
+      console.log(`memory: ${totalMiB.toFixed(0)} MiB resident in all`);
       console.log(`KUBECONFIG=${s.kubeconfig}`);
       if (down.length > 0) process.exitCode = 1;
     });

@@ -1,5 +1,5 @@
 /** The playground's state file and stopping its processes: what `down` and `status` need, with no heavy imports. */
-import { existsSync, readdirSync, readlinkSync, rmdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 
 /** Whether a process of this pid exists (signal 0). */
@@ -9,6 +9,16 @@ export function alive(pid: number): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** A process's resident memory in MiB (VmRSS), or undefined when it is gone. */
+export function rssMiB(pid: number): number | undefined {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -47,6 +47,7 @@ describe.skipIf(controlPlaneSkip)('linkpack playground up / down (the README wal
     const status = await run(process.execPath, [cli, 'playground', 'status', '--dir', dir]);
     expect(status.stdout).toMatch(/running {2}kubelet-a /);
     expect(status.stdout).not.toContain('STOPPED');
+    expect(status.stdout).toMatch(/^memory: \d+ MiB resident in all$/m);
 
     const state = JSON.parse(readFileSync(path.join(dir, 'playground.json'), 'utf8')) as PlaygroundState;
     const down = await run(process.execPath, [cli, 'playground', 'down', '--dir', dir], { timeout: 60_000 });
